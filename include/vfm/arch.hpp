@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+/// The `arch` concept: everything the vfm core needs from one physical hart.
+///
+/// A port implements it once; `shims/metal` does so with inline assembly and
+/// real CSRs, `shims/host` with a simulated hart. Core code takes the backend
+/// as an object (`template <arch A> void f(A& hw, ...)`), so a unit test gets
+/// a fresh simulated hart and the metal backend, an empty struct, inlines to
+/// bare `csrr`/`csrw` instructions.
+///
+/// The contract, member by member:
+///
+/// CSRs by number, guarded (used off the hot path and for discovery):
+///   csr_read(n)        -> csr_result  value read; ok = false if the hart raised
+///                                     illegal instruction (CSR absent or not accessible)
+///   csr_write(n, v)    -> bool        writes v (as csrrw with rd = x0); false on a trap
+///   csr_swap(n, v)     -> csr_result  csrrw: old value, writes v
+///   csr_set(n, v)      -> csr_result  csrrs: old value, sets the bits of v (v != 0 writes)
+///   csr_clear(n, v)    -> csr_result  csrrc: old value, clears the bits of v
+///
+/// CSRs by constant number, unguarded (the hot path; only CSRs that the core
+/// knows the hart implements):
+///   read<n>(), write<n>(v), set<n>(v) -> old, clear<n>(v) -> old, swap<n>(v) -> old
+///
+/// Fences and waiting:
+///   fence_i(); sfence_vma(vaddr, asid); hfence_vvma(vaddr, asid); hfence_gvma(gpaddr, vmid)
+///     each executes the instruction with both operands (a zero register operand
+///     means "all", as in the spec; the backend passes x0 for zero).
+///   wait_for_interrupt()  executes wfi in M-mode: returns when (mip & mie) != 0.
+///
+/// Memory on behalf of a less privileged mode (MPRV semantics, priv. spec 3.1.6.3):
+///   load(how, addr, width)          -> access_result
+///   store(how, addr, width, value)  -> access_result
+///     performed with the privilege, virtualization and MXR of `how`, with the
+///     current physical satp / hgatp / vsatp and PMP. A fault does not stop the
+///     monitor: ok = false and cause/tval/tval2/tinst say what the hart raised.
+///
+/// The monitor's own view of physical memory (M-mode, no translation):
+///   physical(addr, size) -> u8* or nullptr when [addr, addr+size) is not memory
+///     the backend can reach (the host backend bounds-checks its simulated RAM).
+///
+/// Entering the guest:
+///   resume(context)  leaves the monitor and runs the guest described by
+///     `context` until its next trap (mret with the saved registers). On metal it
+///     does not return: the next trap enters the trap vector, which saves the
+///     registers into the same context and calls the monitor's trap handler. The
+///     host backend records the entry and returns.
+///
+/// Identity:
+///   hart_id() -> u64 (mhartid)
+#pragma once
+
+#include <vfm/detail/types.hpp>
+#include <vfm/detail/utility.hpp>
+#include <vfm/riscv/cause.hpp>
+#include <vfm/riscv/csr.hpp>
+#include <vfm/riscv/privilege.hpp>
+
+namespace vfm {
+
+namespace virt {
+struct hart;
+}
+
+/// The outcome of a guarded CSR access.
+struct csr_result {
+    u64 value = 0;
+    bool ok = false;
+};
+
+/// How an access on behalf of a less privileged mode is made.
+struct access_mode {
+    riscv::privilege privilege = riscv::privilege::supervisor;
+    bool virtualized = false;  ///< mstatus.MPV: VS/VU with two-stage translation
+    bool mxr = false;          ///< make executable pages readable (instruction fetch emulation)
+};
+
+/// The outcome of a load or store made on behalf of a less privileged mode.
+struct access_result {
+    u64 value = 0;   ///< loaded value, zero-extended to 64 bits
+    bool ok = false;
+    u64 cause = 0;   ///< the exception the hart raised when !ok
+    u64 tval = 0;    ///< its mtval (the faulting address)
+    u64 tval2 = 0;   ///< its mtval2 (guest physical address >> 2, H extension)
+    u64 tinst = 0;   ///< its mtinst
+};
+
+template <class A>
+concept arch = requires(A& hw, riscv::csr number, u64 value, u64 address, unsigned width, access_mode how,
+                        virt::hart& context) {
+    { hw.csr_read(number) } noexcept -> detail::same_as<csr_result>;
+    { hw.csr_write(number, value) } noexcept -> detail::same_as<bool>;
+    { hw.csr_swap(number, value) } noexcept -> detail::same_as<csr_result>;
+    { hw.csr_set(number, value) } noexcept -> detail::same_as<csr_result>;
+    { hw.csr_clear(number, value) } noexcept -> detail::same_as<csr_result>;
+
+    { hw.template read<riscv::csr::mstatus>() } noexcept -> detail::same_as<u64>;
+    { hw.template write<riscv::csr::mstatus>(value) } noexcept;
+    { hw.template set<riscv::csr::mstatus>(value) } noexcept -> detail::same_as<u64>;
+    { hw.template clear<riscv::csr::mstatus>(value) } noexcept -> detail::same_as<u64>;
+    { hw.template swap<riscv::csr::mstatus>(value) } noexcept -> detail::same_as<u64>;
+
+    { hw.fence_i() } noexcept;
+    { hw.sfence_vma(address, value) } noexcept;
+    { hw.hfence_vvma(address, value) } noexcept;
+    { hw.hfence_gvma(address, value) } noexcept;
+    { hw.wait_for_interrupt() } noexcept;
+
+    { hw.load(how, address, width) } noexcept -> detail::same_as<access_result>;
+    { hw.store(how, address, width, value) } noexcept -> detail::same_as<access_result>;
+    { hw.physical(address, value) } noexcept -> detail::same_as<u8*>;
+
+    { hw.resume(context) } noexcept;
+    { hw.hart_id() } noexcept -> detail::same_as<u64>;
+};
+
+}  // namespace vfm

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+/// The virtual hart: the guest's registers as the trap vector saved them, and
+/// the virtual M-mode state of the firmware (docs/virtual-hart.md).
+///
+/// Only the first part, `x`, is touched by assembly: the metal trap vector
+/// stores x1..x31 at `x[1]`..`x[31]` (offset 8 * n) of the context that
+/// mscratch points to. Its layout is pinned in shims/metal.
+#pragma once
+
+#include <vfm/detail/types.hpp>
+#include <vfm/riscv/pmp.hpp>
+#include <vfm/riscv/privilege.hpp>
+
+namespace vfm::virt {
+
+/// What the physical hart looks like, found once per hart at boot by probing
+/// its CSRs (virt/discovery.hpp). The virtual CSR file follows it: vfm never
+/// shows the firmware a feature the hart lacks.
+struct hart_features {
+    u64 misa = 0;
+    u64 mvendorid = 0;
+    u64 marchid = 0;
+    u64 mimpid = 0;
+    u64 mconfigptr = 0;
+    unsigned pmp_count = 0;        ///< implemented PMP entries
+    unsigned pmp_granularity = 0;  ///< G: regions are 2^(G+2) bytes
+    u64 medeleg_writable = 0;      ///< bits the hart lets medeleg hold
+    u64 mideleg_writable = 0;      ///< bits the hart lets mideleg hold (writable ones)
+    u64 mideleg_forced = 0;        ///< read-only one bits of mideleg (VS interrupts with H)
+    u64 mie_writable = 0;
+    u64 mip_writable = 0;          ///< bits M-mode software may write in mip
+    u64 menvcfg_writable = 0;
+    u64 hpm_counters = 0;          ///< bit n set when mhpmcounter n exists (3..31)
+    bool has_s = false;
+    bool has_u = false;
+    bool has_h = false;
+    bool has_mconfigptr = false;
+    bool has_menvcfg = false;
+    bool has_mcountinhibit = false;
+    bool has_sstc = false;
+    bool has_sscofpmf = false;
+    bool has_time_csr = false;     ///< `time` readable from M-mode
+    bool has_mtval2 = false;       ///< mtval2 / mtinst (H extension)
+    bool has_senvcfg = false;
+};
+
+/// Which world runs on the hart when the monitor is not running.
+enum class world : u8 {
+    firmware,  ///< the virtual firmware, in vM-mode (physically U-mode)
+    os,        ///< the operating system, natively in S-mode or U-mode (or VS/VU)
+};
+
+/// The virtual M-mode CSRs the monitor keeps in memory. Supervisor and
+/// hypervisor CSRs stay in the physical registers while the firmware runs
+/// (the firmware's accesses are performed on them), except `satp`, which
+/// must be Bare while the firmware runs (docs/virtual-hart.md).
+struct virtual_csrs {
+    u64 mstatus = 0;     ///< M-level fields only; S-level fields live in the physical mstatus
+    u64 medeleg = 0;
+    u64 mideleg = 0;     ///< writable bits only; forced bits are added on read
+    u64 mie = 0;
+    u64 mtvec = 0;
+    u64 mscratch = 0;
+    u64 mepc = 0;
+    u64 mcause = 0;
+    u64 mtval = 0;
+    u64 mtval2 = 0;
+    u64 mtinst = 0;
+    u64 mcounteren = 0;
+    u64 menvcfg = 0;
+    u64 satp = 0;        ///< the OS's satp while the firmware runs
+    u8 pmpcfg[riscv::pmp::max_entries] = {};
+    u64 pmpaddr[riscv::pmp::max_entries] = {};
+};
+
+/// A virtual hart. One per physical hart, at a fixed place the trap vector finds
+/// through mscratch.
+struct hart {
+    /// General registers of the interrupted guest; x[0] reads as zero.
+    u64 x[32] = {};
+    /// Where the guest resumes (mepc at trap time, updated by emulation).
+    u64 pc = 0;
+
+    /// Who runs when the monitor returns.
+    virt::world world = virt::world::firmware;
+    /// Index of this hart in the monitor's tables (0 .. max_harts-1).
+    u32 index = 0;
+    /// mhartid.
+    u64 hartid = 0;
+
+    virtual_csrs csr;
+    const hart_features* features = nullptr;
+
+    // Physical state the monitor programmed last, to skip redundant writes.
+    u64 physical_mie = 0;
+    u64 physical_timer = ~u64{0};
+    u64 physical_pmpcfg[riscv::pmp::max_entries / riscv::pmp::entries_per_cfg] = {};
+
+    /// Register accessors with the x0 rule (writes to x0 are dropped).
+    [[nodiscard]] constexpr u64 reg(unsigned n) const noexcept { return n == 0 ? 0 : x[n & 31]; }
+    constexpr void set_reg(unsigned n, u64 value) noexcept {
+        if (n != 0) x[n & 31] = value;
+    }
+};
+
+}  // namespace vfm::virt
