@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+// Check bookkeeping, the verdict and the test finisher.
+#include "testfw/check.hpp"
+
+namespace testfw {
+
+namespace {
+u64 g_checks;
+u64 g_failures;
+}  // namespace
+
+namespace detail {
+
+bool record_check(bool ok) noexcept {
+    ++g_checks;
+    if (!ok) ++g_failures;
+    return ok;
+}
+
+void record_failure() noexcept { ++g_failures; }
+
+void print_prefixed(const char* prefix, const char* format, const fmt_arg* args, unsigned count,
+                    const char* suffix) noexcept {
+    console_lock();
+    put_string(prefix);
+    vprint(format, args, count);
+    put_string(suffix);
+    put_string("\n");
+    console_unlock();
+}
+
+}  // namespace detail
+
+void exit_qemu(u32 code) noexcept {
+    fence();
+    mmio::write<u32>(platform::finisher, code == 0 ? platform::finisher_pass : (code << 16) | platform::finisher_fail);
+    for (;;) wfi();
+}
+
+void finish() noexcept {
+    if (g_failures == 0) {
+        println("PASS %s (%u checks)", firmware_name, g_checks);
+        exit_qemu(0);
+    }
+    println("FAIL %s (%u of %u checks failed)", firmware_name, g_failures, g_checks);
+    exit_qemu(1);
+}
+
+}  // namespace testfw
