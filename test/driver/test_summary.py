@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Test summaries from testlog.json, `vfm summary`, and small pure helpers."""
+
+import json
+import unittest
+from pathlib import Path
+
+from vfmtest import DriverTest
+
+from vfmtool import fetch, summary
+
+
+def testlog(*results):
+    return "".join(json.dumps({"name": f"t{i}", "result": r, "duration": 0.1}) + "\n"
+                   for i, r in enumerate(results))
+
+
+SAMPLE = testlog("OK", "OK", "FAIL", "SKIP", "EXPECTEDFAIL", "UNEXPECTEDPASS", "TIMEOUT",
+                 "ERROR", "OK") + "{truncated"
+
+
+class ParseTest(unittest.TestCase):
+    def test_counts(self):
+        c = summary.parse_testlog(SAMPLE, "build")
+        self.assertEqual((c.passed, c.failed, c.skipped), (4, 4, 1))
+        self.assertEqual(c.line(), "4 passed, 4 failed, 1 skipped")
+        self.assertIn("FAIL build: t2", c.failures)
+        self.assertIn("TIMEOUT build: t6", c.failures)
+
+    def test_no_skipped_part_when_none(self):
+        self.assertEqual(summary.parse_testlog(testlog("OK", "FAIL")).line(), "1 passed, 1 failed")
+        self.assertEqual(summary.parse_testlog("").line(), "0 passed, 0 failed")
+
+    def test_unknown_result_counts_as_failure(self):
+        self.assertEqual(summary.parse_testlog(testlog("WEIRD")).failed, 1)
+
+    def test_parse_summary_line(self):
+        c = summary.parse_summary_line("12 passed, 3 failed, 2 skipped")
+        self.assertEqual((c.passed, c.failed, c.skipped), (12, 3, 2))
+        self.assertEqual(summary.parse_summary_line("Tests: 1 passed, 0 failed").passed, 1)
+        self.assertIsNone(summary.parse_summary_line("all good"))
+
+
+class SummaryCommandTest(DriverTest):
+    def write_log(self, suffix, text):
+        d = Path(f"{self.tmp / 'build'}{suffix}") / "meson-logs"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "testlog.json").write_text(text)
+
+    def test_totals_over_build_dirs(self):
+        self.write_log("", testlog("OK", "OK", "SKIP"))
+        self.write_log("-riscv", testlog("OK", "FAIL"))
+        self.write_log("-riscv-clang", testlog("OK"))
+        proc = self.vfm("summary")
+        self.assertEqual(proc.returncode, 1)
+        lines = proc.stdout.splitlines()
+        self.assertEqual(lines[-1], "4 passed, 1 failed, 1 skipped")
+        self.assertTrue(any("build-riscv " in ln and "1 passed, 1 failed" in ln for ln in lines))
+        self.assertTrue(any("FAIL build-riscv: t1" in ln for ln in lines))
+        proc = self.vfm("summary", "--quiet")
+        self.assertEqual(proc.stdout, "4 passed, 1 failed, 1 skipped\n")
+
+    def test_all_passed(self):
+        self.write_log("", testlog("OK", "OK"))
+        proc = self.vfm("summary", "-q")
+        self.assertEqual((proc.returncode, proc.stdout), (0, "2 passed, 0 failed\n"))
+
+    def test_nothing_ran(self):
+        proc = self.vfm("summary", "-q")
+        self.assertEqual((proc.returncode, proc.stdout), (0, "0 passed, 0 failed\n"))
+
+    def test_failed_steps_count(self):
+        self.write_log("", testlog("OK", "OK"))
+        self.write_log("-riscv", testlog("OK"))
+        summary.write_status(self.tmp / "build", ["build", "build-riscv-clang"],
+                             [{"dir": "build-riscv-clang", "step": "build", "ok": False}])
+        proc = self.vfm("summary")
+        self.assertEqual(proc.returncode, 1)
+        self.assertEqual(proc.stdout.splitlines()[-1], "2 passed, 1 failed")  # build-riscv not run
+        self.assertIn("build failed", proc.stdout)
+
+
+class HelperTest(unittest.TestCase):
+    def test_compare_versions(self):
+        cmp = fetch.compare_versions
+        self.assertGreater(cmp("6.12.107+deb13", "6.12.94+deb13"), 0)
+        self.assertLess(cmp("1.0~rc1", "1.0"), 0)
+        self.assertGreater(cmp("1:0.1", "2.0"), 0)
+        self.assertEqual(cmp("1.6-1", "1.6-1"), 0)
+        self.assertGreater(cmp("1.6-10", "1.6-9"), 0)
+        self.assertLess(cmp("1.6", "1.6a"), 0)
+
+    def test_pick_kernel(self):
+        names = ["linux-image-6.12.94+deb13-riscv64", "linux-image-6.12.107+deb13-riscv64-dbg",
+                 "linux-image-6.12.107+deb13-riscv64", "linux-image-6.12.9+deb13-riscv64",
+                 "linux-image-6.11.1-riscv64", "linux-image-6.12.200-riscv64-unsigned",
+                 "linux-image-6.12.300+deb13-amd64"]
+        self.assertEqual(fetch.pick_kernel(names), "linux-image-6.12.107+deb13-riscv64")
+        self.assertIsNone(fetch.pick_kernel(["linux-image-6.1.0-riscv64"]))
+
+    def test_mirror_uri(self):
+        import os
+        import tempfile
+        os.environ.pop("VFM_DEBIAN_MIRROR", None)
+        with tempfile.TemporaryDirectory() as t:
+            etc = Path(t)
+            self.assertEqual(fetch.mirror_uri(etc), "http://deb.debian.org/debian")
+            (etc / "sources.list").write_text(
+                "# deb http://old.example/debian bookworm main\n"
+                "deb https://packages.example.com/apt cloud main\n"
+                "deb [arch=amd64] http://ftp.example.org/debian/ bookworm main\n")
+            self.assertEqual(fetch.mirror_uri(etc), "http://ftp.example.org/debian")
+            (etc / "sources.list.d").mkdir()
+            (etc / "sources.list.d" / "debian.sources").write_text(
+                "Types: deb\n# http://snapshot.debian.org/archive/debian/2025\n"
+                "URIs: http://mirror.example.net/debian\nSuites: bookworm\n\n"
+                "Types: deb\nURIs: http://mirror.example.net/debian-security\n")
+            self.assertEqual(fetch.mirror_uri(etc), "http://mirror.example.net/debian")
+            os.environ["VFM_DEBIAN_MIRROR"] = "http://local/debian/"
+            try:
+                self.assertEqual(fetch.mirror_uri(etc), "http://local/debian")
+            finally:
+                del os.environ["VFM_DEBIAN_MIRROR"]
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
