@@ -22,9 +22,10 @@
 ///   read<n>(), write<n>(v), set<n>(v) -> old, clear<n>(v) -> old, swap<n>(v) -> old
 ///
 /// Fences and waiting:
-///   fence_i(); sfence_vma(vaddr, asid); hfence_vvma(vaddr, asid); hfence_gvma(gpaddr, vmid)
-///     each executes the instruction with both operands (a zero register operand
-///     means "all", as in the spec; the backend passes x0 for zero).
+///   fence_i(); sfence_vma(f); hfence_vvma(f); hfence_gvma(f)
+///     execute the instruction with the operands of `f` (fence_operands); an
+///     operand marked "all" is passed as x0, which the spec distinguishes from
+///     a register holding zero (priv. spec 4.2.1).
 ///   wait_for_interrupt()  executes wfi in M-mode: returns when (mip & mie) != 0.
 ///
 /// Memory on behalf of a less privileged mode (MPRV semantics, priv. spec 3.1.6.3):
@@ -67,6 +68,14 @@ struct csr_result {
     bool ok = false;
 };
 
+/// Operands of sfence.vma, hfence.vvma and hfence.gvma (priv. spec 4.2.1, H ext. 9.3.2).
+struct fence_operands {
+    u64 address = 0;            ///< rs1: virtual (or guest physical >> 2) address
+    u64 id = 0;                 ///< rs2: ASID or VMID
+    bool all_addresses = true;  ///< rs1 was x0
+    bool all_ids = true;        ///< rs2 was x0
+};
+
 /// How an access on behalf of a less privileged mode is made.
 struct access_mode {
     riscv::privilege privilege = riscv::privilege::supervisor;
@@ -86,7 +95,7 @@ struct access_result {
 
 template <class A>
 concept arch = requires(A& hw, riscv::csr number, u64 value, u64 address, unsigned width, access_mode how,
-                        virt::hart& context) {
+                        const fence_operands& fence, virt::hart& context) {
     { hw.csr_read(number) } noexcept -> detail::same_as<csr_result>;
     { hw.csr_write(number, value) } noexcept -> detail::same_as<bool>;
     { hw.csr_swap(number, value) } noexcept -> detail::same_as<csr_result>;
@@ -100,9 +109,9 @@ concept arch = requires(A& hw, riscv::csr number, u64 value, u64 address, unsign
     { hw.template swap<riscv::csr::mstatus>(value) } noexcept -> detail::same_as<u64>;
 
     { hw.fence_i() } noexcept;
-    { hw.sfence_vma(address, value) } noexcept;
-    { hw.hfence_vvma(address, value) } noexcept;
-    { hw.hfence_gvma(address, value) } noexcept;
+    { hw.sfence_vma(fence) } noexcept;
+    { hw.hfence_vvma(fence) } noexcept;
+    { hw.hfence_gvma(fence) } noexcept;
     { hw.wait_for_interrupt() } noexcept;
 
     { hw.load(how, address, width) } noexcept -> detail::same_as<access_result>;

@@ -51,19 +51,34 @@ namespace bits {
     return (value >> lsb) & low_mask(msb - lsb + 1);
 }
 
-/// Number of trailing one bits (64 when all ones).
-[[nodiscard]] constexpr unsigned count_trailing_ones(u64 value) noexcept {
-    return value == ~u64{0} ? 64u : static_cast<unsigned>(__builtin_ctzll(~value));
-}
-
-/// Number of trailing zero bits (64 when zero).
+/// Number of trailing zero bits (64 when zero). Written out rather than with
+/// __builtin_ctzll, which needs libgcc on harts without Zbb.
 [[nodiscard]] constexpr unsigned count_trailing_zeros(u64 value) noexcept {
-    return value == 0 ? 64u : static_cast<unsigned>(__builtin_ctzll(value));
+    if (value == 0) return 64;
+    unsigned count = 0;
+    for (unsigned step = 32; step != 0; step /= 2) {
+        if ((value & low_mask(step)) == 0) {
+            value >>= step;
+            count += step;
+        }
+    }
+    return count;
 }
 
-/// Index of the highest set bit (undefined for zero: returns 64).
+/// Number of trailing one bits (64 when all ones).
+[[nodiscard]] constexpr unsigned count_trailing_ones(u64 value) noexcept { return count_trailing_zeros(~value); }
+
+/// Index of the highest set bit (64 for zero).
 [[nodiscard]] constexpr unsigned highest_set(u64 value) noexcept {
-    return value == 0 ? 64u : 63u - static_cast<unsigned>(__builtin_clzll(value));
+    if (value == 0) return 64;
+    unsigned index = 0;
+    for (unsigned step = 32; step != 0; step /= 2) {
+        if ((value >> step) != 0) {
+            value >>= step;
+            index += step;
+        }
+    }
+    return index;
 }
 
 [[nodiscard]] constexpr bool is_power_of_two(u64 value) noexcept { return value != 0 && (value & (value - 1)) == 0; }

@@ -26,8 +26,10 @@ void put_string(S& sink, const char* text) noexcept {
     while (*text != '\0') sink.put(*text++);
 }
 
+/// Writes `value` (preceded by '-' when `negative`) padded to `spec.width`:
+/// spaces go before the sign and prefix, zeros after them.
 template <char_sink S>
-void put_unsigned(S& sink, u64 value, const format_spec& spec) noexcept {
+void put_unsigned(S& sink, u64 value, const format_spec& spec, bool negative = false) noexcept {
     char digits[24];
     unsigned count = 0;
     const unsigned base = spec.hex ? 16 : 10;
@@ -36,12 +38,15 @@ void put_unsigned(S& sink, u64 value, const format_spec& spec) noexcept {
         digits[count++] = static_cast<char>(digit < 10 ? '0' + digit : 'a' + digit - 10);
         value /= base;
     } while (value != 0);
-    unsigned width = count + (spec.prefix ? 2 : 0);
+    unsigned width = count + (spec.prefix ? 2 : 0) + (negative ? 1 : 0);
+    if (!spec.zero_pad)
+        for (; width < spec.width; ++width) sink.put(' ');
+    if (negative) sink.put('-');
     if (spec.prefix) {
         sink.put('0');
         sink.put('x');
     }
-    for (; width < spec.width; ++width) sink.put(spec.zero_pad ? '0' : ' ');
+    for (; width < spec.width; ++width) sink.put('0');
     while (count != 0) sink.put(digits[--count]);
 }
 
@@ -57,14 +62,20 @@ void put_value(S& sink, const T& value, const format_spec& spec) noexcept {
         put_unsigned(sink, static_cast<u64>(value), spec);
     } else if constexpr (static_cast<T>(-1) < static_cast<T>(0)) {
         if (value < 0 && !spec.hex) {
-            sink.put('-');
-            put_unsigned(sink, static_cast<u64>(0) - static_cast<u64>(value), spec);
+            put_unsigned(sink, static_cast<u64>(0) - static_cast<u64>(value), spec, true);
         } else {
             put_unsigned(sink, static_cast<u64>(value), spec);
         }
     } else {
         put_unsigned(sink, static_cast<u64>(value), spec);
     }
+}
+
+/// Character arrays (string literals, buffers) are written as strings; without
+/// this overload `T` would be deduced as an array type and not compile.
+template <char_sink S, usize N>
+void put_value(S& sink, const char (&value)[N], const format_spec&) noexcept {
+    put_string(sink, value);
 }
 
 /// Parses the spec between '{' and '}' (pointer at the character after '{').

@@ -10,6 +10,7 @@
 #include <vfm/detail/types.hpp>
 #include <vfm/riscv/pmp.hpp>
 #include <vfm/riscv/privilege.hpp>
+#include <vfm/virt/pmp_layout.hpp>
 
 namespace vfm::virt {
 
@@ -89,12 +90,27 @@ struct hart {
     u64 hartid = 0;
 
     virtual_csrs csr;
-    const hart_features* features = nullptr;
+    hart_features features;
+
+    /// The mode the OS was in when it last trapped, or is resumed in (S or U).
+    riscv::privilege os_mode = riscv::privilege::supervisor;
+    /// Whether the OS runs virtualized (VS/VU, H extension).
+    bool os_virtualized = false;
+
+    /// A deadline of the monitor's own (policies, e.g. the OS timer under offload);
+    /// ~0 when none. The physical timer fires at the earlier of it and the firmware's.
+    u64 monitor_deadline = ~u64{0};
+
+    /// The physical PMP layout of this hart and the configuration register
+    /// values of each view, recomputed when the virtual PMP changes.
+    pmp_layout pmp;
+    u64 pmpcfg_views[4][pmp_cfg_registers] = {};
 
     // Physical state the monitor programmed last, to skip redundant writes.
     u64 physical_mie = 0;
     u64 physical_timer = ~u64{0};
-    u64 physical_pmpcfg[riscv::pmp::max_entries / riscv::pmp::entries_per_cfg] = {};
+    u64 physical_pmpcfg[pmp_cfg_registers] = {};
+    pmp_view physical_view = pmp_view::firmware;
 
     /// Register accessors with the x0 rule (writes to x0 are dropped).
     [[nodiscard]] constexpr u64 reg(unsigned n) const noexcept { return n == 0 ? 0 : x[n & 31]; }

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: MIT
+/// `monitor<Arch, Platform, Policies...>`: boots harts into the virtual firmware
+/// and runs the trap path, asking its policies first (docs/policies.md).
+///
+/// A policy is a type with any subset of these hooks (a hook a policy does not
+/// define costs nothing: the call is never generated):
+///
+///   template <class E> bool on_os_trap(E& engine, u64 cause)
+///        answer a trap from the OS in the monitor; true when handled
+///   template <class E> void on_enter_firmware(E& engine)   OS → firmware switch
+///   template <class E> void on_enter_os(E& engine)         firmware → OS switch
+///   template <class E> void on_monitor_deadline(E& engine) the hart's monitor deadline passed
+///   template <class E> void on_request(E& engine)          another hart rang with request::policy
+///   template <class E> u64 os_mcounteren(E& engine, u64 value)  filter the OS's physical mcounteren
+///   bool reserve_pmp(virt::pmp_layout& layout, const memory_layout& memory)
+///        claim PMP entries (they come after the monitor's own, before the firmware's)
+///   template <class E> void on_boot(E& engine)             the hart is about to start the firmware
+///   static constexpr const char* name                     for logs and `--policy`
+#pragma once
+
+#include <vfm/arch.hpp>
+#include <vfm/detail/format.hpp>
+#include <vfm/platform.hpp>
+#include <vfm/virt/discovery.hpp>
+#include <vfm/virt/engine.hpp>
+#include <vfm/virt/hart.hpp>
+#include <vfm/virt/pmp_layout.hpp>
+
+namespace vfm {
+
+/// Why a hart could not be started.
+enum class boot_error : u8 {
+    none,
+    too_few_pmp_entries,   ///< the hart cannot protect the monitor and still give the firmware entries
+    region_not_napot,      ///< the monitor or device region cannot be described by one PMP entry
+    policy_pmp,            ///< a policy could not get the PMP entries it needs
+};
+
+[[nodiscard]] constexpr const char* describe(boot_error e) noexcept {
+    switch (e) {
+        case boot_error::none: return "no error";
+        case boot_error::too_few_pmp_entries: return "the hart has too few PMP entries to protect the monitor";
+        case boot_error::region_not_napot: return "a protected region is not a naturally aligned power of two";
+        case boot_error::policy_pmp: return "a policy could not reserve its PMP entries";
+    }
+    return "unknown error";
+}
+
+template <arch Arch, platform Platform, class... Policies>
+class monitor : public Policies... {
+public:
+    static constexpr u32 max_harts = Platform::max_harts;
+    using engine_type = virt::engine<Arch, Platform, monitor, max_harts>;
+
+    constexpr explicit monitor(Platform& board) noexcept : m_board(board) {}
+
+    [[nodiscard]] Platform& board() noexcept { return m_board; }
+    [[nodiscard]] virt::shared_state<max_harts>& shared() noexcept { return m_shared; }
+
+    /// Prepares hart `index` (mhartid `hartid`) and sets it up to start the
+    /// firmware in vM-mode with a0 = hartid, a1 = `device_tree`, a2 = `boot_info`.
+    /// The caller then enters the guest with hw.resume(h).
+    [[nodiscard]] boot_error boot_hart(Arch& hw, virt::hart& h, u32 index, u64 hartid, u64 device_tree,
+                                       u64 boot_info) noexcept {
+        h.index = index;
+        h.hartid = hartid;
+        h.features = virt::discover(hw);
+        m_shared.harts[index] = &h;
+
+        const memory_layout& memory = m_board.layout();
+        h.pmp = virt::pmp_layout{};
+        h.pmp.physical_count = h.features.pmp_count;
+        if (!add_denied_region(h.pmp, memory.monitor)) return boot_error::region_not_napot;
+        if (memory.emulated_devices.size != 0 && !add_denied_region(h.pmp, memory.emulated_devices))
+            return boot_error::region_not_napot;
+        if (!(reserve_pmp_of<Policies>(h.pmp, memory) && ...)) return boot_error::policy_pmp;
+        if (!h.pmp.usable() || h.pmp.virtual_count() == 0) return boot_error::too_few_pmp_entries;
+
+        engine_type engine(hw, m_board, m_shared, *this, h);
+        engine.start_firmware(memory.firmware_entry, hartid, device_tree, boot_info);
+        (boot_policy<Policies>(engine), ...);
+        (void)engine;
+        return boot_error::none;
+    }
+
+    /// The trap path: called by the backend's trap vector with the guest's
+    /// registers saved in `h`; on return the backend restores them and executes mret.
+    void handle_trap(Arch& hw, virt::hart& h) noexcept {
+        engine_type engine(hw, m_board, m_shared, *this, h);
+        engine.handle_trap();
+    }
+
+    /// Prints through the board's console.
+    template <class... Args>
+    void print(const char* text, const Args&... args) noexcept {
+        console_sink sink{m_board};
+        detail::format_to(sink, text, args...);
+    }
+
+    // ---- hooks the engine calls: each asks the policies in order ----------------------------
+
+    bool on_os_trap([[maybe_unused]] engine_type& engine, [[maybe_unused]] u64 cause) noexcept {
+        return (os_trap_of<Policies>(engine, cause) || ...);
+    }
+    void on_enter_firmware([[maybe_unused]] engine_type& engine) noexcept { (enter_firmware_of<Policies>(engine), ...); }
+    void on_enter_os([[maybe_unused]] engine_type& engine) noexcept { (enter_os_of<Policies>(engine), ...); }
+    void on_monitor_deadline([[maybe_unused]] engine_type& engine) noexcept { (deadline_of<Policies>(engine), ...); }
+    void on_request([[maybe_unused]] engine_type& engine) noexcept { (request_of<Policies>(engine), ...); }
+    u64 os_mcounteren([[maybe_unused]] engine_type& engine, u64 value) noexcept {
+        ((value = mcounteren_of<Policies>(engine, value)), ...);
+        return value;
+    }
+
+    /// Stops the machine with one line saying why (the engine calls it for a
+    /// state no machine could leave, e.g. a firmware faulting at its own trap vector).
+    [[noreturn]] void on_fatal(engine_type& engine, const char* why, u64 cause, u64 tval) noexcept {
+        const virt::hart& h = engine.current();
+        print("vfm: panic: hart {}: {} (mcause {:#x}, mepc {:#x}, mtval {:#x}, mtvec {:#x})\n", h.hartid, why, cause,
+              h.csr.mepc, tval, h.csr.mtvec);
+        m_board.exit(fatal_exit_code);
+        for (;;) {
+        }
+    }
+
+    /// QEMU's exit status (through the test finisher) when the monitor stops on an error.
+    static constexpr u32 fatal_exit_code = 70;
+
+private:
+    struct console_sink {
+        Platform& board;
+        void put(char c) noexcept { board.console_put(c); }
+    };
+
+    static bool add_denied_region(virt::pmp_layout& layout, const region& r) noexcept {
+        if (!bits::is_power_of_two(r.size) || r.size < 8 || (r.base & (r.size - 1)) != 0) return false;
+        return layout.add_napot(r.base, r.size, virt::pmp_none, virt::pmp_none);
+    }
+
+    template <class P>
+    bool os_trap_of(engine_type& engine, u64 cause) noexcept {
+        if constexpr (requires(P& p) { p.on_os_trap(engine, cause); })
+            return static_cast<P&>(*this).on_os_trap(engine, cause);
+        else
+            return false;
+    }
+    template <class P>
+    void enter_firmware_of(engine_type& engine) noexcept {
+        if constexpr (requires(P& p) { p.on_enter_firmware(engine); }) static_cast<P&>(*this).on_enter_firmware(engine);
+    }
+    template <class P>
+    void enter_os_of(engine_type& engine) noexcept {
+        if constexpr (requires(P& p) { p.on_enter_os(engine); }) static_cast<P&>(*this).on_enter_os(engine);
+    }
+    template <class P>
+    void deadline_of(engine_type& engine) noexcept {
+        if constexpr (requires(P& p) { p.on_monitor_deadline(engine); })
+            static_cast<P&>(*this).on_monitor_deadline(engine);
+    }
+    template <class P>
+    void request_of(engine_type& engine) noexcept {
+        if constexpr (requires(P& p) { p.on_request(engine); }) static_cast<P&>(*this).on_request(engine);
+    }
+    template <class P>
+    u64 mcounteren_of(engine_type& engine, u64 value) noexcept {
+        if constexpr (requires(P& p) { p.os_mcounteren(engine, value); })
+            return static_cast<P&>(*this).os_mcounteren(engine, value);
+        else
+            return value;
+    }
+    template <class P>
+    bool reserve_pmp_of(virt::pmp_layout& layout, const memory_layout& memory) noexcept {
+        if constexpr (requires(P& p) { p.reserve_pmp(layout, memory); })
+            return static_cast<P&>(*this).reserve_pmp(layout, memory);
+        else
+            return true;
+    }
+    template <class P>
+    void boot_policy(engine_type& engine) noexcept {
+        if constexpr (requires(P& p) { p.on_boot(engine); }) static_cast<P&>(*this).on_boot(engine);
+    }
+
+    Platform& m_board;
+    virt::shared_state<max_harts> m_shared;
+};
+
+}  // namespace vfm

@@ -1,0 +1,1019 @@
+// SPDX-License-Identifier: MIT
+/// The virtualization engine: what happens between a trap and the next mret.
+///
+/// `engine` is a short-lived view over one hart (the physical backend, the
+/// board, the shared state of all harts, the monitor's policy hooks and the
+/// virtual hart); the monitor builds one per trap and the compiler inlines it
+/// away. The path of a trap and the reasons for each step are described in
+/// docs/architecture.md and docs/virtual-hart.md.
+#pragma once
+
+#include <vfm/arch.hpp>
+#include <vfm/detail/atomic.hpp>
+#include <vfm/detail/utility.hpp>
+#include <vfm/platform.hpp>
+#include <vfm/riscv/cause.hpp>
+#include <vfm/riscv/csr.hpp>
+#include <vfm/riscv/csr_fields.hpp>
+#include <vfm/riscv/instruction.hpp>
+#include <vfm/riscv/pmp.hpp>
+#include <vfm/virt/csr_rules.hpp>
+#include <vfm/virt/hart.hpp>
+#include <vfm/virt/interrupts.hpp>
+#include <vfm/virt/pmp_layout.hpp>
+
+namespace vfm::virt {
+
+/// Work one hart's monitor asks of another's, signalled through the doorbell
+/// (the physical msip): bits of shared_state::requests.
+namespace request {
+inline constexpr u32 timer = 1;   ///< the hart's virtual mtimecmp changed: reprogram the timer
+inline constexpr u32 policy = 2;  ///< a policy has queued work for the hart
+}  // namespace request
+
+/// State shared by all harts: the virtual CLINT the firmware sees, the
+/// doorbell requests, and the virtual harts themselves.
+template <u32 MaxHarts>
+struct shared_state {
+    static constexpr u32 max_harts = MaxHarts;
+    hart* harts[MaxHarts] = {};
+    u64 mtimecmp[MaxHarts] = {};
+    u32 msip[MaxHarts] = {};
+    /// mtimecmp has been written since reset. Until then the virtual MTIP stays
+    /// clear, as on QEMU, whose timer compares only once mtimecmp is written.
+    u32 timer_armed[MaxHarts] = {};
+    u32 requests[MaxHarts] = {};
+};
+
+/// The three CSR instruction kinds (unpriv. spec 9.1).
+enum class csr_op_kind : u8 { write, set, clear };
+
+[[nodiscard]] constexpr u64 apply_csr_op(csr_op_kind kind, u64 old_value, u64 operand) noexcept {
+    switch (kind) {
+        case csr_op_kind::write: return operand;
+        case csr_op_kind::set: return old_value | operand;
+        case csr_op_kind::clear: return old_value & ~operand;
+    }
+    return old_value;
+}
+
+/// Upper bound of an emulated wfi, in timer ticks per timebase Hz: the firmware
+/// gets control back at least this often (a spurious wake-up, allowed by the
+/// spec, priv. 3.3.3), so no firmware can put a hart to sleep for ever.
+inline constexpr u64 wfi_slices_per_second = 100;
+
+template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
+class engine {
+public:
+    using shared_type = shared_state<MaxHarts>;
+
+    engine(Arch& hw, Platform& board, shared_type& shared, Hooks& hooks, hart& h) noexcept
+        : m_hw(hw), m_board(board), m_shared(shared), m_hooks(hooks), m_h(h), m_f(h.features) {}
+
+    // ---- services for the monitor and its policies ----------------------------------------
+
+    [[nodiscard]] Arch& hw() noexcept { return m_hw; }
+    [[nodiscard]] Platform& board() noexcept { return m_board; }
+    [[nodiscard]] hart& current() noexcept { return m_h; }
+    [[nodiscard]] shared_type& shared() noexcept { return m_shared; }
+    [[nodiscard]] const hart_features& features() const noexcept { return m_f; }
+
+    /// Handles the trap the hart just took: the trap vector saved the guest's
+    /// registers into the virtual hart; this reads the trap CSRs, emulates or
+    /// reflects, and leaves mepc (and the physical state) ready for mret.
+    void handle_trap() noexcept {
+        const u64 cause = m_hw.template read<riscv::csr::mcause>();
+        m_h.pc = m_hw.template read<riscv::csr::mepc>();
+        if (m_h.world == world::firmware) [[likely]]
+            firmware_trap(cause);
+        else
+            os_trap(cause);
+        m_hw.template write<riscv::csr::mepc>(m_h.pc);
+    }
+
+    /// Puts the hart in its reset state and starts the firmware at `entry` in
+    /// vM-mode with a0..a2 as given (priv. spec 3.4: MIE and MPRV clear,
+    /// PMP entries off). The caller then resumes the hart.
+    void start_firmware(u64 entry, u64 a0, u64 a1, u64 a2) noexcept {
+        m_h.csr = virtual_csrs{};
+        m_h.csr.mstatus = riscv::mstatus::mpp::make(rules::least_privilege(m_f));
+        m_h.world = world::firmware;
+        m_h.monitor_deadline = ~u64{0};
+        for (auto& r : m_h.x) r = 0;
+        m_h.set_reg(10, a0);
+        m_h.set_reg(11, a1);
+        m_h.set_reg(12, a2);
+        m_h.pc = entry;
+
+        // Physical state while the firmware runs (docs/virtual-hart.md).
+        if (m_f.has_s) {
+            m_hw.template write<riscv::csr::satp>(0);
+            m_hw.template write<riscv::csr::medeleg>(0);
+            m_hw.template write<riscv::csr::mideleg>(0);
+        }
+        if (m_f.has_u) m_hw.template write<riscv::csr::mcounteren>(0);
+        if (m_f.has_menvcfg) m_hw.template write<riscv::csr::menvcfg>(0);
+        m_hw.template clear<riscv::csr::mstatus>(riscv::mstatus::mpp::mask | riscv::mstatus::mprv::mask |
+                                                 riscv::mstatus::mie::mask | mpv_mask());
+        write_pmp_addresses();
+        recompute_pmp_views();
+        m_h.physical_pmpcfg[0] = ~u64{0};  // force the first write of every register
+        for (auto& r : m_h.physical_pmpcfg) r = ~u64{0};
+        apply_pmp_view(firmware_view());
+        m_h.physical_mie = ~u64{0};
+        m_h.physical_timer = 0;
+        program_physical_interrupts();
+        m_hw.template write<riscv::csr::mepc>(m_h.pc);
+    }
+
+    /// Delivers a synchronous exception to the virtual firmware exactly as the
+    /// hardware would (priv. spec 3.1.6.1, 3.1.15): a world switch when the OS
+    /// was running.
+    void deliver_exception(u64 cause, u64 tval, u64 tval2 = 0, u64 tinst = 0, bool gva = false) noexcept {
+        enter_virtual_trap(cause, tval, tval2, tinst, gva);
+    }
+
+    /// Re-evaluates the virtual interrupts after a change of state: delivers the
+    /// highest-priority one the firmware takes now, else programs the physical
+    /// mie and timer for the world that runs.
+    void refresh_interrupts() noexcept {
+        const u64 takeable = takeable_interrupts();
+        if (takeable != 0) {
+            const int code = highest_priority_interrupt(takeable);
+            enter_virtual_trap(riscv::mcause::interrupt::mask | static_cast<u64>(code), 0, 0, 0, false);
+            return;
+        }
+        program_physical_interrupts();
+    }
+
+    /// Sets the monitor's own deadline on this hart (~0 for none).
+    void set_monitor_deadline(u64 deadline) noexcept {
+        m_h.monitor_deadline = deadline;
+        program_timer();
+    }
+
+    /// The interrupts of the virtual mip: physical S-level and external bits,
+    /// virtual MSIP (the firmware's CLINT msip) and MTIP (its mtimecmp).
+    [[nodiscard]] u64 virtual_mip() noexcept { return virtual_mip_from(m_hw.template read<riscv::csr::mip>()); }
+
+    /// Sends a doorbell request to hart `index` (not the current one).
+    void request(u32 index, u32 what) noexcept {
+        detail::atomic_fetch_or(&m_shared.requests[index], what);
+        m_board.send_ipi(index);
+    }
+
+    /// The guest's register `n` and its update (x0 rules apply).
+    [[nodiscard]] u64 reg(unsigned n) const noexcept { return m_h.reg(n); }
+    void set_reg(unsigned n, u64 value) noexcept { m_h.set_reg(n, value); }
+
+private:
+    using csr = riscv::csr;
+
+    // ---- traps from the firmware (vM-mode, physically U-mode) ------------------------------
+
+    void firmware_trap(u64 cause) noexcept {
+        if (cause == riscv::cause_value(riscv::exception::illegal_instruction)) [[likely]] {
+            const u32 bits = instruction_at_trap();
+            if (riscv::insn::opcode(bits) == riscv::opcode::system && emulate_system(bits)) return;
+            deliver_exception(cause, bits);
+            return;
+        }
+        if (riscv::mcause::interrupt::test(cause)) {
+            physical_interrupt(riscv::mcause::code::extract(cause));
+            return;
+        }
+        const u64 tval = m_hw.template read<csr::mtval>();
+        switch (static_cast<riscv::exception>(cause)) {
+            case riscv::exception::ecall_from_u:
+                deliver_exception(riscv::cause_value(riscv::exception::ecall_from_m), 0);
+                return;
+            case riscv::exception::load_access_fault:
+            case riscv::exception::store_access_fault:
+                if (emulate_firmware_memory_access(tval)) return;
+                break;
+            default: break;
+        }
+        deliver_exception(cause, tval);
+    }
+
+    /// The instruction that raised illegal instruction: mtval when the hart
+    /// reports it there (priv. spec 3.1.16), else read from memory at pc.
+    [[nodiscard]] u32 instruction_at_trap() noexcept {
+        const u64 tval = m_hw.template read<csr::mtval>();
+        if (tval != 0) return static_cast<u32>(tval);
+        return fetch_firmware_instruction(m_h.pc);
+    }
+
+    /// Reads the firmware's instruction at `pc` (physical, 16 bits at a time).
+    [[nodiscard]] u32 fetch_firmware_instruction(u64 pc) noexcept {
+        const u8* low = m_hw.physical(pc, 2);
+        if (low == nullptr) return 0;
+        u32 bits = static_cast<u32>(low[0]) | static_cast<u32>(low[1]) << 8;
+        if (riscv::instruction_length(bits) == 2) return bits;
+        const u8* high = m_hw.physical(pc + 2, 2);
+        if (high == nullptr) return 0;
+        return bits | static_cast<u32>(high[0]) << 16 | static_cast<u32>(high[1]) << 24;
+    }
+
+    /// Emulates a SYSTEM instruction of the firmware; false if it must raise
+    /// illegal instruction instead.
+    bool emulate_system(u32 bits) noexcept {
+        const riscv::system_instruction si = riscv::decode_system(bits);
+        if (riscv::is_csr_op(si.op)) [[likely]]
+            return emulate_csr(si);
+        switch (si.op) {
+            case riscv::system_op::mret: emulate_mret(); return true;
+            case riscv::system_op::sret: return emulate_sret();
+            case riscv::system_op::wfi: emulate_wfi(); return true;
+            case riscv::system_op::sfence_vma:
+                if (!m_f.has_s) return false;
+                m_hw.sfence_vma(fence_of(si));
+                m_h.pc += 4;
+                return true;
+            case riscv::system_op::hfence_vvma:
+                if (!m_f.has_h) return false;
+                m_hw.hfence_vvma(fence_of(si));
+                m_h.pc += 4;
+                return true;
+            case riscv::system_op::hfence_gvma:
+                if (!m_f.has_h) return false;
+                m_hw.hfence_gvma(fence_of(si));
+                m_h.pc += 4;
+                return true;
+            default: return false;
+        }
+    }
+
+    [[nodiscard]] fence_operands fence_of(const riscv::system_instruction& si) const noexcept {
+        return fence_operands{reg(si.rs1), reg(si.rs2), si.rs1 == 0, si.rs2 == 0};
+    }
+
+    // ---- CSR emulation ----------------------------------------------------------------------
+
+    /// What a CSR write changed that needs more than storing the value.
+    enum class csr_effect : u8 { none, interrupts, pmp, interrupts_and_pmp };
+
+    bool emulate_csr(const riscv::system_instruction& si) noexcept {
+        const bool write = riscv::writes_csr(si);
+        if (write && riscv::is_read_only(si.csr)) return false;
+        const u64 operand = riscv::is_immediate_csr_op(si.op) ? u64{si.rs1} : reg(si.rs1);
+        csr_op_kind kind = csr_op_kind::clear;
+        if (si.op == riscv::system_op::csrrw || si.op == riscv::system_op::csrrwi) kind = csr_op_kind::write;
+        if (si.op == riscv::system_op::csrrs || si.op == riscv::system_op::csrrsi) kind = csr_op_kind::set;
+        u64 old_value = 0;
+        csr_effect effect = csr_effect::none;
+        if (!csr_access(si.csr, kind, operand, write, old_value, effect)) return false;
+        set_reg(si.rd, old_value);
+        m_h.pc += 4;
+        // Side effects take place after the instruction, so an interrupt it
+        // enables is taken with mepc at the next instruction.
+        if (effect == csr_effect::pmp || effect == csr_effect::interrupts_and_pmp)
+            apply_pmp_view(firmware_view());
+        if (effect == csr_effect::interrupts || effect == csr_effect::interrupts_and_pmp) refresh_interrupts();
+        return true;
+    }
+
+    /// Performs one CSR access of the firmware against the virtual hart. Returns
+    /// false where the hardware raises illegal instruction (an absent CSR).
+    bool csr_access(u16 number, csr_op_kind kind, u64 operand, bool write, u64& old_value,
+                    csr_effect& effect) noexcept {
+        auto virtual_rw = [&](u64& slot, u64 writable) {
+            old_value = slot;
+            if (write) slot = apply_csr_op(kind, old_value, operand) & writable;
+        };
+        switch (static_cast<csr>(number)) {
+            case csr::mstatus: {
+                const u64 physical = m_hw.template read<csr::mstatus>();
+                old_value = rules::compose_mstatus(physical, m_h.csr.mstatus);
+                if (write) effect = write_mstatus(apply_csr_op(kind, old_value, operand), physical);
+                return true;
+            }
+            case csr::misa: old_value = m_f.misa; return true;  // read-only here: writes are ignored (WARL)
+            case csr::medeleg: virtual_rw(m_h.csr.medeleg, rules::medeleg_writable(m_f)); return true;
+            case csr::mideleg:
+                old_value = m_h.csr.mideleg | m_f.mideleg_forced;
+                if (write) {
+                    m_h.csr.mideleg = apply_csr_op(kind, old_value, operand) & rules::mideleg_writable(m_f);
+                    effect = csr_effect::interrupts;
+                }
+                return true;
+            case csr::mie:
+                virtual_rw(m_h.csr.mie, m_f.mie_writable);
+                if (write) effect = csr_effect::interrupts;
+                return true;
+            case csr::mip: return mip_access(kind, operand & m_f.mip_writable, write, old_value, effect);
+            case csr::mtvec:
+                old_value = m_h.csr.mtvec;
+                if (write) m_h.csr.mtvec = rules::write_mtvec(old_value, apply_csr_op(kind, old_value, operand));
+                return true;
+            case csr::mcounteren:
+                if (!m_f.has_u) return false;
+                old_value = m_h.csr.mcounteren;
+                if (write) m_h.csr.mcounteren = rules::write_mcounteren(apply_csr_op(kind, old_value, operand), m_f);
+                return true;
+            case csr::mscratch: virtual_rw(m_h.csr.mscratch, ~u64{0}); return true;
+            case csr::mepc:
+                old_value = m_h.csr.mepc;
+                if (write) m_h.csr.mepc = rules::write_mepc(apply_csr_op(kind, old_value, operand), m_f);
+                return true;
+            case csr::mcause: virtual_rw(m_h.csr.mcause, ~u64{0}); return true;
+            case csr::mtval: virtual_rw(m_h.csr.mtval, ~u64{0}); return true;
+            case csr::mtval2:
+                if (!m_f.has_mtval2) return false;
+                virtual_rw(m_h.csr.mtval2, ~u64{0});
+                return true;
+            case csr::mtinst:
+                if (!m_f.has_mtval2) return false;
+                virtual_rw(m_h.csr.mtinst, ~u64{0});
+                return true;
+            case csr::menvcfg:
+                if (!m_f.has_menvcfg) return false;
+                virtual_rw(m_h.csr.menvcfg, m_f.menvcfg_writable);
+                if (write) {
+                    m_hw.template write<csr::menvcfg>(m_h.csr.menvcfg);
+                    effect = csr_effect::interrupts;  // STCE decides who drives STIP
+                }
+                return true;
+            case csr::mvendorid: old_value = m_f.mvendorid; return true;
+            case csr::marchid: old_value = m_f.marchid; return true;
+            case csr::mimpid: old_value = m_f.mimpid; return true;
+            case csr::mhartid: old_value = m_h.hartid; return true;
+            case csr::mconfigptr:
+                if (!m_f.has_mconfigptr) return false;
+                old_value = m_f.mconfigptr;
+                return true;
+
+            // Counters: the physical ones (the firmware and the OS share them, as natively).
+            case csr::cycle: return physical_read(csr::mcycle, old_value);
+            case csr::instret: return physical_read(csr::minstret, old_value);
+            case csr::time:
+                if (m_f.has_time_csr) return physical_read(csr::time, old_value);
+                old_value = m_board.read_time();
+                return true;
+            case csr::mcycle:
+            case csr::minstret:
+            case csr::mcountinhibit: return physical_access(number, kind, operand, write, old_value);
+
+            // Supervisor CSRs live in the physical registers, except satp (Bare while
+            // the firmware runs) and the views of mie/mip (sie, sip).
+            case csr::sstatus: return fast_physical<csr::sstatus>(kind, operand, write, old_value);
+            case csr::stvec: return fast_physical<csr::stvec>(kind, operand, write, old_value);
+            case csr::sscratch: return fast_physical<csr::sscratch>(kind, operand, write, old_value);
+            case csr::sepc: return fast_physical<csr::sepc>(kind, operand, write, old_value);
+            case csr::scause: return fast_physical<csr::scause>(kind, operand, write, old_value);
+            case csr::stval: return fast_physical<csr::stval>(kind, operand, write, old_value);
+            case csr::scounteren: return fast_physical<csr::scounteren>(kind, operand, write, old_value);
+            case csr::senvcfg:
+                if (!m_f.has_senvcfg) return false;
+                return physical_access(number, kind, operand, write, old_value);
+            case csr::stimecmp:
+            case csr::scountovf: return m_f.has_s && physical_access(number, kind, operand, write, old_value);
+            case csr::sie: {
+                if (!m_f.has_s) return false;
+                const u64 view = supervisor_interrupt_view();
+                old_value = m_h.csr.mie & view;
+                if (write) {
+                    const u64 value = apply_csr_op(kind, old_value, operand) & view & m_f.mie_writable;
+                    m_h.csr.mie = (m_h.csr.mie & ~view) | value;
+                    effect = csr_effect::interrupts;
+                }
+                return true;
+            }
+            case csr::sip: {
+                if (!m_f.has_s) return false;
+                const u64 view = supervisor_interrupt_view();
+                // Only SSIP (and LCOFIP) are writable through sip (priv. spec 4.1.3).
+                const u64 writable = view & (riscv::mip::ssip::mask | riscv::mip::lcofip::mask) & m_f.mip_writable;
+                u64 full = 0;
+                if (!mip_access(kind, operand & writable, write, full, effect)) return false;
+                old_value = full & view;
+                return true;
+            }
+            case csr::satp: {
+                if (!m_f.has_s) return false;
+                old_value = m_h.csr.satp;
+                if (write) m_h.csr.satp = legalize_satp(apply_csr_op(kind, old_value, operand));
+                return true;
+            }
+
+            // Hypervisor CSRs: physical, except the views of mie (hie, vsie).
+            case csr::hie: {
+                if (!m_f.has_h) return false;
+                constexpr u64 view = riscv::mip::virtual_supervisor | riscv::mip::sgeip::mask;
+                old_value = m_h.csr.mie & view;
+                if (write) {
+                    m_h.csr.mie = (m_h.csr.mie & ~view) | (apply_csr_op(kind, old_value, operand) & view & m_f.mie_writable);
+                    effect = csr_effect::interrupts;
+                }
+                return true;
+            }
+            case csr::vsie: {
+                if (!m_f.has_h) return false;
+                // vsie bit i-1 aliases hie bit i for the VS interrupts delegated by hideleg (H ext. 9.2.3).
+                const u64 hideleg = m_hw.csr_read(csr::hideleg).value & riscv::mip::virtual_supervisor;
+                old_value = (m_h.csr.mie & hideleg) >> 1;
+                if (write) {
+                    const u64 value = (apply_csr_op(kind, old_value, operand) << 1) & hideleg & m_f.mie_writable;
+                    m_h.csr.mie = (m_h.csr.mie & ~hideleg) | value;
+                    effect = csr_effect::interrupts;
+                }
+                return true;
+            }
+            default: break;
+        }
+        if (number >= riscv::pmpcfg_number(0) && number <= riscv::pmpaddr_number(63)) {
+            const bool ok = pmp_access(number, kind, operand, write, old_value);
+            if (ok && write) effect = csr_effect::pmp;
+            return ok;
+        }
+        riscv::csr_group group{};
+        if (!riscv::group_of(number, group)) return false;
+        switch (group) {
+            case riscv::csr_group::machine_counter: return physical_access(number, kind, operand, write, old_value);
+            case riscv::csr_group::user_counter:  // hpmcounterN: read mhpmcounterN
+                return physical_read(static_cast<csr>(number - 0xC00 + 0xB00), old_value);
+            case riscv::csr_group::hypervisor:
+            case riscv::csr_group::virtual_supervisor:
+                return m_f.has_h && physical_access(number, kind, operand, write, old_value);
+            default: return false;  // debug, state-enable, vector, float, seed: absent in vM-mode
+        }
+    }
+
+    /// The interrupts sie/sip show: the delegated S-level ones (priv. spec 4.1.3).
+    [[nodiscard]] u64 supervisor_interrupt_view() const noexcept {
+        return m_h.csr.mideleg & (riscv::mip::supervisor | riscv::mip::lcofip::mask);
+    }
+
+    /// mstatus write: the virtual fields are legalised and kept; the supervisor
+    /// fields go to the physical mstatus (the hardware legalises them).
+    csr_effect write_mstatus(u64 value, u64 physical) noexcept {
+        namespace ms = riscv::mstatus;
+        constexpr u64 physical_writable = ms::sie::mask | ms::spie::mask | ms::ube::mask | ms::spp::mask |
+                                          ms::vs::mask | ms::fs::mask | ms::sum::mask | ms::mxr::mask;
+        const u64 before = m_h.csr.mstatus;
+        m_h.csr.mstatus = rules::write_mstatus(value, m_f);
+        if (((value ^ physical) & physical_writable) != 0)
+            m_hw.template write<csr::mstatus>((physical & ~physical_writable) | (value & physical_writable));
+        const u64 changed = before ^ m_h.csr.mstatus;
+        const bool interrupts = (changed & ms::mie::mask) != 0;
+        const bool pmp = (changed & (ms::mprv::mask | ms::mpp::mask)) != 0;
+        if (interrupts && pmp) return csr_effect::interrupts_and_pmp;
+        if (interrupts) return csr_effect::interrupts;
+        return pmp ? csr_effect::pmp : csr_effect::none;
+    }
+
+    /// mip: the bits M-mode may write are the physical ones; csrrs/csrrc act on
+    /// the physical register with the same instruction, so the software-writable
+    /// SEIP bit stays separate from the interrupt controller's line (priv. spec 3.1.9).
+    bool mip_access(csr_op_kind kind, u64 operand, bool write, u64& old_value, csr_effect& effect) noexcept {
+        u64 physical = 0;
+        if (!write) {
+            physical = m_hw.template read<csr::mip>();
+        } else {
+            switch (kind) {
+                case csr_op_kind::write: physical = m_hw.template swap<csr::mip>(operand); break;
+                case csr_op_kind::set: physical = m_hw.template set<csr::mip>(operand); break;
+                case csr_op_kind::clear: physical = m_hw.template clear<csr::mip>(operand); break;
+            }
+            effect = csr_effect::interrupts;
+        }
+        old_value = virtual_mip_from(physical);
+        return true;
+    }
+
+    /// satp is WARL: a write with an unsupported MODE has no effect (priv. spec
+    /// 4.1.11). The physical satp legalises; it is Bare again before the firmware runs.
+    [[nodiscard]] u64 legalize_satp(u64 value) noexcept {
+        m_hw.template write<csr::satp>(value);
+        const u64 legal = m_hw.template read<csr::satp>();
+        m_hw.template write<csr::satp>(0);
+        if (riscv::satp::mode::extract(legal) != riscv::satp::mode::extract(value)) return m_h.csr.satp;
+        return legal;
+    }
+
+    template <csr N>
+    bool fast_physical(csr_op_kind kind, u64 operand, bool write, u64& old_value) noexcept {
+        if (!m_f.has_s) return false;
+        if (!write) {
+            old_value = m_hw.template read<N>();
+            return true;
+        }
+        switch (kind) {
+            case csr_op_kind::write: old_value = m_hw.template swap<N>(operand); break;
+            case csr_op_kind::set: old_value = m_hw.template set<N>(operand); break;
+            case csr_op_kind::clear: old_value = m_hw.template clear<N>(operand); break;
+        }
+        return true;
+    }
+
+    bool physical_read(csr number, u64& old_value) noexcept {
+        const csr_result result = m_hw.csr_read(number);
+        old_value = result.value;
+        return result.ok;
+    }
+
+    /// A guarded physical access: where the hart lacks the CSR, the firmware gets
+    /// the illegal-instruction exception M-mode software would get.
+    bool physical_access(u16 number, csr_op_kind kind, u64 operand, bool write, u64& old_value) noexcept {
+        const csr n = static_cast<csr>(number);
+        csr_result result;
+        if (!write) {
+            result = m_hw.csr_read(n);
+        } else {
+            switch (kind) {
+                case csr_op_kind::write: result = m_hw.csr_swap(n, operand); break;
+                case csr_op_kind::set: result = m_hw.csr_set(n, operand); break;
+                case csr_op_kind::clear: result = m_hw.csr_clear(n, operand); break;
+            }
+        }
+        old_value = result.value;
+        return result.ok;
+    }
+
+    // ---- virtual PMP ------------------------------------------------------------------------
+
+    bool pmp_access(u16 number, csr_op_kind kind, u64 operand, bool write, u64& old_value) noexcept {
+        const unsigned count = m_h.pmp.virtual_count();
+        const unsigned g = m_f.pmp_granularity;
+        if (number < riscv::pmpaddr_number(0)) {
+            const unsigned index = number - riscv::pmpcfg_number(0);
+            if ((index & 1) != 0) return false;  // odd pmpcfg registers do not exist on RV64
+            const unsigned first = index * 4;
+            old_value = 0;
+            for (unsigned e = 0; e < riscv::pmp::entries_per_cfg; ++e)
+                if (first + e < count) old_value = riscv::pmp::with_cfg_byte(old_value, e, m_h.csr.pmpcfg[first + e]);
+            if (write) {
+                const u64 value = apply_csr_op(kind, old_value, operand);
+                for (unsigned e = 0; e < riscv::pmp::entries_per_cfg && first + e < count; ++e)
+                    m_h.csr.pmpcfg[first + e] =
+                        rules::write_pmpcfg_byte(m_h.csr.pmpcfg[first + e], riscv::pmp::cfg_byte(value, e), g);
+                recompute_pmp_views();
+            }
+            return true;
+        }
+        const unsigned index = number - riscv::pmpaddr_number(0);
+        if (index >= count) {
+            old_value = 0;
+            return true;
+        }
+        old_value = riscv::pmp::read_pmpaddr(m_h.csr.pmpaddr[index], m_h.csr.pmpcfg[index], g);
+        if (write && !rules::pmpaddr_locked(m_h.csr.pmpcfg, index, count)) {
+            m_h.csr.pmpaddr[index] = apply_csr_op(kind, old_value, operand) & riscv::pmp::address_mask;
+            (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(m_h.pmp.first_virtual() + index)),
+                                 m_h.csr.pmpaddr[index]);
+            recompute_pmp_views();
+        }
+        return true;
+    }
+
+    /// Writes every physical pmpaddr register of the layout (at boot).
+    void write_pmp_addresses() noexcept {
+        const pmp_layout& layout = m_h.pmp;
+        for (unsigned i = 0; i < layout.reserved_count; ++i)
+            (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(i)), layout.reserved_addr[i]);
+        (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.floor())), 0);
+        for (unsigned i = 0; i < layout.virtual_count(); ++i)
+            (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.first_virtual() + i)),
+                                 m_h.csr.pmpaddr[i]);
+        (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.everything())), pmpaddr_everything);
+    }
+
+    void recompute_pmp_views() noexcept {
+        for (unsigned v = 0; v < 4; ++v)
+            compute_pmpcfg(m_h.pmp, m_h.csr.pmpcfg, static_cast<pmp_view>(v), m_h.pmpcfg_views[v]);
+        if (m_h.world == world::firmware)
+            apply_pmp_view(firmware_view());
+        else
+            apply_pmp_view(pmp_view::os);
+    }
+
+public:
+    /// The view for the firmware: with virtual MPRV set (and MPP below M) its
+    /// loads and stores must trap so the monitor can perform them with MPP's
+    /// privilege and translation (priv. spec 3.1.6.3).
+    [[nodiscard]] pmp_view firmware_view() const noexcept {
+        const u64 s = m_h.csr.mstatus;
+        if (riscv::mstatus::mprv::test(s) && riscv::mstatus::mpp::extract(s) != 3) return pmp_view::firmware_mprv;
+        return pmp_view::firmware;
+    }
+
+    /// Writes the pmpcfg registers of `view` that differ from what the hart holds.
+    void apply_pmp_view(pmp_view view) noexcept {
+        const u64* wanted = m_h.pmpcfg_views[static_cast<unsigned>(view)];
+        const unsigned registers = m_h.pmp.cfg_registers();
+        if (registers > 0 && wanted[0] != m_h.physical_pmpcfg[0]) {
+            m_hw.template write<csr::pmpcfg0>(wanted[0]);
+            m_h.physical_pmpcfg[0] = wanted[0];
+        }
+        if (registers > 1 && wanted[1] != m_h.physical_pmpcfg[1]) {
+            m_hw.template write<csr::pmpcfg2>(wanted[1]);
+            m_h.physical_pmpcfg[1] = wanted[1];
+        }
+        for (unsigned r = 2; r < registers; ++r) {
+            if (wanted[r] != m_h.physical_pmpcfg[r]) {
+                (void)m_hw.csr_write(static_cast<csr>(riscv::pmpcfg_number(2 * r)), wanted[r]);
+                m_h.physical_pmpcfg[r] = wanted[r];
+            }
+        }
+        m_h.physical_view = view;
+    }
+
+private:
+    // ---- trap return, wfi ---------------------------------------------------------------------
+
+    /// mret (priv. spec 3.3.2): to MPP, with MIE = MPIE, MPIE = 1, MPP = least
+    /// privileged mode, MPRV = 0 when leaving M, V = MPV (H ext.).
+    void emulate_mret() noexcept {
+        namespace ms = riscv::mstatus;
+        u64 s = m_h.csr.mstatus;
+        const u64 target = ms::mpp::extract(s);
+        const bool target_virtualized = m_f.has_h && target != 3 && ms::mpv::test(s);
+        s = ms::mie::insert(s, ms::mpie::extract(s));
+        s = ms::mpie::insert(s, 1);
+        s = ms::mpp::insert(s, rules::least_privilege(m_f));
+        s = ms::mpv::insert(s, 0);
+        if (target != 3) s = ms::mprv::insert(s, 0);
+        m_h.csr.mstatus = s;
+        m_h.pc = m_h.csr.mepc;
+        if (target != 3) {
+            switch_to_os(static_cast<riscv::privilege>(target), target_virtualized);
+        } else if (m_h.physical_view != firmware_view()) {
+            apply_pmp_view(firmware_view());
+        }
+        refresh_interrupts();
+    }
+
+    /// sret in M-mode (priv. spec 3.3.2, H ext. 9.6.3): to SPP with SIE = SPIE,
+    /// SPIE = 1, SPP = U; V from hstatus.SPV. The supervisor fields are physical.
+    bool emulate_sret() noexcept {
+        namespace ms = riscv::mstatus;
+        if (!m_f.has_s) return false;
+        u64 status = m_hw.template read<csr::sstatus>();
+        const bool to_supervisor = ms::spp::test(status);
+        bool virtualized = false;
+        if (m_f.has_h) {
+            const u64 hstatus = m_hw.csr_read(csr::hstatus).value;
+            virtualized = riscv::hstatus::spv::test(hstatus);
+            if (virtualized) (void)m_hw.csr_clear(csr::hstatus, riscv::hstatus::spv::mask);
+        }
+        status = ms::sie::insert(status, ms::spie::extract(status));
+        status = ms::spie::insert(status, 1);
+        status = ms::spp::insert(status, 0);
+        m_hw.template write<csr::sstatus>(status);
+        m_h.csr.mstatus = ms::mprv::insert(m_h.csr.mstatus, 0);
+        m_h.pc = m_hw.template read<csr::sepc>();
+        switch_to_os(to_supervisor ? riscv::privilege::supervisor : riscv::privilege::user, virtualized);
+        refresh_interrupts();
+        return true;
+    }
+
+    /// wfi from the firmware (priv. spec 3.3.3): resume when an interrupt is
+    /// pending and enabled in the virtual mie, whatever MIE and mideleg say; a
+    /// firmware that enabled nothing does not sleep (wfi as a nop), and no wait
+    /// lasts longer than 1/wfi_slices_per_second of a second.
+    void emulate_wfi() noexcept {
+        m_h.pc += 4;
+        const u64 wake = m_h.csr.mie;
+        if (wake != 0 && (virtual_mip() & wake) == 0) {
+            const u64 slice = m_board.layout().timebase_frequency / wfi_slices_per_second;
+            const u64 limit = m_board.read_time() + (slice == 0 ? 100000 : slice);
+            const u64 physical_wake = (wake & passthrough_interrupts) | monitor_interrupts;
+            m_hw.template write<csr::mie>(physical_wake);
+            m_h.physical_mie = physical_wake;
+            for (;;) {
+                u64 deadline = detail::min(m_h.monitor_deadline, limit);
+                if (m_shared.timer_armed[m_h.index] != 0 && (wake & riscv::mip::mtip::mask) != 0)
+                    deadline = detail::min(deadline, m_shared.mtimecmp[m_h.index]);
+                set_physical_timer(deadline);
+                m_hw.wait_for_interrupt();
+                service_monitor_events(m_hw.template read<csr::mip>());
+                if ((virtual_mip() & wake) != 0 || m_board.read_time() >= limit) break;
+            }
+        }
+        refresh_interrupts();
+    }
+
+    // ---- traps from the OS --------------------------------------------------------------------
+
+    void os_trap(u64 cause) noexcept {
+        namespace ms = riscv::mstatus;
+        const u64 status = m_hw.template read<csr::mstatus>();
+        m_h.os_mode = ms::mpp::extract(status) == 1 ? riscv::privilege::supervisor : riscv::privilege::user;
+        m_h.os_virtualized = m_f.has_h && ms::mpv::test(status);
+        sync_os_interrupt_enables();
+        if (riscv::mcause::interrupt::test(cause)) {
+            physical_interrupt(riscv::mcause::code::extract(cause));
+            return;
+        }
+        if (m_hooks.on_os_trap(*this, cause)) return;
+        const u64 tval = m_hw.template read<csr::mtval>();
+        u64 tval2 = 0;
+        u64 tinst = 0;
+        if (m_f.has_mtval2) {
+            tval2 = m_hw.template read<csr::mtval2>();
+            tinst = m_hw.template read<csr::mtinst>();
+        }
+        deliver_exception(cause, tval, tval2, tinst, m_f.has_h && ms::gva::test(status));
+    }
+
+    // ---- interrupts ---------------------------------------------------------------------------
+
+    static constexpr u64 monitor_interrupts = riscv::mip::msip::mask | riscv::mip::mtip::mask;
+    /// Interrupts whose physical pending bit is also the virtual one.
+    static constexpr u64 passthrough_interrupts = ~monitor_interrupts;
+    /// Interrupts that must never be enabled physically while the firmware runs
+    /// in U-mode: VS-level ones and SGEI are delegated to HS by hardware (H ext. 9.4.3).
+    static constexpr u64 hypervisor_interrupts = riscv::mip::virtual_supervisor | riscv::mip::sgeip::mask;
+
+    [[nodiscard]] static constexpr u64 mpv_mask() noexcept { return riscv::mstatus::mpv::mask | riscv::mstatus::gva::mask; }
+
+    [[nodiscard]] bool virtual_mtip() noexcept {
+        const u32 i = m_h.index;
+        return m_shared.timer_armed[i] != 0 && m_board.read_time() >= m_shared.mtimecmp[i];
+    }
+
+    [[nodiscard]] u64 virtual_mip_from(u64 physical) noexcept {
+        u64 value = physical & ~monitor_interrupts;
+        if (detail::atomic_load(&m_shared.msip[m_h.index]) != 0) value |= riscv::mip::msip::mask;
+        if (virtual_mtip()) value |= riscv::mip::mtip::mask;
+        return value;
+    }
+
+    /// Pending, enabled interrupts the virtual firmware takes right now.
+    [[nodiscard]] u64 takeable_interrupts() noexcept {
+        const bool in_m = m_h.world == world::firmware;
+        const bool mie = riscv::mstatus::mie::test(m_h.csr.mstatus);
+        if (in_m && !mie) return 0;
+        const u64 enabled = m_h.csr.mie & ~(m_h.csr.mideleg | m_f.mideleg_forced);
+        if (enabled == 0) return 0;
+        return takeable_in_m(virtual_mip() & enabled, 0, in_m, mie);
+    }
+
+    /// The OS writes the enables of its delegated interrupts natively (sie, hie,
+    /// vsie are views of mie, priv. spec 4.1.3): take them into the virtual mie.
+    void sync_os_interrupt_enables() noexcept {
+        const u64 physical = m_hw.template read<csr::mie>();
+        const u64 delegated = m_h.csr.mideleg | m_f.mideleg_forced;
+        m_h.csr.mie = (m_h.csr.mie & ~delegated) | (physical & delegated & m_f.mie_writable);
+        m_h.physical_mie = physical;
+    }
+
+    void physical_interrupt(u64 code) noexcept {
+        service_monitor_events(u64{1} << code);
+        refresh_interrupts();
+    }
+
+    /// Handles the monitor's own interrupt sources: the doorbell (physical MSIP)
+    /// and its deadline (physical MTIP).
+    void service_monitor_events(u64 physical_pending) noexcept {
+        if ((physical_pending & riscv::mip::msip::mask) != 0) {
+            m_board.clear_ipi(m_h.index);
+            const u32 requests = detail::atomic_exchange(&m_shared.requests[m_h.index], u32{0});
+            if ((requests & request::timer) != 0) m_h.physical_timer = 0;
+            if ((requests & request::policy) != 0) m_hooks.on_request(*this);
+        }
+        if ((physical_pending & riscv::mip::mtip::mask) != 0) {
+            m_h.physical_timer = 0;  // fired: it must be reprogrammed
+            if (m_board.read_time() >= m_h.monitor_deadline) {
+                m_h.monitor_deadline = ~u64{0};
+                m_hooks.on_monitor_deadline(*this);
+            }
+        }
+    }
+
+    /// The physical mie and timer for the world that runs (docs/virtual-hart.md).
+    void program_physical_interrupts() noexcept {
+        u64 wanted;
+        if (m_h.world == world::firmware) {
+            const bool mie = riscv::mstatus::mie::test(m_h.csr.mstatus);
+            const u64 delegated = m_h.csr.mideleg | m_f.mideleg_forced;
+            wanted = mie ? (m_h.csr.mie & ~delegated & passthrough_interrupts & ~hypervisor_interrupts) : 0;
+        } else {
+            wanted = m_h.csr.mie & passthrough_interrupts;
+        }
+        wanted |= monitor_interrupts;
+        if (wanted != m_h.physical_mie) {
+            m_hw.template write<csr::mie>(wanted);
+            m_h.physical_mie = wanted;
+        }
+        program_timer();
+    }
+
+    /// The physical mtimecmp: the earlier of the monitor's deadline and the
+    /// firmware's, the latter only while the firmware could take its interrupt.
+    void program_timer() noexcept {
+        u64 deadline = m_h.monitor_deadline;
+        const u32 i = m_h.index;
+        const bool firmware_takes = m_h.world == world::os || riscv::mstatus::mie::test(m_h.csr.mstatus);
+        if (m_shared.timer_armed[i] != 0 && (m_h.csr.mie & riscv::mip::mtip::mask) != 0 && firmware_takes)
+            deadline = detail::min(deadline, m_shared.mtimecmp[i]);
+        set_physical_timer(deadline);
+    }
+
+    void set_physical_timer(u64 deadline) noexcept {
+        if (deadline != m_h.physical_timer) {
+            m_board.set_timer(m_h.index, deadline);
+            m_h.physical_timer = deadline;
+        }
+    }
+
+    // ---- trap delivery and world switches -----------------------------------------------------
+
+    /// Takes a trap into the virtual firmware (priv. spec 3.1.6.1, 3.1.7, 3.1.14-16).
+    void enter_virtual_trap(u64 cause, u64 tval, u64 tval2, u64 tinst, bool gva) noexcept {
+        namespace ms = riscv::mstatus;
+        const bool from_os = m_h.world == world::os;
+        virtual_csrs& c = m_h.csr;
+        c.mepc = m_h.pc;
+        c.mcause = cause;
+        c.mtval = tval;
+        c.mtval2 = tval2;
+        c.mtinst = tinst;
+        u64 s = c.mstatus;
+        s = ms::mpie::insert(s, ms::mie::extract(s));
+        s = ms::mie::insert(s, 0);
+        s = ms::mpp::insert(s, from_os ? static_cast<u64>(m_h.os_mode) : 3);
+        if (m_f.has_h) {
+            s = ms::mpv::insert(s, from_os && m_h.os_virtualized ? 1 : 0);
+            s = ms::gva::insert(s, gva ? 1 : 0);
+        }
+        c.mstatus = s;
+        const u64 base = c.mtvec & ~u64{3};
+        // An exception at the first instruction of the firmware's own trap
+        // handler comes back to that instruction with the same registers: a
+        // real machine would loop for ever. Say so instead (no silent hang).
+        if (!from_os && !riscv::mcause::interrupt::test(cause) && c.mepc == base)
+            m_hooks.on_fatal(*this, "the firmware faults at its own trap vector", cause, tval);
+        const bool vectored = riscv::mtvec::mode::extract(c.mtvec) == riscv::mtvec::mode_vectored;
+        m_h.pc = (riscv::mcause::interrupt::test(cause) && vectored) ? base + 4 * riscv::mcause::code::extract(cause)
+                                                                      : base;
+        if (from_os) {
+            switch_to_firmware();
+        } else {
+            if (m_h.physical_view != firmware_view()) apply_pmp_view(firmware_view());
+            program_physical_interrupts();
+        }
+    }
+
+    /// OS → firmware: the physical hart is made to run the firmware in U-mode
+    /// with Bare translation, no delegation, no counter access, the firmware's PMP view.
+    void switch_to_firmware() noexcept {
+        namespace ms = riscv::mstatus;
+        if (m_f.has_s) {
+            m_h.csr.satp = m_hw.template swap<csr::satp>(0);
+            m_hw.template write<csr::medeleg>(0);
+            m_hw.template write<csr::mideleg>(0);
+        }
+        if (m_f.has_u) m_hw.template write<csr::mcounteren>(0);
+        m_hw.template clear<csr::mstatus>(ms::mpp::mask | ms::tvm::mask | ms::tw::mask | ms::tsr::mask | mpv_mask());
+        m_h.world = world::firmware;
+        m_hooks.on_enter_firmware(*this);
+        apply_pmp_view(firmware_view());
+        program_physical_interrupts();
+    }
+
+    /// firmware → OS, at `mode` (S or U, virtualized or not).
+    void switch_to_os(riscv::privilege mode, bool virtualized) noexcept {
+        namespace ms = riscv::mstatus;
+        m_h.world = world::os;
+        m_h.os_mode = mode;
+        m_h.os_virtualized = virtualized;
+        m_hooks.on_enter_os(*this);
+        if (m_f.has_s) {
+            m_hw.template write<csr::satp>(m_h.csr.satp);
+            m_hw.template write<csr::medeleg>(m_h.csr.medeleg);
+            m_hw.template write<csr::mideleg>(m_h.csr.mideleg);
+        }
+        if (m_f.has_u) m_hw.template write<csr::mcounteren>(m_hooks.os_mcounteren(*this, m_h.csr.mcounteren));
+        constexpr u64 traps = ms::tvm::mask | ms::tw::mask | ms::tsr::mask;
+        const u64 set = ms::mpp::make(static_cast<u64>(mode)) | (virtualized ? ms::mpv::mask : 0) |
+                        (m_h.csr.mstatus & traps);
+        if (set != 0) m_hw.template set<csr::mstatus>(set);
+        apply_pmp_view(pmp_view::os);
+        program_physical_interrupts();
+    }
+
+    // ---- memory accesses the firmware makes that the monitor performs --------------------------
+
+    /// A load or store of the firmware that faulted: to a device the monitor
+    /// emulates (the CLINT), or with virtual MPRV set. False when the fault is
+    /// real and must be delivered.
+    bool emulate_firmware_memory_access(u64 address) noexcept {
+        const memory_layout& layout = m_board.layout();
+        if (m_h.physical_view == pmp_view::firmware_mprv) return emulate_mprv_access();
+        const bool to_mswi = layout.mswi.contains(address);
+        const bool to_mtimer = layout.mtimer.contains(address);
+        if (!to_mswi && !to_mtimer) return false;
+        riscv::memory_access access;
+        if (!riscv::decode_memory_access(fetch_firmware_instruction(m_h.pc), access) || access.is_float) return false;
+        if ((access.width != 4 && access.width != 8) || (address & (access.width - 1)) != 0) return false;
+        if (access.is_store) {
+            const u64 value = reg(access.data_reg);
+            for (unsigned half = 0; half < access.width / 4; ++half)
+                clint_write32(address + 4 * half, static_cast<u32>(value >> (32 * half)), to_mswi);
+        } else {
+            u64 value = 0;
+            for (unsigned half = 0; half < access.width / 4; ++half)
+                value |= u64{clint_read32(address + 4 * half, to_mswi)} << (32 * half);
+            if (access.sign_extend) value = bits::sign_extend(value, 8 * access.width);
+            set_reg(access.data_reg, value);
+        }
+        m_h.pc += access.length;
+        if (m_interrupts_changed) {
+            m_interrupts_changed = false;
+            refresh_interrupts();
+        }
+        return true;
+    }
+
+    /// Reads one 32-bit register of the virtual CLINT.
+    [[nodiscard]] u32 clint_read32(u64 address, bool mswi) noexcept {
+        const memory_layout& layout = m_board.layout();
+        u64 index = 0;
+        if (mswi) {
+            const u64 offset = address - layout.mswi.base;
+            if (!m_board.hart_index(offset / 4, index)) return 0;
+            return detail::atomic_load(&m_shared.msip[index]);
+        }
+        const u64 offset = address - layout.mtimer.base;
+        if (offset >= layout.mtime_offset && offset < layout.mtime_offset + 8)
+            return static_cast<u32>(m_board.read_time() >> (8 * (offset - layout.mtime_offset)));
+        if (!m_board.hart_index(offset / 8, index)) return 0;
+        return static_cast<u32>(m_shared.mtimecmp[index] >> (8 * (offset % 8)));
+    }
+
+    /// Writes one 32-bit register of the virtual CLINT.
+    void clint_write32(u64 address, u32 value, bool mswi) noexcept {
+        const memory_layout& layout = m_board.layout();
+        u64 index = 0;
+        if (mswi) {
+            const u64 offset = address - layout.mswi.base;
+            if (!m_board.hart_index(offset / 4, index)) return;
+            detail::atomic_store(&m_shared.msip[index], value & 1);  // msip: only bit 0 is writable
+            if (index == m_h.index)
+                m_interrupts_changed = true;
+            else
+                m_board.send_ipi(static_cast<u32>(index));
+            return;
+        }
+        const u64 offset = address - layout.mtimer.base;
+        if (offset >= layout.mtime_offset && offset < layout.mtime_offset + 8) {
+            const unsigned shift = static_cast<unsigned>(8 * (offset - layout.mtime_offset));
+            const u64 now = m_board.read_time();
+            m_board.write_time((now & ~(u64{0xffffffff} << shift)) | (u64{value} << shift));
+            for (u32 h = 0; h < m_board.hart_count(); ++h)
+                if (h != m_h.index) request(h, request::timer);
+            m_h.physical_timer = 0;
+            m_interrupts_changed = true;
+            return;
+        }
+        if (!m_board.hart_index(offset / 8, index)) return;
+        const unsigned shift = static_cast<unsigned>(8 * (offset % 8));
+        u64& compare = m_shared.mtimecmp[index];
+        compare = (compare & ~(u64{0xffffffff} << shift)) | (u64{value} << shift);
+        detail::atomic_store(&m_shared.timer_armed[index], u32{1});
+        if (index == m_h.index)
+            m_interrupts_changed = true;
+        else
+            request(static_cast<u32>(index), request::timer);
+    }
+
+    /// A load or store of the firmware while virtual MPRV is set: performed with
+    /// MPP's privilege (and MPV), the OS's translation and the OS's PMP view,
+    /// under the monitor's own entries (priv. spec 3.1.6.3).
+    bool emulate_mprv_access() noexcept {
+        namespace ms = riscv::mstatus;
+        riscv::memory_access access;
+        if (!riscv::decode_memory_access(fetch_firmware_instruction(m_h.pc), access) || access.is_float) return false;
+        const u64 address = reg(access.base_reg) + static_cast<u64>(access.offset);
+        access_mode how;
+        how.privilege = ms::mpp::extract(m_h.csr.mstatus) == 1 ? riscv::privilege::supervisor : riscv::privilege::user;
+        how.virtualized = m_f.has_h && ms::mpv::test(m_h.csr.mstatus);
+        how.mxr = ms::mxr::test(m_hw.template read<csr::mstatus>());
+        if (m_f.has_s) m_hw.template write<csr::satp>(m_h.csr.satp);
+        apply_pmp_view(pmp_view::mprv_access);
+        const access_result result = access.is_store
+                                         ? m_hw.store(how, address, access.width, reg(access.data_reg))
+                                         : m_hw.load(how, address, access.width);
+        if (m_f.has_s) m_hw.template write<csr::satp>(0);
+        apply_pmp_view(firmware_view());
+        if (!result.ok) {
+            deliver_exception(result.cause, result.tval, result.tval2, result.tinst, how.virtualized);
+            return true;
+        }
+        if (!access.is_store)
+            set_reg(access.data_reg, access.sign_extend ? bits::sign_extend(result.value, 8 * access.width) : result.value);
+        m_h.pc += access.length;
+        return true;
+    }
+
+    Arch& m_hw;
+    Platform& m_board;
+    shared_type& m_shared;
+    Hooks& m_hooks;
+    hart& m_h;
+    const hart_features& m_f;
+    bool m_interrupts_changed = false;
+};
+
+}  // namespace vfm::virt

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+/// The physical PMP layout that multiplexes the firmware's virtual PMP entries
+/// under the monitor's own entries (docs/pmp.md). In index order:
+///
+///   [0, reserved)          monitor-owned entries: the monitor itself first, then
+///                          devices it emulates, then policy regions
+///   reserved               the floor: OFF with pmpaddr 0, the TOR base of virtual entry 0
+///   reserved+1 ...         the virtual entries 0 .. virtual_count-1, shifted
+///   physical_count-1       "everything": RWX while the firmware runs (M-mode
+///                          accesses that match nothing succeed), OFF while the OS runs
+///
+/// Entries are matched in index order (priv. spec 3.7.1), so nothing the firmware
+/// programs can override the monitor's entries. No physical entry is ever locked:
+/// a locked virtual entry is copied without L, which makes it bind the firmware
+/// (physically U-mode) exactly as L binds M-mode.
+#pragma once
+
+#include <vfm/riscv/pmp.hpp>
+
+namespace vfm::virt {
+
+/// Which physical configuration to produce.
+enum class pmp_view : u8 {
+    firmware,       ///< firmware runs: unlocked virtual entries grant everything
+    firmware_mprv,  ///< firmware runs with virtual MPRV = 1: its loads and stores must trap
+    os,             ///< the OS runs: virtual entries as written
+    mprv_access,    ///< the monitor performs an MPRV access for the firmware
+};
+
+inline constexpr unsigned max_reserved_pmp_entries = 8;
+inline constexpr unsigned pmp_cfg_registers = riscv::pmp::max_entries / riscv::pmp::entries_per_cfg;
+
+/// Permission bits of a configuration byte.
+inline constexpr u8 pmp_none = 0;
+inline constexpr u8 pmp_r = 1;
+inline constexpr u8 pmp_w = 2;
+inline constexpr u8 pmp_x = 4;
+inline constexpr u8 pmp_rwx = 7;
+
+struct pmp_layout {
+    unsigned physical_count = 0;
+    unsigned reserved_count = 0;
+    u64 reserved_addr[max_reserved_pmp_entries] = {};
+    u8 reserved_cfg_firmware[max_reserved_pmp_entries] = {};  ///< while the firmware runs
+    u8 reserved_cfg_os[max_reserved_pmp_entries] = {};        ///< while the OS runs
+
+    [[nodiscard]] constexpr unsigned floor() const noexcept { return reserved_count; }
+    [[nodiscard]] constexpr unsigned first_virtual() const noexcept { return reserved_count + 1; }
+    [[nodiscard]] constexpr unsigned virtual_count() const noexcept {
+        return physical_count >= reserved_count + 2 ? physical_count - reserved_count - 2 : 0;
+    }
+    [[nodiscard]] constexpr unsigned everything() const noexcept { return physical_count - 1; }
+    [[nodiscard]] constexpr bool usable() const noexcept { return physical_count >= reserved_count + 2; }
+    [[nodiscard]] constexpr unsigned cfg_registers() const noexcept {
+        return (physical_count + riscv::pmp::entries_per_cfg - 1) / riscv::pmp::entries_per_cfg;
+    }
+
+    /// Adds a NAPOT region (size a power of two >= 8, base aligned); false if full.
+    constexpr bool add_napot(u64 base, u64 size, u8 firmware_perms, u8 os_perms) noexcept {
+        if (reserved_count >= max_reserved_pmp_entries) return false;
+        reserved_addr[reserved_count] = riscv::pmp::napot_encode(base, size);
+        reserved_cfg_firmware[reserved_count] = with_mode(riscv::pmpcfg::a_napot, firmware_perms);
+        reserved_cfg_os[reserved_count] = with_mode(riscv::pmpcfg::a_napot, os_perms);
+        ++reserved_count;
+        return true;
+    }
+    /// Adds [base, top) as a TOR pair (two entries); false if full.
+    constexpr bool add_range(u64 base, u64 top, u8 firmware_perms, u8 os_perms) noexcept {
+        if (reserved_count + 2 > max_reserved_pmp_entries) return false;
+        reserved_addr[reserved_count] = riscv::pmp::tor_encode(base);
+        reserved_cfg_firmware[reserved_count] = 0;
+        reserved_cfg_os[reserved_count] = 0;
+        reserved_addr[reserved_count + 1] = riscv::pmp::tor_encode(top);
+        reserved_cfg_firmware[reserved_count + 1] = with_mode(riscv::pmpcfg::a_tor, firmware_perms);
+        reserved_cfg_os[reserved_count + 1] = with_mode(riscv::pmpcfg::a_tor, os_perms);
+        reserved_count += 2;
+        return true;
+    }
+
+    /// A mode with permissions, or OFF when `perms` has the special value 0xff.
+    [[nodiscard]] static constexpr u8 with_mode(u64 mode, u8 perms) noexcept {
+        return perms == pmp_off ? u8{0} : static_cast<u8>(riscv::pmpcfg::a::make(mode) | (perms & pmp_rwx));
+    }
+    /// Permission value meaning "this entry is OFF in that world".
+    static constexpr u8 pmp_off = 0xff;
+};
+
+/// The physical configuration byte of virtual entry byte `cfg` in `view`.
+[[nodiscard]] constexpr u8 physical_cfg_of_virtual(u8 cfg, pmp_view view) noexcept {
+    namespace c = riscv::pmpcfg;
+    const u64 mode = c::a::extract(cfg);
+    if (mode == c::a_off) return 0;
+    const bool locked = c::l::test(cfg);
+    const u8 as_written = static_cast<u8>(cfg & ~c::l::mask);
+    switch (view) {
+        case pmp_view::firmware:
+            return locked ? as_written : static_cast<u8>(c::a::make(mode) | pmp_rwx);
+        case pmp_view::firmware_mprv:
+            return static_cast<u8>(c::a::make(mode) | (locked ? (cfg & pmp_x) : pmp_x));
+        case pmp_view::os:
+        case pmp_view::mprv_access: return as_written;
+    }
+    return 0;
+}
+
+/// The physical pmpcfg register values for `view`; `virtual_cfg` holds the
+/// virtual entries' legal configuration bytes. Writes layout.cfg_registers() values.
+constexpr void compute_pmpcfg(const pmp_layout& layout, const u8* virtual_cfg, pmp_view view,
+                              u64* registers) noexcept {
+    const bool firmware_side = view != pmp_view::os;
+    for (unsigned r = 0; r < layout.cfg_registers(); ++r) registers[r] = 0;
+    auto set = [&](unsigned index, u8 cfg) {
+        registers[index / riscv::pmp::entries_per_cfg] =
+            riscv::pmp::with_cfg_byte(registers[index / riscv::pmp::entries_per_cfg],
+                                      index % riscv::pmp::entries_per_cfg, cfg);
+    };
+    for (unsigned i = 0; i < layout.reserved_count; ++i)
+        set(i, firmware_side ? layout.reserved_cfg_firmware[i] : layout.reserved_cfg_os[i]);
+    // the floor stays OFF
+    for (unsigned i = 0; i < layout.virtual_count(); ++i)
+        set(layout.first_virtual() + i, physical_cfg_of_virtual(virtual_cfg[i], view));
+    u8 everything = 0;
+    if (view == pmp_view::firmware) everything = pmp_layout::with_mode(riscv::pmpcfg::a_napot, pmp_rwx);
+    if (view == pmp_view::firmware_mprv) everything = pmp_layout::with_mode(riscv::pmpcfg::a_napot, pmp_x);
+    set(layout.everything(), everything);
+}
+
+/// pmpaddr value of the "everything" entry: NAPOT over the whole address space.
+inline constexpr u64 pmpaddr_everything = riscv::pmp::address_mask;
+
+}  // namespace vfm::virt

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+/// Board support for QEMU `virt` (and boards built the same way): everything
+/// the monitor needs is read from the device tree the previous stage passes in
+/// a1 (harts, memory, CLINT or ACLINT, UART, test finisher, timebase), so
+/// `-smp` and `-m` just work. The tree is edited in place to reserve the
+/// monitor's memory before the firmware sees it (docs/platforms.md).
+#pragma once
+
+#include <vfm/detail/bits.hpp>
+#include <vfm/fdt/discover.hpp>
+#include <vfm/fdt/editor.hpp>
+#include <vfm/fdt/tree.hpp>
+#include <vfm/platform.hpp>
+
+namespace vfm::platforms {
+
+/// The smallest naturally aligned power-of-two region covering [base, end).
+[[nodiscard]] constexpr region napot_cover(u64 base, u64 end) noexcept {
+    u64 size = 8;
+    while (size != 0 && bits::align_down(base, size) + size < end) size <<= 1;
+    return {bits::align_down(base, size), size};
+}
+
+template <u32 MaxHarts>
+class qemu_virt {
+public:
+    static constexpr u32 max_harts = MaxHarts;
+    /// How far the device tree may grow in place: QEMU puts it at a 2 MiB
+    /// boundary below the end of RAM, so the rest of that 2 MiB is free.
+    static constexpr u64 device_tree_window = 2 * 1024 * 1024;
+
+    constexpr qemu_virt() noexcept = default;
+
+    /// Reads the board from the device tree at `device_tree` and reserves
+    /// `monitor` in it. Returns nullptr, or why the board cannot be used.
+    [[nodiscard]] const char* init(u64 device_tree, region monitor, u64 firmware_entry) noexcept {
+        u8* blob = reinterpret_cast<u8*>(static_cast<uptr>(device_tree));
+        if (blob == nullptr) return "no device tree (a1 is 0)";
+        const u64 window_end = bits::align_down(device_tree, device_tree_window) + device_tree_window;
+        const fdt::tree t(blob, window_end - device_tree);
+        if (!t.ok()) return fdt::to_string(t.status());
+
+        m_layout.monitor = monitor;
+        m_layout.firmware_entry = firmware_entry;
+
+        m_hart_count = 0;
+        for (fdt::node cpu = fdt::first_hart(t); cpu; cpu = fdt::next_hart(t, cpu)) {
+            const fdt::result<u64> id = fdt::hart_id(t, cpu);
+            if (!id || !t.is_enabled(cpu)) continue;
+            if (m_hart_count == MaxHarts) return "the device tree has more harts than this build supports (max_harts)";
+            m_hart_ids[m_hart_count++] = id.value();
+        }
+        if (m_hart_count == 0) return "the device tree lists no harts";
+
+        const fdt::result<u64> timebase = fdt::timebase_frequency(t);
+        m_layout.timebase_frequency = timebase ? timebase.value() : 10'000'000;
+
+        fdt::region ram[1];
+        if (fdt::memory_regions(t, ram, 1) == 0) return "the device tree lists no memory";
+        m_layout.ram = {ram[0].base, ram[0].size};
+
+        if (const auto clint = fdt::clint_region(t)) {
+            // SiFive CLINT: msip at +0, mtimecmp at +0x4000, mtime at +0xbff8.
+            const u64 base = clint.value().base;
+            m_layout.mswi = {base, 0x4000};
+            m_layout.mtimer = {base + 0x4000, 0x8000};
+            m_layout.mtime_offset = 0x7ff8;
+            m_layout.emulated_devices = napot_cover(base, base + clint.value().size);
+        } else {
+            const auto mswi = fdt::aclint_mswi_region(t);
+            const auto mtimer = fdt::aclint_mtimer_region(t);
+            if (!mswi || !mtimer) return "the device tree has no CLINT or ACLINT";
+            m_layout.mswi = {mswi.value().base, mswi.value().size};
+            m_layout.mtimer = {mtimer.value().base, 0x8000};
+            m_layout.mtime_offset = 0x7ff8;
+            const u64 low = detail::min(mswi.value().base, mtimer.value().base);
+            const u64 high = detail::max(mswi.value().base + mswi.value().size, mtimer.value().base + 0x8000);
+            m_layout.emulated_devices = napot_cover(low, high);
+        }
+
+        constexpr const char* uarts[] = {"ns16550a", "ns16550"};
+        if (const auto uart = fdt::device_region(t, uarts)) m_uart = uart.value().base;
+        constexpr const char* finishers[] = {"sifive,test0", "sifive,test1"};
+        if (const auto finisher = fdt::device_region(t, finishers)) m_finisher = finisher.value().base;
+
+        // Reserve the monitor before the firmware sees the tree (DT spec 3.5.4, no-map).
+        fdt::editor e(blob, window_end - device_tree);
+        if (!e.ok()) return fdt::to_string(e.status());
+        const auto reserved = fdt::reserve_memory(e, "vfm", monitor.base, monitor.size);
+        if (!reserved) return fdt::to_string(reserved.error());
+        return nullptr;
+    }
+
+    [[nodiscard]] const memory_layout& layout() const noexcept { return m_layout; }
+    [[nodiscard]] u32 hart_count() const noexcept { return m_hart_count; }
+    [[nodiscard]] u64 hart_id(u32 index) const noexcept { return m_hart_ids[index]; }
+    [[nodiscard]] bool hart_index(u64 hartid, u64& index) const noexcept {
+        for (u32 i = 0; i < m_hart_count; ++i) {
+            if (m_hart_ids[i] == hartid) {
+                index = i;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    [[nodiscard]] u64 read_time() const noexcept { return mmio64(m_layout.mtimer.base + m_layout.mtime_offset); }
+    void write_time(u64 value) noexcept { mmio64(m_layout.mtimer.base + m_layout.mtime_offset) = value; }
+    void set_timer(u32 index, u64 deadline) noexcept { mmio64(m_layout.mtimer.base + 8 * m_hart_ids[index]) = deadline; }
+    void send_ipi(u32 index) noexcept { mmio32(m_layout.mswi.base + 4 * m_hart_ids[index]) = 1; }
+    void clear_ipi(u32 index) noexcept { mmio32(m_layout.mswi.base + 4 * m_hart_ids[index]) = 0; }
+
+    /// 16550 UART: wait for THR empty (LSR bit 5), then write THR.
+    void console_put(char c) noexcept {
+        if (m_uart == 0) return;
+        volatile u8* uart = reinterpret_cast<volatile u8*>(static_cast<uptr>(m_uart));
+        if (c == '\n') console_put('\r');
+        while ((uart[5] & 0x20) == 0) {
+        }
+        uart[0] = static_cast<u8>(c);
+    }
+
+    /// SiFive test finisher: 0x5555 passes, (code << 16) | 0x3333 fails with `code`.
+    void exit(u32 code) noexcept {
+        if (m_finisher != 0) mmio32(m_finisher) = code == 0 ? 0x5555u : ((code << 16) | 0x3333u);
+        for (;;) asm volatile("wfi");
+    }
+
+private:
+    [[nodiscard]] static volatile u64& mmio64(u64 address) noexcept {
+        return *reinterpret_cast<volatile u64*>(static_cast<uptr>(address));
+    }
+    [[nodiscard]] static volatile u32& mmio32(u64 address) noexcept {
+        return *reinterpret_cast<volatile u32*>(static_cast<uptr>(address));
+    }
+
+    memory_layout m_layout{};
+    u64 m_hart_ids[MaxHarts] = {};
+    u32 m_hart_count = 0;
+    u64 m_uart = 0;
+    u64 m_finisher = 0;
+};
+
+}  // namespace vfm::platforms

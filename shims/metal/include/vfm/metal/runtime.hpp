@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+/// Per-hart memory of the metal backend: one block per hart holding its stack
+/// and, above it, its virtual hart context (vfm/metal/layout.h), plus the
+/// stack-depth measurement that the stack painting at boot makes possible.
+#pragma once
+
+#include <stddef.h>
+
+#include <vfm/detail/types.hpp>
+#include <vfm/metal/layout.h>
+#include <vfm/virt/hart.hpp>
+
+#if defined(__has_include)
+#if __has_include(<new>)
+#include <new>
+#define VFM_METAL_HAVE_NEW 1
+#endif
+#endif
+#ifndef VFM_METAL_HAVE_NEW
+// The bare cross compiler has no <new>: declare the placement form ourselves.
+inline void* operator new(size_t, void* where) noexcept { return where; }
+#endif
+
+namespace vfm::metal {
+
+struct alignas(64) hart_block {
+    u8 bytes[VFM_HART_STRIDE];
+};
+
+static_assert(sizeof(hart_block) == VFM_HART_STRIDE, "the assembly steps through blocks by VFM_HART_STRIDE");
+static_assert(VFM_CONTEXT_OFFSET % 16 == 0, "the stack pointer starts 16-byte aligned (psABI)");
+static_assert(sizeof(virt::hart) <= VFM_HART_STRIDE - VFM_CONTEXT_OFFSET, "the context fits above the stack");
+static_assert(offsetof(virt::hart, x) == 0, "the trap vector saves x1..x31 at offset 8 * n");
+static_assert(sizeof(virt::hart::x) == 32 * 8, "32 general registers");
+
+}  // namespace vfm::metal
+
+extern "C" vfm::metal::hart_block vfm_hart_blocks[VFM_MAX_HARTS];
+
+namespace vfm::metal {
+
+/// The context of hart `index`, constructed in place at boot.
+[[nodiscard]] inline virt::hart& context_of(u32 index) noexcept {
+    return *reinterpret_cast<virt::hart*>(&vfm_hart_blocks[index].bytes[VFM_CONTEXT_OFFSET]);
+}
+
+/// Constructs hart `index`'s context (its block is zero after boot).
+inline virt::hart& construct_context(u32 index) noexcept {
+    return *new (&vfm_hart_blocks[index].bytes[VFM_CONTEXT_OFFSET]) virt::hart{};
+}
+
+/// The deepest stack use of hart `index` so far, in bytes: the painted words
+/// the stack never overwrote are counted from the bottom.
+[[nodiscard]] inline u64 stack_high_water(u32 index) noexcept {
+    const u64* words = reinterpret_cast<const u64*>(vfm_hart_blocks[index].bytes);
+    const u64 count = VFM_CONTEXT_OFFSET / 8;
+    u64 untouched = 0;
+    while (untouched < count && words[untouched] == VFM_STACK_PAINT) ++untouched;
+    return (count - untouched) * 8;
+}
+
+}  // namespace vfm::metal
