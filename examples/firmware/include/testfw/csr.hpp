@@ -50,27 +50,50 @@ template <csr C>
 [[nodiscard]] inline u64 swap(u64 v) noexcept { return csrrw<static_cast<u16>(C)>(v); }
 
 /// The CSR instructions a probe can run. The probe always uses rd = a0 and
-/// rs1 = a1 (x0 for `read`), so that the instruction bits are known.
+/// rs1 = a1 (x0 for `read`, the immediate 0 for the immediate forms), so
+/// that the instruction bits are known.
 enum class csr_op : u8 {
-    read,   ///< csrrs a0, csr, x0 (reads, never writes)
-    write,  ///< csrrw a0, csr, a1
-    set,    ///< csrrs a0, csr, a1
-    clear,  ///< csrrc a0, csr, a1
+    read,        ///< csrrs a0, csr, x0 (reads, never writes)
+    write,       ///< csrrw a0, csr, a1
+    set,         ///< csrrs a0, csr, a1 (writes, even when a1 is 0)
+    clear,       ///< csrrc a0, csr, a1 (writes, even when a1 is 0)
+    write_imm0,  ///< csrrwi a0, csr, 0 (writes)
+    set_imm0,    ///< csrrsi a0, csr, 0 (reads, never writes)
+    clear_imm0,  ///< csrrci a0, csr, 0 (reads, never writes)
 };
 
-/// The encoding of a probe's instruction (unpriv. spec 9.1, SYSTEM opcode).
+/// The encoding of a probe's instruction (unpriv. spec 9.1, SYSTEM opcode:
+/// csr[31:20] rs1/uimm[19:15] funct3[14:12] rd[11:7] 1110011).
 [[nodiscard]] constexpr u32 csr_encoding(csr_op op, u16 number) noexcept {
-    const u32 funct3 = op == csr_op::write ? 1 : op == csr_op::clear ? 3 : 2;
-    const u32 rs1 = op == csr_op::read ? 0 : 11;
+    u32 funct3 = 0;
+    u32 rs1 = 0;
+    switch (op) {
+        case csr_op::read: funct3 = 2; break;
+        case csr_op::write: funct3 = 1; rs1 = 11; break;
+        case csr_op::set: funct3 = 2; rs1 = 11; break;
+        case csr_op::clear: funct3 = 3; rs1 = 11; break;
+        case csr_op::write_imm0: funct3 = 5; break;
+        case csr_op::set_imm0: funct3 = 6; break;
+        case csr_op::clear_imm0: funct3 = 7; break;
+    }
     return (u32{number} << 20) | (rs1 << 15) | (funct3 << 12) | (10u << 7) | 0x73;
+}
+
+/// True when the instruction writes the CSR (priv. spec 2.1 / unpriv. 9.1:
+/// csrrs/csrrc with rs1 = x0 and csrrsi/csrrci with uimm = 0 do not).
+[[nodiscard]] constexpr bool writes(csr_op op) noexcept {
+    return op != csr_op::read && op != csr_op::set_imm0 && op != csr_op::clear_imm0;
 }
 
 [[nodiscard]] constexpr const char* name(csr_op op) noexcept {
     switch (op) {
-        case csr_op::read: return "csrr";
-        case csr_op::write: return "csrw";
-        case csr_op::set: return "csrs";
-        case csr_op::clear: return "csrc";
+        case csr_op::read: return "csrrs a0,x0";
+        case csr_op::write: return "csrrw a0,a1";
+        case csr_op::set: return "csrrs a0,a1";
+        case csr_op::clear: return "csrrc a0,a1";
+        case csr_op::write_imm0: return "csrrwi a0,0";
+        case csr_op::set_imm0: return "csrrsi a0,0";
+        case csr_op::clear_imm0: return "csrrci a0,0";
     }
     return "?";
 }

@@ -170,8 +170,8 @@ inline void expect_arm() noexcept {
 /// Runs one CSR instruction (csr_op) on CSR N with a1 = operand.
 template <u16 N>
 [[nodiscard]] inline probe csr_probe(csr_op op, u64 operand = 0) noexcept {
-    u64 out;
-    u64 site;
+    u64 out = 0;
+    u64 site = 0;
     expect_arm();
     switch (op) {
         case csr_op::read:
@@ -197,6 +197,24 @@ template <u16 N>
                          : [out] "=r"(out), [site] "=&r"(site)
                          : [s] "r"(probe_sentinel), [v] "r"(operand), [n] "i"(N)
                          : "a0", "a1", "memory");
+            break;
+        case csr_op::write_imm0:
+            asm volatile("mv a0, %[s]\n la %[site], 1f\n1: csrrwi a0, %[n], 0\n mv %[out], a0"
+                         : [out] "=r"(out), [site] "=&r"(site)
+                         : [s] "r"(probe_sentinel), [n] "i"(N)
+                         : "a0", "memory");
+            break;
+        case csr_op::set_imm0:
+            asm volatile("mv a0, %[s]\n la %[site], 1f\n1: csrrsi a0, %[n], 0\n mv %[out], a0"
+                         : [out] "=r"(out), [site] "=&r"(site)
+                         : [s] "r"(probe_sentinel), [n] "i"(N)
+                         : "a0", "memory");
+            break;
+        case csr_op::clear_imm0:
+            asm volatile("mv a0, %[s]\n la %[site], 1f\n1: csrrci a0, %[n], 0\n mv %[out], a0"
+                         : [out] "=r"(out), [site] "=&r"(site)
+                         : [s] "r"(probe_sentinel), [n] "i"(N)
+                         : "a0", "memory");
             break;
     }
     return expect_result(site, out);
