@@ -81,6 +81,109 @@ class SummaryCommandTest(DriverTest):
         self.assertIn("build failed", proc.stdout)
 
 
+    def test_unfinished_or_failed_deps_count(self):
+        self.write_log("", testlog("OK"))
+        summary.write_status(self.tmp / "build", ["build"],
+                             [{"dir": "", "step": "deps", "ok": False}])
+        proc = self.vfm("summary")
+        self.assertEqual(proc.returncode, 1)
+        self.assertEqual(proc.stdout.splitlines()[-1], "1 passed, 1 failed")
+        self.assertIn("DEPS FAILED", proc.stdout)
+
+
+FAKE_TOOL = """#!{python}
+# SPDX-License-Identifier: MIT
+# Fake meson / ninja for the tests of `vfm test`.
+import json, os, sys
+tool = os.path.basename(sys.argv[0])
+args = sys.argv[1:]
+with open(os.environ["FAKE_LOG"], "a") as log:
+    log.write(tool + " " + " ".join(args) + "\\n")
+fail = os.environ.get("FAKE_FAIL", "").split(",")
+if tool == "ninja":
+    d = args[args.index("-C") + 1]
+    sys.exit(1 if "ninja:" + os.path.basename(d) in fail else 0)
+if args[0] == "setup":
+    d = [a for a in args[1:] if not a.startswith("-")][-2]
+    if "setup:" + os.path.basename(d) in fail:
+        sys.exit(1)
+    os.makedirs(os.path.join(d, "meson-private"), exist_ok=True)
+    open(os.path.join(d, "meson-private", "coredata.dat"), "w").close()
+    sys.exit(0)
+if args[0] == "test":
+    d = args[args.index("-C") + 1]
+    results = json.loads(os.environ["FAKE_RESULTS"]).get(os.path.basename(d), [])
+    os.makedirs(os.path.join(d, "meson-logs"), exist_ok=True)
+    with open(os.path.join(d, "meson-logs", "testlog.json"), "w") as f:
+        for i, r in enumerate(results):
+            f.write(json.dumps({{"name": "t%d" % i, "result": r}}) + "\\n")
+    sys.exit(1 if any(r != "OK" and r != "SKIP" for r in results) else 0)
+sys.exit(2)
+"""
+
+
+class TestCommandTest(DriverTest):
+    """`vfm test` with fake meson and ninja: steps, summary, stale results."""
+
+    def setUp(self):
+        super().setUp()
+        import os
+        import sys
+        fake = self.tmp / "fakebin"
+        fake.mkdir()
+        for tool in ("meson", "ninja"):
+            (fake / tool).write_text(FAKE_TOOL.format(python=sys.executable))
+            os.chmod(fake / tool, 0o755)
+        self.log = self.tmp / "tools.log"
+        self.env.update(PATH=f"{fake}:{self.env['PATH']}", FAKE_LOG=str(self.log),
+                        FAKE_RESULTS=json.dumps({"build": ["OK", "OK", "SKIP"],
+                                                 "build-riscv": ["OK"],
+                                                 "build-riscv-clang": ["OK", "FAIL"]}))
+
+    def test_all_dirs_and_summary(self):
+        proc = self.vfm("test", "--no-deps", "--no-slow", "--suite", "unit", "--", "-v")
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertEqual(proc.stdout.splitlines()[-1], "4 passed, 1 failed, 1 skipped")
+        self.assertIn("FAIL build-riscv-clang: t1", proc.stdout)
+        log = self.log.read_text()
+        self.assertIn("riscv64-gcc.ini --buildtype=minsize", log)
+        self.assertIn("riscv64-clang.ini --buildtype=minsize", log)
+        self.assertIn("--print-errorlogs --suite=unit --no-suite=slow -v", log)
+        self.assertEqual(self.vfm("summary", "-q").stdout, "4 passed, 1 failed, 1 skipped\n")
+
+    def test_build_failure_counts_and_old_results_do_not(self):
+        self.env["FAKE_RESULTS"] = json.dumps({"build": ["OK"], "build-riscv": ["OK", "OK"],
+                                               "build-riscv-clang": ["OK"]})
+        self.assertEqual(self.vfm("test", "--no-deps").returncode, 0)
+        self.env["FAKE_FAIL"] = "ninja:build-riscv"
+        proc = self.vfm("test", "--no-deps")
+        self.assertEqual(proc.returncode, 1)
+        # build-riscv's two old passes are gone; its build failure counts once.
+        self.assertEqual(proc.stdout.splitlines()[-1], "2 passed, 1 failed")
+        self.assertIn("build failed", proc.stdout)
+        self.assertEqual(self.vfm("summary", "-q").stdout, "2 passed, 1 failed\n")
+
+    def test_configure_failure_and_only(self):
+        self.env["FAKE_FAIL"] = "setup:build-riscv-clang"
+        proc = self.vfm("test", "--no-deps", "--only", "clang")
+        self.assertEqual(proc.returncode, 1)
+        self.assertEqual(proc.stdout.splitlines()[-1], "0 passed, 1 failed")
+        self.assertIn("configure failed", proc.stdout)
+        proc = self.vfm("test", "--no-deps", "--only", "native,riscv")
+        self.assertEqual(proc.returncode, 0)
+        self.assertEqual(proc.stdout.splitlines()[-1], "3 passed, 0 failed, 1 skipped")
+        self.assertUsageError(self.vfm("test", "--no-deps", "--only", "nowhere"), "nowhere")
+
+    def test_setup_reconfigures(self):
+        self.assertEqual(self.vfm("setup", "-Dpolicies=offload").returncode, 0)
+        self.assertEqual(self.vfm("setup", "-Dlog_level=debug").returncode, 0)
+        lines = self.log.read_text().splitlines()
+        self.assertEqual(len(lines), 6)
+        self.assertTrue(all("-Dpolicies=offload" in ln for ln in lines[:3]))
+        self.assertTrue(all("--reconfigure" in ln and "-Dlog_level=debug" in ln
+                            for ln in lines[3:]))
+
+
 class HelperTest(unittest.TestCase):
     def test_compare_versions(self):
         cmp = fetch.compare_versions

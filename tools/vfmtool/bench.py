@@ -10,7 +10,7 @@ figures).
 
 from __future__ import annotations
 
-from .common import VfmError
+from .common import UsageError, VfmError
 
 BENCHES: dict = {
     # "boot": boot_bench,
@@ -22,11 +22,11 @@ PLANNED = ("boot", "micro")
 
 def cmd_bench(what: str | None, args) -> int:
     if what is not None and what not in BENCHES and what not in PLANNED:
-        from .common import UsageError
         raise UsageError(f"unknown benchmark '{what}' (choose from {', '.join(PLANNED)})")
     names = [what] if what else list(BENCHES)
     if not names or any(n not in BENCHES for n in names):
-        raise VfmError(f"bench {what or ''}: not implemented yet".replace("  ", " "), 2)
+        label = f"bench {what}" if what else "bench"
+        raise VfmError(f"{label}: not implemented yet (the measurements come later)", 2)
     status = 0
     for n in names:
         status = max(status, BENCHES[n](list(args)))

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 from . import summary as summ
-from .common import BuildDir, VfmError, info, quote, source_root, standard_build_dirs
+from .common import BuildDir, UsageError, VfmError, info, quote, source_root, standard_build_dirs
 
 
 def _meson_setup_argv(bd: BuildDir, options, root: Path) -> list[str]:
@@ -24,33 +25,47 @@ def _meson_setup_argv(bd: BuildDir, options, root: Path) -> list[str]:
     return argv
 
 
-def _call(argv, cwd=None) -> int:
-    info("$ " + quote(argv))
+def _call(argv, cwd=None, quiet=False) -> int:
+    """Runs a tool. quiet: its output goes to stderr, and only when it did
+    something or failed (so `run --exec` keeps stdout for the guest)."""
+    if not quiet:
+        info("$ " + quote(argv))
     try:
-        return subprocess.run(argv, cwd=cwd).returncode
+        if not quiet:
+            return subprocess.run(argv, cwd=cwd).returncode
+        proc = subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT)
     except FileNotFoundError:
         info(f"{argv[0]} not found (run ./vfm deps)")
         return 127
+    out = proc.stdout.decode(errors="replace")
+    if proc.returncode != 0 or "no work to do" not in out:
+        info("$ " + quote(argv))
+        sys.stderr.write(out)
+        sys.stderr.flush()
+    return proc.returncode
 
 
-def configure(bd: BuildDir, options=(), *, force: bool = False, root: Path | None = None) -> bool:
+def configure(bd: BuildDir, options=(), *, force: bool = False, root: Path | None = None,
+              quiet: bool = False) -> bool:
     """Configures bd (reconfigures when it exists and force or options are given)."""
     root = root or source_root()
     if bd.is_configured() and not force and not options:
         return True
-    return _call(_meson_setup_argv(bd, options, root), cwd=root) == 0
+    return _call(_meson_setup_argv(bd, options, root), cwd=root, quiet=quiet) == 0
 
 
-def ninja(bd: BuildDir, targets=()) -> bool:
-    return _call(["ninja", "-C", str(bd.path)] + list(targets)) == 0
+def ninja(bd: BuildDir, targets=(), quiet: bool = False) -> bool:
+    return _call(["ninja", "-C", str(bd.path)] + list(targets), quiet=quiet) == 0
 
 
 def ensure_built(bd: BuildDir, target: str, root: Path | None = None) -> Path:
-    """Configures bd if needed and builds one target (a path inside bd); returns its path."""
+    """Configures bd if needed and brings one target (a path inside bd) up to
+    date; returns its path. Tool output goes to stderr."""
     out = bd.path / target
-    if not configure(bd, root=root):
+    if not configure(bd, root=root, quiet=True):
         raise VfmError(f"configuring {bd.path} failed")
-    if not ninja(bd, [target]):
+    if not ninja(bd, [target], quiet=True):
         if out.is_file():
             raise VfmError(f"building {target} in {bd.path} failed")
         raise VfmError(f"{out} does not exist and `ninja -C {bd.path} {target}` failed "
@@ -96,27 +111,33 @@ def select_dirs(only) -> list[BuildDir]:
         if w in names:
             chosen.add(names.index(w))
             continue
-        from .common import UsageError
         raise UsageError(f"unknown build dir '{w}' for --only (native, riscv, clang or {', '.join(names)})")
     return [d for i, d in enumerate(dirs) if i in chosen]
 
 
 def cmd_test(meson_args, options=(), only=(), run_deps=True) -> int:
     """deps, setup, build and meson test in each dir; prints the summary."""
-    if run_deps:
-        from . import deps
-        deps.cmd_deps()
     dirs = select_dirs(only)
     all_dirs = standard_build_dirs()
-    steps = []
+    names = [d.name for d in dirs]
+    # Only this run's results count: meson rewrites testlog.json, but a dir
+    # that fails before `meson test` would keep an old one. Until this run
+    # finishes, `summary` sees it as unfinished (a failure).
     for bd in dirs:
-        # Only this run's results count: meson rewrites testlog.json, but a
-        # dir that fails before `meson test` would keep an old one.
-        log = bd.path / "meson-logs" / "testlog.json"
         try:
-            log.unlink()
+            (bd.path / "meson-logs" / "testlog.json").unlink()
         except FileNotFoundError:
             pass
+    _status(all_dirs[0], names, [{"dir": "", "step": "vfm test (unfinished)", "ok": False}])
+    if run_deps:
+        from . import deps
+        try:
+            deps.cmd_deps()
+        except VfmError:
+            _status(all_dirs[0], names, [{"dir": "", "step": "deps", "ok": False}])
+            raise
+    steps = []
+    for bd in dirs:
         info(f"=== {bd.name} ===")
         if not configure(bd, options):
             steps.append({"dir": bd.name, "step": "configure", "ok": False})
@@ -129,13 +150,17 @@ def cmd_test(meson_args, options=(), only=(), run_deps=True) -> int:
         if rc != 0 and (counts is None or counts.failed == 0):
             # meson test failed without a failed test to show for it.
             steps.append({"dir": bd.name, "step": "meson test", "ok": False})
-    try:
-        summ.write_status(all_dirs[0].path, [d.name for d in dirs], steps)
-    except OSError:
-        pass
+    _status(all_dirs[0], names, steps)
     lines, total = summ.summarize([d.path for d in dirs], steps)
     _print_summary(lines, total)
     return 1 if total.failed else 0
+
+
+def _status(native: BuildDir, names, steps) -> None:
+    try:
+        summ.write_status(native.path, names, steps)
+    except OSError:
+        pass
 
 
 def _print_summary(lines, total) -> None:

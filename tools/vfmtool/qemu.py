@@ -10,6 +10,7 @@ The QEMU command line:
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
 import re
@@ -221,11 +222,9 @@ def resolve_bios(opts: RunOptions, *, dry_run: bool) -> Path:
         if not path.is_file():
             warn(f"{what} {path} is not built yet")
         return path
-    if not path.is_file() or opts.policies:
-        # Building is a no-op when up to date; policy dirs are built on demand.
-        from . import builddirs
-        info(f"building the {what} in {bd.path}")
-        builddirs.ensure_built(bd, target)
+    # Always brought up to date (silent when it is): the image matches the sources.
+    from . import builddirs
+    builddirs.ensure_built(bd, target)
     return _check_file(path, what)
 
 
@@ -279,6 +278,37 @@ def _stop(proc: subprocess.Popen) -> None:
         pass
 
 
+class _Terminated(Exception):
+    pass
+
+
+class _StopOnSigterm:
+    """Turns SIGTERM (e.g. a test harness's timeout) into an exception, so
+    QEMU is stopped instead of outliving the driver."""
+
+    def __enter__(self):
+        self.old = None
+        try:
+            self.old = signal.signal(signal.SIGTERM, self._raise)
+        except ValueError:  # not the main thread
+            pass
+        return self
+
+    @staticmethod
+    def _raise(signum, frame):
+        raise _Terminated()
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            signal.signal(signal.SIGTERM, self.old)
+        return False
+
+
+def _exit_status(returncode: int) -> int:
+    """A signal-killed QEMU (negative code) as a shell would report it."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
 def run_interactive(argv, timeout: float | None) -> int:
     """QEMU on the terminal; returns its exit status."""
     try:
@@ -286,14 +316,15 @@ def run_interactive(argv, timeout: float | None) -> int:
     except FileNotFoundError:
         raise VfmError(f"{argv[0]} not found (run ./vfm deps)")
     try:
-        proc.wait(timeout)
+        with _StopOnSigterm():
+            proc.wait(timeout)
     except subprocess.TimeoutExpired:
         _stop(proc)
         raise VfmError(f"timed out after {timeout:g} s: QEMU stopped", EXIT_TIMEOUT)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated):
         _stop(proc)
         raise VfmError("interrupted: QEMU stopped", 130)
-    return proc.returncode
+    return _exit_status(proc.returncode)
 
 
 class _Console:
@@ -382,10 +413,10 @@ def run_captured(argv, *, timeout: float | None, exec_mode: bool = False, echo=N
     os.set_blocking(fd, False)
     sel = selectors.DefaultSelector()
     sel.register(fd, selectors.EVENT_READ)
-    import codecs
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     done_at = None
     eof = False
+    sigterm = _StopOnSigterm().__enter__()
     try:
         while True:
             now = time.monotonic()
@@ -412,10 +443,11 @@ def run_captured(argv, *, timeout: float | None, exec_mode: bool = False, echo=N
             con.feed(decoder.decode(chunk))
             if exec_mode and con.status is not None and done_at is None:
                 done_at = time.monotonic()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated):
         _stop(proc)
         raise VfmError("interrupted: QEMU stopped", 130)
     finally:
+        sigterm.__exit__(None, None, None)
         sel.close()
         con.feed(decoder.decode(b"", final=True))
         con.flush()
@@ -429,7 +461,8 @@ def run_captured(argv, *, timeout: float | None, exec_mode: bool = False, echo=N
     killed = proc.poll() is None
     _stop(proc)
     proc.stdout.close()
-    return BootResult(None if killed else proc.returncode, timed_out, "".join(con.text),
+    return BootResult(None if killed else _exit_status(proc.returncode), timed_out,
+                      "".join(con.text),
                       con.status, "".join(con.output), con.user_space, list(argv))
 
 

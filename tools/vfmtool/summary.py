@@ -132,6 +132,12 @@ def summarize(build_dirs, steps=None) -> tuple[list[str], Counts]:
             text = counts.line()
         lines.append(f"  {name:<{width}}  {text}")
         total.add(counts)
+    # Steps of no particular dir (installing packages; a run that never finished).
+    for s in steps:
+        if not s.get("dir") and not s.get("ok", False):
+            total.failed += 1
+            total.failures.append(f"{str(s.get('step', 'step')).upper()} FAILED")
+            lines.append(f"  {str(s.get('step', 'step'))} failed")
     return lines, total
 
 
