@@ -25,8 +25,7 @@ from pathlib import Path
 
 from . import elf, fetch, initramfs
 from .common import (EXIT_TIMEOUT, MONITOR_IMAGE, NATIVE_STUB_IMAGE, UsageError, VfmError,
-                     cache_root, info, monitor_build_dir, normalize_policies, quote, source_root,
-                     warn)
+                     cache_root, monitor_build_dir, normalize_policies, quote, warn)
 
 DEFAULT_FIRMWARE_ADDRESS = 0x80100000
 DEFAULT_APPEND = "console=ttyS0"
