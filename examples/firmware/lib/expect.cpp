@@ -58,7 +58,7 @@ bool expect_no_trap(const probe& p, const char* what) noexcept {
 bool expect_illegal(const probe& p, u32 bits, const char* what) noexcept {
     if (!p.trapped) return check(false, "%s: no trap, expected an illegal instruction", what);
     const bool ok = p.count == 1 && p.level == 3 && p.cause == 2 && p.epc == p.site && (p.tval == 0 || p.tval == bits);
-    return check(ok, "%s: %s in %s-mode at the instruction: %b, mtval %x", what, cause_name(p.cause),
+    return check(ok, "%s: %s, taken in %s-mode, epc at the instruction: %b, mtval %x", what, cause_name(p.cause),
                  level_name(p.level), p.epc == p.site, p.tval);
 }
 
@@ -66,7 +66,7 @@ bool expect_exception(const probe& p, riscv::exception cause, u64 tval, u64 leve
     const u64 c = static_cast<u64>(cause);
     if (!p.trapped) return check(false, "%s: no trap, expected %s", what, cause_name(c));
     const bool ok = p.count == 1 && p.level == level && p.cause == c && p.epc == p.site && p.tval == tval;
-    return check(ok, "%s: %s in %s-mode at the instruction: %b, tval %x", what, cause_name(p.cause),
+    return check(ok, "%s: %s, taken in %s-mode, epc at the instruction: %b, tval %x", what, cause_name(p.cause),
                  level_name(p.level), p.epc == p.site, p.tval);
 }
 

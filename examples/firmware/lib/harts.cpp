@@ -84,22 +84,36 @@ unsigned wait_for_secondaries(u64 ms) noexcept {
     }
 }
 
-bool run_on(u64 target, u64 (*fn)(u64), u64 arg, u64& result, u64 ms) noexcept {
+void post_work(u64 target, u64 (*fn)(u64), u64 arg) noexcept {
     mailbox& m = hart(target).work;
     m.function = fn;
     m.argument = arg;
     fence();
-    const u64 ticket = m.requested + 1;
-    m.requested = ticket;
+    m.requested = m.requested + 1;
     fence();
     send_ipi(target);
+}
+
+bool wait_work(u64 target, u64& result, u64 ms) noexcept {
+    mailbox& m = hart(target).work;
     const deadline until = deadline::in_ms(ms);
-    while (m.completed != ticket) {
+    while (m.completed != m.requested) {
         if (until.passed()) return false;
     }
     fence();
     result = m.result;
     return true;
+}
+
+bool run_on(u64 target, u64 (*fn)(u64), u64 arg, u64& result, u64 ms) noexcept {
+    post_work(target, fn, arg);
+    return wait_work(target, result, ms);
+}
+
+void delay_ticks(u64 ticks) noexcept {
+    const deadline until = deadline::in_ticks(ticks);
+    while (!until.passed()) {
+    }
 }
 
 extern "C" void testfw_boot_primary(u64 a0, u64 a1, u64 a2) noexcept {
@@ -126,8 +140,11 @@ extern "C" void testfw_boot_secondary(u64 a0, u64 a1, u64 a2) noexcept {
     for (;;) {
         while (m.completed == m.requested) {
             wfi();
-            if (read<csr::mip>() & riscv::mip::msip::mask) clear_ipi(a0);
         }
+        // The poster's IPI follows the request: consume exactly that one.
+        while (read_msip(a0) == 0) {
+        }
+        clear_ipi(a0);
         fence();
         const u64 ticket = m.requested;
         m.result = m.function(m.argument);

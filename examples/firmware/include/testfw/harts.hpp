@@ -30,8 +30,16 @@ inline void clear_ipi(u64 hart) noexcept { mmio::write<u32>(platform::msip(hart)
 inline void set_mtimecmp(u64 hart, u64 value) noexcept { mmio::write<u64>(platform::mtimecmp(hart), value); }
 [[nodiscard]] inline u64 get_mtimecmp(u64 hart) noexcept { return mmio::read<u64>(platform::mtimecmp(hart)); }
 
-/// Runs fn(arg) on `hart` through its mailbox (posted, then an IPI); waits
-/// up to `ms` for it to finish. Returns false on a timeout.
+/// Posts fn(arg) to `hart`'s mailbox and wakes it with an IPI. The hart
+/// consumes that IPI (waits for it and clears msip) before it calls fn, so
+/// fn starts with no software interrupt pending.
+void post_work(u64 hart, u64 (*fn)(u64), u64 arg) noexcept;
+/// Waits up to `ms` for the work posted last to `hart` to finish; false on
+/// a timeout.
+bool wait_work(u64 hart, u64& result, u64 ms = 2000) noexcept;
+/// post_work then wait_work.
 bool run_on(u64 hart, u64 (*fn)(u64), u64 arg, u64& result, u64 ms = 2000) noexcept;
+/// Busy-waits for about `ticks` of mtime.
+void delay_ticks(u64 ticks) noexcept;
 
 }  // namespace testfw

@@ -233,6 +233,54 @@ template <u16 Base, u16 Count>
     }
 }
 
+/// Runs the 32-bit instruction Insn as a probe (value = a0 afterwards).
+template <u32 Insn>
+[[nodiscard]] inline probe insn_probe() noexcept {
+    u64 out = 0;
+    u64 site = 0;
+    expect_arm();
+    asm volatile("mv a0, %[s]\n li a7, 0\n la %[site], 1f\n1: .4byte %[i]\n mv %[out], a0"
+                 : [out] "=r"(out), [site] "=&r"(site)
+                 : [s] "r"(probe_sentinel), [i] "i"(Insn)
+                 : "a0", "a7", "memory");
+    return expect_result(site, out);
+}
+/// The same with the instruction only 2-byte aligned (after a c.nop).
+template <u32 Insn>
+[[nodiscard]] inline probe insn_probe_halfword_aligned() noexcept {
+    u64 out = 0;
+    u64 site = 0;
+    expect_arm();
+    asm volatile("mv a0, %[s]\n la %[site], 1f\n .balign 4\n .2byte 0x0001\n1: .4byte %[i]\n mv %[out], a0"
+                 : [out] "=r"(out), [site] "=&r"(site)
+                 : [s] "r"(probe_sentinel), [i] "i"(Insn)
+                 : "a0", "memory");
+    return expect_result(site, out);
+}
+/// Runs the 16-bit (compressed) instruction Insn as a probe.
+template <u16 Insn>
+[[nodiscard]] inline probe insn16_probe() noexcept {
+    u64 out = 0;
+    u64 site = 0;
+    expect_arm();
+    asm volatile("mv a0, %[s]\n la %[site], 1f\n1: .2byte %[i]\n mv %[out], a0"
+                 : [out] "=r"(out), [site] "=&r"(site)
+                 : [s] "r"(probe_sentinel), [i] "i"(Insn)
+                 : "a0", "memory");
+    return expect_result(site, out);
+}
+
+/// Encodings used by the firmwares (unpriv. spec 2.8, 16.5; priv. spec 3.3).
+namespace encoding {
+inline constexpr u32 ecall = 0x0000'0073;
+inline constexpr u32 ebreak = 0x0010'0073;
+inline constexpr u16 c_ebreak = 0x9002;
+inline constexpr u32 mret = 0x3020'0073;
+inline constexpr u32 sret = 0x1020'0073;
+inline constexpr u32 wfi = 0x1050'0073;
+inline constexpr u32 sfence_vma = 0x1200'0073;  ///< sfence.vma x0, x0
+}  // namespace encoding
+
 /// Loads and stores as probes (lb/lh/lw/ld, sb/sh/sw/sd by size 1/2/4/8).
 [[nodiscard]] probe load_probe(u64 address, unsigned size = 8) noexcept;
 [[nodiscard]] probe store_probe(u64 address, u64 value, unsigned size = 8) noexcept;

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+// boot: how the firmware is entered. Every hart arrives with a0 = its hart
+// id (= mhartid), a1 = the device tree and a2 = the fw_dynamic_info that
+// QEMU's reset code (or the monitor) prepared; the machine-mode state at
+// entry is the hart's reset state (priv. spec 3.4).
+#include <vfm/riscv/fw_dynamic.hpp>
+
+#include "testfw/testfw.hpp"
+
+using namespace testfw;
+
+const char* const testfw::firmware_name = "boot";
+const char* const testfw::firmware_purpose = "entry registers, device tree, fw_dynamic_info and reset state";
+
+namespace {
+
+u64 report_entry(u64) {
+    const hart_local& h = self();
+    return (h.boot_a0 == read<csr::mhartid>() ? 1 : 0) | (h.boot_a1 == boot_fdt() ? 2 : 0) |
+           (h.boot_a2 == boot_dynamic_info() ? 4 : 0);
+}
+
+u32 be32(u64 address) {
+    return (u32{mmio::read<u8>(address)} << 24) | (u32{mmio::read<u8>(address + 1)} << 16) |
+           (u32{mmio::read<u8>(address + 2)} << 8) | u32{mmio::read<u8>(address + 3)};
+}
+
+}  // namespace
+
+void testfw::firmware_main() {
+    // The reset state first, before anything below changes it (the library
+    // has only set mtvec and mscratch).
+    section("machine state at entry on hart 0 (priv. 3.4)");
+    note("mstatus %x", read<csr::mstatus>());
+    note("mie %x", read<csr::mie>());
+    note("mip %x", read<csr::mip>());
+    note("medeleg %x mideleg %x", read<csr::medeleg>(), read<csr::mideleg>());
+    note("mcounteren %x menvcfg %x", read<csr::mcounteren>(), read<csr::menvcfg>());
+    note("satp %x", read<csr::satp>());
+    note("pmpcfg0 %x pmpaddr0 %x", read<csr::pmpcfg0>(), read<csr::pmpaddr0>());
+    note("mtimecmp of hart 0 %x", get_mtimecmp(0));
+    const u64 t0 = mtime();
+    delay_ticks(100);
+    check(mtime() > t0, "mtime advances: %b", mtime() > t0);
+    check(vfm::riscv::mstatus::mie::extract(read<csr::mstatus>()) == 0, "mstatus.MIE is 0 at reset");
+    check(vfm::riscv::mstatus::mprv::extract(read<csr::mstatus>()) == 0, "mstatus.MPRV is 0 at reset");
+
+    section("entry registers");
+    const hart_local& h = self();
+    check(h.boot_a0 == 0 && read<csr::mhartid>() == 0, "hart 0: a0 = %u, mhartid = %u", h.boot_a0,
+          read<csr::mhartid>());
+    const u64 fdt = boot_fdt();
+    check(fdt != 0 && (fdt & 7) == 0 && be32(fdt) == 0xd00dfeed, "a1 points at a device tree (magic d00dfeed): %b",
+          fdt != 0 && be32(fdt) == 0xd00dfeed);
+    const unsigned harts = hart_count();
+    note("harts in the device tree: %u", harts);
+
+    const u64 dyn = boot_dynamic_info();
+    if (dyn != 0) {
+        const auto* info = reinterpret_cast<const volatile vfm::riscv::fw_dynamic_info*>(dyn);
+        check(info->magic == vfm::riscv::fw_dynamic_magic, "a2 points at fw_dynamic_info: magic %h", info->magic);
+        note("fw_dynamic_info: version %u next_addr %x next_mode %u options %h", info->version, info->next_addr,
+             info->next_mode, info->options);
+        if (info->version >= 2) note("fw_dynamic_info: boot_hart %h", info->boot_hart);
+    } else {
+        check(false, "a2 is 0: no fw_dynamic_info");
+    }
+
+    section("secondary harts");
+    const unsigned online = wait_for_secondaries();
+    check(online == harts - 1, "secondary harts registered: %u of %u", online, harts - 1);
+    for (u64 id = 1; id < harts && id < TESTFW_MAX_HARTS; ++id) {
+        u64 result = 0;
+        const bool done = run_on(id, report_entry, 0, result);
+        check(done && result == 7, "hart %u: a0 = mhartid: %b, same a1: %b, same a2: %b", id, (result & 1) != 0,
+              (result & 2) != 0, (result & 4) != 0);
+    }
+}
