@@ -152,6 +152,36 @@ TEST_CASE("Sv39 translation on behalf of S and U (4.3, 4.4)", "[host][memory]") 
     }
 }
 
+TEST_CASE("Sv48 translation through four levels to a 4 KiB page (4.5)", "[host][memory]") {
+    simulated_hart hw{without_pmp()};
+    // VA 0x80_0000_1000: VPN[3] = 1, VPN[2] = 0, VPN[1] = 0, VPN[0] = 1.
+    hw.poke<u64>(0x8002'0008, 0x2000'8401);  // -> table at 0x80021000
+    hw.poke<u64>(0x8002'1000, 0x2000'8801);  // -> table at 0x80022000
+    hw.poke<u64>(0x8002'2000, 0x2000'8c01);  // -> table at 0x80023000
+    hw.poke<u64>(0x8002'3008, 0x2000'14c7);  // leaf: PA 0x80005000, V R W A D
+    CHECK(hw.csr_write(csr::satp, 0x9000'0000'0008'0020));
+    CHECK(hw.store(as_s, 0x80'0000'1008, 8, 0x55).ok);
+    CHECK(hw.peek<u64>(0x8000'5008) == 0x55);
+    CHECK(hw.load(as_s, 0x80'0000'2000, 8).cause == 13);  // VPN[0] = 2: invalid
+    SECTION("page-table reads are S-level accesses checked by PMP (3.7.1)") {
+        hart_config c;
+        simulated_hart pmp{c};  // 16 entries: grant S the data page only
+        pmp.poke<u64>(0x8002'0008, 0x2000'8401);
+        pmp.poke<u64>(0x8002'1000, 0x2000'8801);
+        pmp.poke<u64>(0x8002'2000, 0x2000'8c01);
+        pmp.poke<u64>(0x8002'3008, 0x2000'14c7);
+        CHECK(pmp.csr_write(csr::satp, 0x9000'0000'0008'0020));
+        CHECK(pmp.csr_write(csr::pmpaddr0, 0x2000'13ff));  // NAPOT 0x80004000, 8 KiB
+        CHECK(pmp.csr_write(csr::pmpcfg0, 0x1b));          // R W
+        const auto r = pmp.load(as_s, 0x80'0000'1008, 8);
+        CHECK(r.cause == 5);
+        CHECK(r.tval == 0x80'0000'1008);
+        CHECK(pmp.csr_write(csr::pmpaddr1, 0x2000'7fff));  // NAPOT 0x80000000, 256 KiB: the tables too
+        CHECK(pmp.csr_write(csr::pmpcfg0, 0x19'1b));       // entry 1: R
+        CHECK(pmp.load(as_s, 0x80'0000'1008, 8).ok);
+    }
+}
+
 TEST_CASE("physical() and direct RAM access", "[host][memory]") {
     simulated_hart hw;
     u8* p = hw.physical(0x8000'0000, 16);
