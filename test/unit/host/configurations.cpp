@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The same scenarios across hart configurations: with and without the H
 // extension, with 0, 16 and 64 PMP entries.
+#include <string>
+#include <vector>
+
 #include "vfm_catch.hpp"
 
 #include <vfm/host/simulated_hart.hpp>
@@ -88,4 +91,51 @@ TEMPLATE_TEST_CASE("hart shapes: a trap and the mret back", "[host][config]", no
     CHECK(resumes[0].pc == 0x8020'0104);
     CHECK(resumes[0].privilege == privilege::supervisor);
     CHECK(hw.privilege() == privilege::supervisor);
+}
+
+namespace {
+
+/// Core-style code: takes any backend through the concept and probes which
+/// bits of a CSR hold a one, restoring the old value (as discovery does).
+template <vfm::arch A>
+u64 writable_bits(A& hw, csr number) {
+    const csr_result old = hw.csr_swap(number, ~u64{0});
+    if (!old.ok) return 0;
+    const u64 ones = hw.csr_read(number).value;
+    (void)hw.csr_write(number, old.value);
+    return ones;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("hart shapes: probing through the arch concept", "[host][config]", no_h_pmp0, no_h_pmp16,
+                   h_pmp16, h_pmp64) {
+    simulated_hart hw{TestType::make()};
+    CHECK(writable_bits(hw, csr::medeleg) == (TestType::h ? 0xf0'b7ffu : 0xb3ffu));
+    CHECK(writable_bits(hw, csr::hedeleg) == (TestType::h ? 0xb1ffu : 0u));
+    CHECK(writable_bits(hw, csr::pmpaddr0) == (TestType::pmp != 0 ? 0x003f'ffff'ffff'ffffu : 0u));
+    CHECK(hw.csr_read(csr::medeleg).value == 0);
+    // Each probe is one swap and one write back, both logged with old and new values.
+    const auto writes = hw.log().writes_to(csr::medeleg);
+    REQUIRE(writes.size() == 2);
+    CHECK(writes[0].op == host::csr_op::swap);
+    CHECK(writes[1].new_value == 0);
+}
+
+TEST_CASE("misuses are reported, not silently accepted", "[host][config]") {
+    simulated_hart hw;  // no H
+    std::vector<std::string> reported;
+    hw.set_misuse_handler([&](const std::string& m) { reported.push_back(m); });
+    hw.hfence_gvma({});
+    CHECK(hw.load({privilege::supervisor, false, false}, 0x8000'0000, 3).cause == 5);
+    CHECK(hw.load({privilege::supervisor, true, false}, 0x8000'0000, 8).cause == 5);
+    REQUIRE(reported.size() == 3);
+    CHECK(reported[0] == "hfence.gvma on a hart without the H extension (illegal instruction)");
+    CHECK(reported[1] == "load of width 3");
+    CHECK(reported[2] == "access on behalf of a virtualized mode without H, or of 'VM'");
+    simulated_hart mu{hart_config::mu()};
+    mu.set_misuse_handler([&](const std::string& m) { reported.push_back(m); });
+    mu.trap(riscv::exception::ecall_from_s, 0, privilege::supervisor, false, 0);
+    REQUIRE(reported.size() == 4);
+    CHECK(reported[3] == "trap from S-mode, which this hart lacks");
 }
