@@ -68,7 +68,14 @@ extern "C" [[noreturn]] void vfm_main(u64 hartid, u64 device_tree, u64 boot_info
     hw.resume(context);
 }
 
-/// The trap vector calls this with the guest's registers saved in `context`.
+/// The trap vector calls this first with the guest's registers saved in
+/// `context`: the hot path, a leaf function (true when it handled the trap).
+extern "C" bool vfm_fast_trap(vfm::virt::hart* context) {
+    vfm::metal::hart_backend hw{0};  // the fast path uses no guarded access
+    return monitor_type::fast_trap(hw, *context);
+}
+
+/// Then, when the fast path did not take the trap, this.
 extern "C" void vfm_handle_trap(vfm::virt::hart* context) {
     vfm::metal::hart_backend hw{static_cast<u32>(context->hartid)};
     monitor.handle_trap(hw, *context);

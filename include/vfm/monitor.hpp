@@ -85,10 +85,18 @@ public:
 
     /// The trap path: called by the backend's trap vector with the guest's
     /// registers saved in `h`; on return the backend restores them and executes mret.
+    ///
+    /// A backend's trap vector may first call fast_trap, a leaf function that
+    /// handles the most frequent traps (the firmware's accesses to CSRs kept in
+    /// memory) without building an engine, and call handle_trap only when it
+    /// returns false.
     void handle_trap(Arch& hw, virt::hart& h) noexcept {
         engine_type engine(hw, m_board, m_shared, *this, h);
         engine.handle_trap();
     }
+
+    /// The hot path (virt::fast_path): true when the trap was handled.
+    [[nodiscard]] static bool fast_trap(Arch& hw, virt::hart& h) noexcept { return virt::fast_path(hw, h); }
 
     /// Prints through the board's console.
     template <class... Args>

@@ -20,14 +20,19 @@ inline constexpr u64 mstatus_virtual_fields = ms::mie::mask | ms::mpie::mask | m
                                               ms::tvm::mask | ms::tw::mask | ms::tsr::mask | ms::sbe::mask |
                                               ms::mbe::mask | ms::gva::mask | ms::mpv::mask;
 
+/// The supervisor fields of mstatus that software may write (priv. spec 4.1.1);
+/// the monitor keeps them in the physical mstatus.
+inline constexpr u64 mstatus_physical_writable = ms::sie::mask | ms::spie::mask | ms::ube::mask | ms::spp::mask |
+                                                 ms::vs::mask | ms::fs::mask | ms::sum::mask | ms::mxr::mask;
+
 /// The least privileged mode the hart has: MPP's value after mret (priv. spec 3.3.2).
-[[nodiscard]] constexpr u64 least_privilege(const hart_features& f) noexcept {
+[[nodiscard, gnu::always_inline]] constexpr u64 least_privilege(const hart_features& f) noexcept {
     return f.has_u ? static_cast<u64>(riscv::privilege::user) : static_cast<u64>(riscv::privilege::machine);
 }
 
 /// MPP is WARL over the implemented modes (priv. spec 3.1.6.1). vfm maps the
 /// reserved value 2, and modes the hart lacks, to the least privileged mode.
-[[nodiscard]] constexpr u64 legalize_mpp(u64 mpp, const hart_features& f) noexcept {
+[[nodiscard, gnu::always_inline]] constexpr u64 legalize_mpp(u64 mpp, const hart_features& f) noexcept {
     switch (mpp) {
         case 3: return 3;
         case 1: return f.has_s ? 1 : least_privilege(f);
@@ -39,7 +44,7 @@ inline constexpr u64 mstatus_virtual_fields = ms::mie::mask | ms::mpie::mask | m
 /// Writable virtual mstatus bits for a hart with features `f` (priv. spec 3.1.6):
 /// MPRV needs U-mode; TVM and TSR need S-mode; TW needs S- or U-mode; MPV and GVA
 /// need the H extension; MBE and SBE are zero (little-endian only).
-[[nodiscard]] constexpr u64 mstatus_virtual_writable(const hart_features& f) noexcept {
+[[nodiscard, gnu::always_inline]] constexpr u64 mstatus_virtual_writable(const hart_features& f) noexcept {
     u64 mask = ms::mie::mask | ms::mpie::mask | ms::mpp::mask;
     if (f.has_u) mask |= ms::mprv::mask;
     if (f.has_s) mask |= ms::tvm::mask | ms::tsr::mask;
@@ -49,19 +54,19 @@ inline constexpr u64 mstatus_virtual_fields = ms::mie::mask | ms::mpie::mask | m
 }
 
 /// The virtual mstatus fields after a write of `written`.
-[[nodiscard]] constexpr u64 write_mstatus(u64 written, const hart_features& f) noexcept {
+[[nodiscard, gnu::always_inline]] constexpr u64 write_mstatus(u64 written, const hart_features& f) noexcept {
     u64 value = written & mstatus_virtual_writable(f);
     return ms::mpp::insert(value, legalize_mpp(ms::mpp::extract(written), f));
 }
 
 /// mtvec (priv. spec 3.1.7): MODE values >= 2 are reserved. vfm ignores such a
 /// write entirely (QEMU does the same), a legal WARL choice.
-[[nodiscard]] constexpr u64 write_mtvec(u64 old_value, u64 written) noexcept {
+[[nodiscard, gnu::always_inline]] constexpr u64 write_mtvec(u64 old_value, u64 written) noexcept {
     return riscv::mtvec::mode::extract(written) >= 2 ? old_value : written;
 }
 
 /// mepc (priv. spec 3.1.14): bit 0 is always zero; bit 1 too without C.
-[[nodiscard]] constexpr u64 write_mepc(u64 written, const hart_features& f) noexcept {
+[[nodiscard, gnu::always_inline]] constexpr u64 write_mepc(u64 written, const hart_features& f) noexcept {
     return written & ((f.misa & riscv::misa::extension('C')) != 0 ? ~u64{1} : ~u64{3});
 }
 
@@ -87,7 +92,7 @@ inline constexpr u64 mstatus_virtual_fields = ms::mie::mask | ms::mpie::mask | m
 
 /// The virtual mstatus as the firmware reads it: the monitor's M-level fields
 /// over the physical supervisor and XLEN fields. SD follows FS, VS and XS.
-[[nodiscard]] constexpr u64 compose_mstatus(u64 physical, u64 virtual_fields) noexcept {
+[[nodiscard, gnu::always_inline]] constexpr u64 compose_mstatus(u64 physical, u64 virtual_fields) noexcept {
     return (physical & ~mstatus_virtual_fields) | (virtual_fields & mstatus_virtual_fields);
 }
 

@@ -48,7 +48,7 @@ struct shared_state {
 /// The three CSR instruction kinds (unpriv. spec 9.1).
 enum class csr_op_kind : u8 { write, set, clear };
 
-[[nodiscard]] constexpr u64 apply_csr_op(csr_op_kind kind, u64 old_value, u64 operand) noexcept {
+[[nodiscard, gnu::always_inline]] constexpr u64 apply_csr_op(csr_op_kind kind, u64 old_value, u64 operand) noexcept {
     switch (kind) {
         case csr_op_kind::write: return operand;
         case csr_op_kind::set: return old_value | operand;
@@ -84,7 +84,7 @@ public:
     void handle_trap() noexcept {
         const u64 cause = m_hw.template read<riscv::csr::mcause>();
         m_h.pc = m_hw.template read<riscv::csr::mepc>();
-        if (m_h.world == world::firmware) [[likely]]
+        if (m_h.world == world::firmware)
             firmware_trap(cause);
         else
             os_trap(cause);
@@ -168,6 +168,9 @@ public:
 
 private:
     using csr = riscv::csr;
+
+    /// The supervisor fields of mstatus that software may write (priv. spec 4.1.1).
+    static constexpr u64 mstatus_physical_writable = rules::mstatus_physical_writable;
 
     // ---- traps from the firmware (vM-mode, physically U-mode) ------------------------------
 
@@ -448,8 +451,7 @@ private:
     /// fields go to the physical mstatus (the hardware legalises them).
     csr_effect write_mstatus(u64 value, u64 physical) noexcept {
         namespace ms = riscv::mstatus;
-        constexpr u64 physical_writable = ms::sie::mask | ms::spie::mask | ms::ube::mask | ms::spp::mask |
-                                          ms::vs::mask | ms::fs::mask | ms::sum::mask | ms::mxr::mask;
+        constexpr u64 physical_writable = mstatus_physical_writable;
         const u64 before = m_h.csr.mstatus;
         m_h.csr.mstatus = rules::write_mstatus(value, m_f);
         if (((value ^ physical) & physical_writable) != 0)
@@ -1015,5 +1017,88 @@ private:
     const hart_features& m_f;
     bool m_interrupts_changed = false;
 };
+
+/// The hot path of the trap vector: a CSR instruction of the firmware (which
+/// the hart reports in mtval) on a CSR whose access has no effect beyond the
+/// virtual hart: mscratch, mepc, mcause, mtval, mtval2, mtinst, mtvec, misa,
+/// mhartid, and mstatus when no field with a side effect changes. It needs no
+/// engine: anything else returns false before changing any state, and the
+/// general path (engine::handle_trap) takes over.
+template <arch Arch>
+[[gnu::always_inline]] inline bool fast_path(Arch& hw, hart& h) noexcept {
+    namespace ms = riscv::mstatus;
+    using csr = riscv::csr;
+    if (h.world != world::firmware) return false;
+    if (hw.template read<csr::mcause>() != riscv::cause_value(riscv::exception::illegal_instruction)) return false;
+    const u64 bits = hw.template read<csr::mtval>();
+    if ((bits & 0x7f) != riscv::opcode::system) return false;
+    const u32 funct3 = (bits >> 12) & 7;
+    if ((funct3 & 3) == 0) return false;  // privileged instructions, HLV/HSV
+    const unsigned rd = (bits >> 7) & 31;
+    const unsigned rs1 = (bits >> 15) & 31;
+    const u64 operand = (funct3 & 4) != 0 ? u64{rs1} : h.x[rs1];
+    const bool write = (funct3 & 3) == 1 || rs1 != 0;
+    const csr_op_kind kind = static_cast<csr_op_kind>((funct3 & 3) - 1);
+    virtual_csrs& c = h.csr;
+    u64 old_value;
+    switch (static_cast<csr>((bits >> 20) & 0xfff)) {
+        case csr::mscratch:
+            old_value = c.mscratch;
+            if (write) c.mscratch = apply_csr_op(kind, old_value, operand);
+            break;
+        case csr::mepc:
+            old_value = c.mepc;
+            if (write) c.mepc = rules::write_mepc(apply_csr_op(kind, old_value, operand), h.features);
+            break;
+        case csr::mcause:
+            old_value = c.mcause;
+            if (write) c.mcause = apply_csr_op(kind, old_value, operand);
+            break;
+        case csr::mtval:
+            old_value = c.mtval;
+            if (write) c.mtval = apply_csr_op(kind, old_value, operand);
+            break;
+        case csr::mtval2:
+            if (!h.features.has_mtval2) return false;
+            old_value = c.mtval2;
+            if (write) c.mtval2 = apply_csr_op(kind, old_value, operand);
+            break;
+        case csr::mtinst:
+            if (!h.features.has_mtval2) return false;
+            old_value = c.mtinst;
+            if (write) c.mtinst = apply_csr_op(kind, old_value, operand);
+            break;
+        case csr::mtvec:
+            old_value = c.mtvec;
+            if (write) c.mtvec = rules::write_mtvec(old_value, apply_csr_op(kind, old_value, operand));
+            break;
+        case csr::misa:
+            old_value = h.features.misa;
+            break;
+        case csr::mhartid:
+            if (write) return false;
+            old_value = h.hartid;
+            break;
+        case csr::mstatus: {
+            const u64 physical = hw.template read<csr::mstatus>();
+            old_value = rules::compose_mstatus(physical, c.mstatus);
+            if (write) {
+                const u64 value = apply_csr_op(kind, old_value, operand);
+                const u64 fields = rules::write_mstatus(value, h.features);
+                // Side effects: supervisor fields (physical), MIE (interrupts), MPRV and, under MPRV, MPP (PMP view).
+                constexpr u64 effects = ms::mie::mask | ms::mprv::mask | ms::mpp::mask;
+                const u64 watched = ms::mprv::test(fields | c.mstatus) ? effects : effects & ~ms::mpp::mask;
+                if (((value ^ physical) & rules::mstatus_physical_writable) != 0 || ((fields ^ c.mstatus) & watched) != 0)
+                    return false;
+                c.mstatus = fields;
+            }
+            break;
+        }
+        default: return false;
+    }
+    if (rd != 0) h.x[rd] = old_value;
+    hw.template write<csr::mepc>(hw.template read<csr::mepc>() + 4);
+    return true;
+}
 
 }  // namespace vfm::virt

@@ -116,8 +116,11 @@ vfm_trap_vector:
     csrrw t0, mscratch, zero      /* the guest's sp; mscratch = 0 while in the monitor */
     sd t0, VFM_GPR_OFFSET(2)(sp)
     mv a0, sp
-    call vfm_handle_trap
+    call vfm_fast_trap            /* the hot path, a leaf: true when handled */
+    bnez a0, 1f
     mv a0, sp
+    call vfm_handle_trap          /* everything else */
+1:  mv a0, sp
 
 /* vfm_resume(context): enter the guest described by the context. */
     .globl vfm_resume
