@@ -34,7 +34,15 @@ void testfw::firmware_main() {
     note("mstatus %x", read<csr::mstatus>());
     note("mie %x", read<csr::mie>());
     note("mip %x", read<csr::mip>());
-    note("medeleg %x mideleg %x", read<csr::medeleg>(), read<csr::mideleg>());
+    note("medeleg %x", read<csr::medeleg>());
+    const u64 mideleg = read<csr::mideleg>();
+    if (read<csr::misa>() & riscv::misa::extension('H')) {
+        // With H, the VS-level bits of mideleg are read-only one (8.4.2).
+        constexpr u64 vs = riscv::mip::vssip::mask | riscv::mip::vstip::mask | riscv::mip::vseip::mask;
+        deviation("8.4.2", (mideleg & vs) == vs, mideleg == 0, "mideleg %x", mideleg);
+    } else {
+        note("mideleg %x", mideleg);
+    }
     note("mcounteren %x menvcfg %x", read<csr::mcounteren>(), read<csr::menvcfg>());
     note("satp %x", read<csr::satp>());
     note("pmpcfg0 %x pmpaddr0 %x", read<csr::pmpcfg0>(), read<csr::pmpaddr0>());

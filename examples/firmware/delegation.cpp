@@ -27,7 +27,7 @@ constexpr u64 mti_cause = bit(63) | riscv::irq::m_timer;
 constexpr u32 csrr_mstatus = 0x3000'2573;
 
 /// The S-mode services M-mode offers here (a7 of an ecall from S).
-constexpr u64 call_set_timer = 0x54494d45;  ///< a0 = deadline (never = cancel); clears mip.STIP
+constexpr u64 call_set_timer = 0x54494d45;  ///< a0 = ticks from now (never = cancel); clears mip.STIP
 constexpr u64 call_raise_ssip = 0x53534950;
 
 u32 g_denied;  // a word S-mode may not touch (PMP entry 0)
@@ -83,7 +83,7 @@ void log_event(u64 e) {
 bool m_handler(trap_frame& f) {
     if (f.cause == static_cast<u64>(exception::ecall_from_s) && f.x[17] == call_set_timer) {
         clear<csr::mip>(ip::stip::mask);
-        set_mtimecmp(hartid(), f.x[10]);
+        set_mtimecmp(hartid(), f.x[10] == never ? never : mtime() + f.x[10]);
         if (f.x[10] != never) set<csr::mie>(ip::mtip::mask);
         f.epc += 4;
         return true;
@@ -167,9 +167,8 @@ u64 lower_ssi_undelegated(u64) {
 u64 lower_timer(u64) {
     set<csr::sie>(ip::stip::mask);
     set<csr::sstatus>(ms::sie::mask);
-    (void)ecall(call_set_timer, mtime() + platform::timebase / 1000);
-    const deadline until = deadline::in_ms(1000);
-    while (g_timer_event_count < 2 && !until.passed()) wfi();
+    (void)ecall(call_set_timer, platform::timebase / 1000);
+    for (u64 i = 0; i < lower_spin_limit && g_timer_event_count < 2; ++i) wfi();
     clear<csr::sstatus>(ms::sie::mask);
     return g_timer_event_count;
 }

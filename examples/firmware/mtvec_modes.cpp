@@ -86,10 +86,11 @@ void exceptions(bool vectored) {
           "ebreak: mcause %h, entry %s", p.cause, p.vector < 0 ? "BASE (direct)" : p.vector == 0 ? "BASE" : "wrong");
 }
 
-volatile u64 g_spin;
+/// S-mode code waits by counting, not by reading mtime (whether S-mode may
+/// read the CLINT is not this firmware's business).
 u64 lower_spin(u64) {
-    const deadline until = deadline::in_ms(500);
-    while (g_irq.count == 0 && !until.passed()) {
+    for (u64 i = 0; i < lower_spin_limit && g_irq.count == 0; ++i) {
+        barrier();
     }
     return g_irq.count;
 }

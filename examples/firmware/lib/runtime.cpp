@@ -7,8 +7,12 @@ using vfm::usize;
 
 extern "C" {
 
-// Keep GCC from turning these loops back into calls to themselves.
+// Keep the compiler from turning these loops back into calls to themselves.
+#if defined(__clang__)
+#define TESTFW_NO_BUILTIN __attribute__((no_builtin))
+#else
 #define TESTFW_NO_BUILTIN __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
 
 TESTFW_NO_BUILTIN void* memset(void* d, int c, usize n) {
     auto* p = static_cast<volatile u8*>(d);

@@ -16,6 +16,10 @@ using vfm::riscv::privilege;
 
 using lower_function = u64 (*)(u64);
 
+/// A bound for wait loops in S- and U-mode code, which counts iterations
+/// instead of reading mtime (about a second on QEMU).
+inline constexpr u64 lower_spin_limit = 100'000'000;
+
 /// Runs fn(arg) in `mode` (user or supervisor) and returns its result.
 u64 run_in(privilege mode, lower_function fn, u64 arg = 0) noexcept;
 
