@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
-// containment (monitor only): the monitor's memory 0x80000000-0x800fffff is
-// out of the firmware's reach. Loads, stores and jumps there raise load,
+// containment (monitor only): the monitor's memory, which it reserves in the
+// device tree as /reserved-memory/vfm@<base>, is out of the firmware's reach. Loads, stores and jumps there raise load,
 // store and instruction access faults that arrive at the firmware's own
 // mtvec with mtval = the address, as if a PMP entry of the platform denied
 // them; programming the firmware's PMP to grant the region (NAPOT, RWX,
 // unlocked and then locked) changes nothing. The firmware keeps running.
 // Natively nothing guards that region, so this firmware only runs under
 // the monitor.
+#include <vfm/fdt/tree.hpp>
+
 #include "testfw/testfw.hpp"
 
 using namespace testfw;
@@ -17,9 +19,27 @@ const char* const testfw::firmware_purpose = "the monitor's memory is out of the
 
 namespace {
 
-constexpr u64 base = platform::monitor_base;
-constexpr u64 size = platform::monitor_size;
-constexpr u64 addresses[] = {base, base + 0x800, base + size / 2, base + size - 8};
+/// The region the monitor reserved for itself in the device tree (DT spec 3.5.4).
+struct reserved_region {
+    u64 base = 0;
+    u64 size = 0;
+};
+
+reserved_region monitor_region() {
+    const vfm::fdt::tree tree(reinterpret_cast<const void*>(boot_fdt()), 0x10'0000);
+    if (!tree.ok()) return {};
+    const vfm::fdt::node reserved = tree.find_path("/reserved-memory");
+    for (vfm::fdt::node child = tree.first_child(reserved); child; child = tree.next_sibling(child)) {
+        const char* name = tree.name(child);
+        if (name[0] != 'v' || name[1] != 'f' || name[2] != 'm' || name[3] != '@') continue;
+        const auto reg = tree.reg(child, 0);
+        if (reg) return {reg.value().base, reg.value().size};
+    }
+    return {};
+}
+
+u64 base;
+u64 size;
 
 probe g_result;
 u64 g_address;
@@ -30,6 +50,7 @@ u64 lower_load(u64) {
 
 void probe_all(const char* when) {
     char what[96];
+    const u64 addresses[] = {base, base + 0x800, base + size / 2, base + size - 8};
     for (const u64 a : addresses) {
         format(what, sizeof what, "load from %x %s", a, when);
         expect_exception(load_probe(a), exception::load_access_fault, a, 3, what);
@@ -48,6 +69,11 @@ void probe_all(const char* when) {
 }  // namespace
 
 void testfw::firmware_main() {
+    const reserved_region region = monitor_region();
+    base = region.base;
+    size = region.size;
+    if (!check(size != 0, "the device tree reserves the monitor's memory: %x size %x", base, size)) return;
+
     section("no PMP entries");
     pmp::reset();
     probe_all("(M-mode)");

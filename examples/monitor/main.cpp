@@ -55,7 +55,6 @@ extern "C" [[noreturn]] void vfm_main(u64 hartid, u64 device_tree, u64 boot_info
             monitor.print("vfm: monitor {:#x}-{:#x} ({} bytes image), {} harts, firmware at {:#x}\n", image.base,
                           image.end(), address_of(__vfm_image_end) - address_of(__vfm_start), board.hart_count(),
                           u64{VFM_FIRMWARE_ADDRESS});
-        vfm::detail::atomic_store(&vfm_boot_ready, u32{1});
     }
     u64 index = 0;
     if (!board.hart_index(hartid, index)) {
@@ -65,6 +64,9 @@ extern "C" [[noreturn]] void vfm_main(u64 hartid, u64 device_tree, u64 boot_info
     vfm::metal::hart_backend hw{static_cast<u32>(hartid)};
     const vfm::boot_error error = monitor.boot_hart(hw, context, static_cast<u32>(index), hartid, device_tree, boot_info);
     if (error != vfm::boot_error::none) stop(hartid, vfm::describe(error));
+    // The other harts start once the first is about to enter the firmware, so
+    // that, as natively, the first hart usually wins the firmware's boot lottery.
+    if (primary != 0) vfm::detail::atomic_store(&vfm_boot_ready, u32{1});
     hw.resume(context);
 }
 

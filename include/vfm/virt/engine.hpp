@@ -37,11 +37,10 @@ template <u32 MaxHarts>
 struct shared_state {
     static constexpr u32 max_harts = MaxHarts;
     hart* harts[MaxHarts] = {};
+    /// The firmware's mtimecmp of each hart; 0 at reset (as on QEMU), so MTIP
+    /// is pending until the firmware first programs its timer.
     u64 mtimecmp[MaxHarts] = {};
     u32 msip[MaxHarts] = {};
-    /// mtimecmp has been written since reset. Until then the virtual MTIP stays
-    /// clear, as on QEMU, whose timer compares only once mtimecmp is written.
-    u32 timer_armed[MaxHarts] = {};
     u32 requests[MaxHarts] = {};
 };
 
@@ -684,7 +683,7 @@ private:
             m_h.physical_mie = physical_wake;
             for (;;) {
                 u64 deadline = detail::min(m_h.monitor_deadline, limit);
-                if (m_shared.timer_armed[m_h.index] != 0 && (wake & riscv::mip::mtip::mask) != 0)
+                if ((wake & riscv::mip::mtip::mask) != 0)
                     deadline = detail::min(deadline, m_shared.mtimecmp[m_h.index]);
                 set_physical_timer(deadline);
                 m_hw.wait_for_interrupt();
@@ -731,7 +730,7 @@ private:
 
     [[nodiscard]] bool virtual_mtip() noexcept {
         const u32 i = m_h.index;
-        return m_shared.timer_armed[i] != 0 && m_board.read_time() >= m_shared.mtimecmp[i];
+        return m_board.read_time() >= m_shared.mtimecmp[i];
     }
 
     [[nodiscard]] u64 virtual_mip_from(u64 physical) noexcept {
@@ -807,7 +806,7 @@ private:
         u64 deadline = m_h.monitor_deadline;
         const u32 i = m_h.index;
         const bool firmware_takes = m_h.world == world::os || riscv::mstatus::mie::test(m_h.csr.mstatus);
-        if (m_shared.timer_armed[i] != 0 && (m_h.csr.mie & riscv::mip::mtip::mask) != 0 && firmware_takes)
+        if ((m_h.csr.mie & riscv::mip::mtip::mask) != 0 && firmware_takes)
             deadline = detail::min(deadline, m_shared.mtimecmp[i]);
         set_physical_timer(deadline);
     }
@@ -973,7 +972,6 @@ private:
         const unsigned shift = static_cast<unsigned>(8 * (offset % 8));
         u64& compare = m_shared.mtimecmp[index];
         compare = (compare & ~(u64{0xffffffff} << shift)) | (u64{value} << shift);
-        detail::atomic_store(&m_shared.timer_armed[index], u32{1});
         if (index == m_h.index)
             m_interrupts_changed = true;
         else

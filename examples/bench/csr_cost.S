@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/* Benchmark firmware (M-mode, at 0x80100000): the instructions one CSR
+ * access costs, measured with minstret around 1000 accesses of each kind.
+ * Run under -icount shift=0 natively and under the monitor; the difference
+ * divided by 1000, plus the access itself, is what the monitor executes per
+ * emulated access (./vfm bench csr). Prints "<name> <instret delta>". */
+    .option norvc
+    .section .text.start, "ax"
+    .globl _start
+_start:
+    bnez a0, park                 /* hart 0 only */
+    li sp, 0x80180000
+
+    la a0, name_read
+    la a1, loop_read
+    call measure
+    la a0, name_write
+    la a1, loop_write
+    call measure
+    la a0, name_mstatus
+    la a1, loop_mstatus
+    call measure
+    la a0, name_empty
+    la a1, loop_empty
+    call measure
+
+    li t0, 0x100000               /* test finisher: pass */
+    li t1, 0x5555
+    sw t1, 0(t0)
+park:
+    wfi
+    j park
+
+/* measure(a0 = name, a1 = loop): prints the name and minstret around the loop. */
+measure:
+    addi sp, sp, -32
+    sd ra, 0(sp)
+    sd s0, 8(sp)
+    sd s1, 16(sp)
+    mv s0, a0
+    csrr s1, minstret
+    jalr a1
+    csrr t0, minstret
+    sub s1, t0, s1
+    mv a0, s0
+    call print_string
+    mv a0, s1
+    call print_decimal
+    li a0, '\n'
+    call print_char
+    ld ra, 0(sp)
+    ld s0, 8(sp)
+    ld s1, 16(sp)
+    addi sp, sp, 32
+    ret
+
+.macro LOOP label, insn:vararg
+\label:
+    li t1, 1000
+1:  \insn
+    addi t1, t1, -1
+    bnez t1, 1b
+    ret
+.endm
+
+    LOOP loop_read, csrr t0, mscratch
+    LOOP loop_write, csrw mscratch, t1
+    LOOP loop_mstatus, csrr t0, mstatus
+    LOOP loop_empty, nop
+
+print_char:                       /* a0: 16550 at 0x10000000, wait for THR empty */
+    li t0, 0x10000000
+1:  lbu t1, 5(t0)
+    andi t1, t1, 0x20
+    beqz t1, 1b
+    sb a0, 0(t0)
+    ret
+
+print_string:                     /* a0: NUL-terminated */
+    addi sp, sp, -16
+    sd ra, 0(sp)
+    sd s0, 8(sp)
+    mv s0, a0
+1:  lbu a0, 0(s0)
+    beqz a0, 2f
+    call print_char
+    addi s0, s0, 1
+    j 1b
+2:  ld ra, 0(sp)
+    ld s0, 8(sp)
+    addi sp, sp, 16
+    ret
+
+print_decimal:                    /* a0: unsigned */
+    addi sp, sp, -48
+    sd ra, 0(sp)
+    sd s0, 8(sp)
+    addi s0, sp, 40
+    sb zero, 0(s0)
+    li t2, 10
+1:  remu t3, a0, t2
+    divu a0, a0, t2
+    addi t3, t3, '0'
+    addi s0, s0, -1
+    sb t3, 0(s0)
+    bnez a0, 1b
+    mv a0, s0
+    call print_string
+    ld ra, 0(sp)
+    ld s0, 8(sp)
+    addi sp, sp, 48
+    ret
+
+    .section .rodata
+name_read:    .asciz "csr-read-mscratch "
+name_write:   .asciz "csr-write-mscratch "
+name_mstatus: .asciz "csr-read-mstatus "
+name_empty:   .asciz "loop-nop "

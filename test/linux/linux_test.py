@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Linux under the monitor (and natively, for comparison) on QEMU virt.
+
+    linux_test.py --source DIR --monitor BIN --stub BIN CASE [options]
+
+Cases:
+  boot        boots to user space and runs a command whose output is checked
+  smp         --smp N: all N CPUs come up; a workload pinned to each CPU and a
+              process migrating over all of them (IPIs, remote TLB flushes) completes
+  memory      touches at least 90 % of the memory Linux reports free
+  equivalence the same command natively and under the monitor prints the same
+
+Each prints what it checked and exits 0 on success, 1 on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+TIMEOUT = 900  # seconds: an 8-hart boot on a loaded 2-core machine is slow
+
+# The workload of the smp case: one job pinned to each CPU (each reports the
+# CPU it ran on), then one process that moves over every CPU, forking and
+# allocating on each, so the kernel must flush TLBs on other harts.
+SMP_WORKLOAD = r"""
+n=$(grep -c ^processor /proc/cpuinfo)
+echo "online $(cat /sys/devices/system/cpu/online) count $n"
+i=0
+while [ $i -lt $n ]; do
+  taskset -c $i sh -c 'k=0; while [ $k -lt 20 ]; do head -c 65536 /dev/zero | md5sum > /dev/null; k=$((k+1)); done; echo "job ran on cpu $(cut -d" " -f39 /proc/self/stat)"' > /tmp/job.$i &
+  i=$((i+1))
+done
+wait
+cat /tmp/job.*
+sh -c 'r=0; while [ $r -lt 3 ]; do i=0; while [ $i -lt '"$n"' ]; do taskset -p -c $i $$ > /dev/null; head -c 200000 /dev/zero | md5sum > /dev/null; i=$((i+1)); done; r=$((r+1)); done; echo "migration done"'
+"""
+
+MEMORY_WORKLOAD = r"""
+free_kb=$(grep MemFree /proc/meminfo | tr -s ' ' | cut -d' ' -f2)
+target_mb=$((free_kb * 9 / 10 / 1024 + 1))
+mkdir -p /mnt/fill
+mount -t tmpfs -o size=${free_kb}k tmpfs /mnt/fill
+dd if=/dev/zero of=/mnt/fill/data bs=1M count=$target_mb 2> /dev/null
+written=$(ls -l /mnt/fill/data | tr -s ' ' | cut -d' ' -f5)
+echo "free_kb $free_kb written_kb $((written / 1024))"
+rm /mnt/fill/data
+echo "memory ok"
+"""
+
+# Output that must not depend on whether the firmware runs natively or in vM-mode.
+# (Which hart becomes CPU 0 is a race in the firmware's boot lottery, natively
+# too, so the hart ids are not compared.)
+EQUIVALENCE_COMMAND = r"""
+uname -srm
+grep -E '^(processor|isa|mmu|mvendorid|marchid|mimpid)' /proc/cpuinfo
+cat /sys/devices/system/cpu/online
+dmesg | grep -E 'SBI (specification|implementation|[A-Z]+ extension)|riscv: ISA extensions|riscv-pmu-sbi' | sed 's/^\[[^]]*\] //'
+echo 0123456789 | sha256sum
+"""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--source", required=True)
+    ap.add_argument("--monitor", required=True)
+    ap.add_argument("--stub", required=True)
+    ap.add_argument("case", choices=["boot", "smp", "memory", "equivalence"])
+    ap.add_argument("--firmware", default="opensbi-1.1")
+    ap.add_argument("--cpu", default=None)
+    ap.add_argument("--smp", type=int, default=1)
+    ap.add_argument("--memory", default="512M")
+    args = ap.parse_args()
+
+    sys.path.insert(0, str(Path(args.source) / "tools"))
+    from vfmtool import api  # noqa: E402
+
+    def boot(command: str, native: bool = False):
+        r = api.boot(exec_cmd=command, firmware=args.firmware, cpu=args.cpu, smp=args.smp,
+                     memory=args.memory, native=native, append="console=ttyS0 quiet",
+                     bios=args.stub if native else args.monitor, timeout=TIMEOUT)
+        where = "natively" if native else "under the monitor"
+        print(f"--- {where}: {' '.join(r.argv)}")
+        print(r.output.rstrip())
+        if r.timed_out or not r.user_space or r.status is None:
+            print(f"FAIL: {where}: no result (timed out: {r.timed_out}, user space: {r.user_space})")
+            print("--- console tail:")
+            print("\n".join(r.console.splitlines()[-40:]))
+            return None
+        if r.status != 0:
+            print(f"FAIL: {where}: the command exited with {r.status}")
+            return None
+        return r.output
+
+    def expect(condition: bool, what: str) -> bool:
+        print(("ok   " if condition else "FAIL ") + what)
+        return condition
+
+    if args.case == "boot":
+        out = boot("uname -s; grep -c ^processor /proc/cpuinfo; echo sum $((6 * 7))")
+        if out is None:
+            return 1
+        lines = out.split()
+        good = expect("Linux" in lines, "uname says Linux")
+        good &= expect(str(args.smp) in lines, f"{args.smp} processor(s) in /proc/cpuinfo")
+        good &= expect("42" in lines, "the shell computes 6 * 7 = 42")
+        return 0 if good else 1
+
+    if args.case == "smp":
+        out = boot(SMP_WORKLOAD)
+        if out is None:
+            return 1
+        n = args.smp
+        online = "0" if n == 1 else f"0-{n - 1}"
+        good = expect(f"online {online} count {n}" in out, f"all {n} CPUs online")
+        for cpu in range(n):
+            good &= expect(f"job ran on cpu {cpu}" in out, f"the job pinned to cpu {cpu} ran there")
+        good &= expect("migration done" in out, "the migrating process completed")
+        return 0 if good else 1
+
+    if args.case == "memory":
+        out = boot(MEMORY_WORKLOAD)
+        if out is None:
+            return 1
+        good = expect("memory ok" in out, "the fill completed")
+        for line in out.splitlines():
+            if line.startswith("free_kb"):
+                parts = line.split()
+                free_kb, written_kb = int(parts[1]), int(parts[3])
+                good &= expect(written_kb * 10 >= free_kb * 9,
+                               f"wrote {written_kb} KiB of {free_kb} KiB free (>= 90 %)")
+                break
+        else:
+            good = expect(False, "the fill reported its size")
+        return 0 if good else 1
+
+    # equivalence
+    native = boot(EQUIVALENCE_COMMAND, native=True)
+    virtualized = boot(EQUIVALENCE_COMMAND)
+    if native is None or virtualized is None:
+        return 1
+    # Kernel messages may land in the middle of the command's output on the
+    # shared console: compare the command's lines, each without trailing blanks.
+    def lines(text: str) -> list:
+        return [line.rstrip() for line in text.splitlines() if line.strip()]
+    if lines(native) != lines(virtualized):
+        import difflib
+        print("FAIL: the outputs differ (- native, + monitor):")
+        for line in difflib.unified_diff(lines(native), lines(virtualized), lineterm=""):
+            print(repr(line))
+        return 1
+    print("ok   natively and under the monitor the command printed the same")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
