@@ -74,7 +74,7 @@ extern "C" [[noreturn]] void vfm_main(u64 hartid, u64 device_tree, u64 boot_info
 /// `context`: the hot path, a leaf function (true when it handled the trap).
 extern "C" bool vfm_fast_trap(vfm::virt::hart* context) {
     vfm::metal::hart_backend hw{0};  // the fast path uses no guarded access
-    return monitor_type::fast_trap(hw, *context);
+    return monitor.fast_trap(hw, *context);
 }
 
 /// Then, when the fast path did not take the trap, this.

@@ -15,6 +15,10 @@
 ///   bool reserve_pmp(virt::pmp_layout& layout, const memory_layout& memory)
 ///        claim PMP entries (they come after the monitor's own, before the firmware's)
 ///   template <class E> void on_boot(E& engine)             the hart is about to start the firmware
+///   template <class E> void on_trap(E& engine, u64 cause)  every trap the engine handles (not the fast path)
+///   void on_fast_trap(virt::hart& h)                       a trap the fast path handled
+///   template <class E> void on_shutdown(E& engine)         the firmware or the OS writes the shutdown
+///        device (the monitor then traps those writes; the write happens after the hooks)
 ///   static constexpr const char* name                     for logs and `--policy`
 #pragma once
 
@@ -46,11 +50,23 @@ enum class boot_error : u8 {
     return "unknown error";
 }
 
+namespace detail {
+template <class P, class E>
+inline constexpr bool acts_at_shutdown = requires(P& p, E& e) { p.on_shutdown(e); };
+template <class P>
+inline constexpr bool watches_fast_path = requires(P& p, virt::hart& h) { p.on_fast_trap(h); };
+}  // namespace detail
+
 template <arch Arch, platform Platform, class... Policies>
 class monitor : public Policies... {
 public:
     static constexpr u32 max_harts = Platform::max_harts;
     using engine_type = virt::engine<Arch, Platform, monitor, max_harts>;
+
+    /// Whether some policy acts at shutdown: then writes to the shutdown device trap.
+    static constexpr bool intercepts_shutdown = (detail::acts_at_shutdown<Policies, engine_type> || ...);
+    /// Whether some policy watches the fast path.
+    static constexpr bool watches_fast_path = (detail::watches_fast_path<Policies> || ...);
 
     constexpr explicit monitor(Platform& board) noexcept : m_board(board) {}
 
@@ -72,6 +88,9 @@ public:
         h.pmp.physical_count = h.features.pmp_count;
         if (!add_denied_region(h.pmp, memory.monitor)) return boot_error::region_not_napot;
         if (memory.emulated_devices.size != 0 && !add_denied_region(h.pmp, memory.emulated_devices))
+            return boot_error::region_not_napot;
+        if (intercepts_shutdown && memory.shutdown_device.size != 0 &&
+            !add_denied_region(h.pmp, memory.shutdown_device))
             return boot_error::region_not_napot;
         if (!(reserve_pmp_of<Policies>(h.pmp, memory) && ...)) return boot_error::policy_pmp;
         if (!h.pmp.usable() || h.pmp.virtual_count() == 0) return boot_error::too_few_pmp_entries;
@@ -96,7 +115,11 @@ public:
     }
 
     /// The hot path (virt::fast_path): true when the trap was handled.
-    [[nodiscard]] static bool fast_trap(Arch& hw, virt::hart& h) noexcept { return virt::fast_path(hw, h); }
+    [[nodiscard]] bool fast_trap(Arch& hw, virt::hart& h) noexcept {
+        if (!virt::fast_path(hw, h)) return false;
+        if constexpr (watches_fast_path) (fast_trap_of<Policies>(h), ...);
+        return true;
+    }
 
     /// Prints through the board's console.
     template <class... Args>
@@ -114,6 +137,10 @@ public:
     void on_enter_os([[maybe_unused]] engine_type& engine) noexcept { (enter_os_of<Policies>(engine), ...); }
     void on_monitor_deadline([[maybe_unused]] engine_type& engine) noexcept { (deadline_of<Policies>(engine), ...); }
     void on_request([[maybe_unused]] engine_type& engine) noexcept { (request_of<Policies>(engine), ...); }
+    void on_trap([[maybe_unused]] engine_type& engine, [[maybe_unused]] u64 cause) noexcept {
+        (trap_of<Policies>(engine, cause), ...);
+    }
+    void on_shutdown([[maybe_unused]] engine_type& engine) noexcept { (shutdown_of<Policies>(engine), ...); }
     u64 os_mcounteren([[maybe_unused]] engine_type& engine, u64 value) noexcept {
         ((value = mcounteren_of<Policies>(engine, value)), ...);
         return value;
@@ -167,6 +194,18 @@ private:
     template <class P>
     void request_of(engine_type& engine) noexcept {
         if constexpr (requires(P& p) { p.on_request(engine); }) static_cast<P&>(*this).on_request(engine);
+    }
+    template <class P>
+    void trap_of(engine_type& engine, u64 cause) noexcept {
+        if constexpr (requires(P& p) { p.on_trap(engine, cause); }) static_cast<P&>(*this).on_trap(engine, cause);
+    }
+    template <class P>
+    void shutdown_of(engine_type& engine) noexcept {
+        if constexpr (requires(P& p) { p.on_shutdown(engine); }) static_cast<P&>(*this).on_shutdown(engine);
+    }
+    template <class P>
+    void fast_trap_of(virt::hart& h) noexcept {
+        if constexpr (requires(P& p) { p.on_fast_trap(h); }) static_cast<P&>(*this).on_fast_trap(h);
     }
     template <class P>
     u64 mcounteren_of(engine_type& engine, u64 value) noexcept {

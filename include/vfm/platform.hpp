@@ -56,6 +56,14 @@ struct memory_layout {
     /// their accesses to the emulated devices trap (one NAPOT region, e.g. the
     /// whole CLINT).
     region emulated_devices;
+    /// The device the firmware (or the OS) writes to power the machine off or
+    /// reset it (QEMU's SiFive test finisher); a monitor with policies that act
+    /// at shutdown traps its writes (one NAPOT region, or size 0 if none).
+    region shutdown_device;
+    /// Memory the firmware may use and the OS does not get (reserved in the
+    /// device tree, outside the monitor's PMP entry): the sandbox policy's
+    /// bounce buffer for SBI calls that hand the firmware an OS pointer.
+    region shared_buffer;
     u64 timebase_frequency = 0;  ///< mtime ticks per second
 };
 

@@ -10,6 +10,7 @@
 
 #include <vfm/arch.hpp>
 #include <vfm/detail/atomic.hpp>
+#include <vfm/detail/format.hpp>
 #include <vfm/detail/utility.hpp>
 #include <vfm/platform.hpp>
 #include <vfm/riscv/cause.hpp>
@@ -21,6 +22,7 @@
 #include <vfm/virt/hart.hpp>
 #include <vfm/virt/interrupts.hpp>
 #include <vfm/virt/pmp_layout.hpp>
+#include <vfm/virt/translation.hpp>
 
 namespace vfm::virt {
 
@@ -61,6 +63,15 @@ enum class csr_op_kind : u8 { write, set, clear };
 /// spec, priv. 3.3.3), so no firmware can put a hart to sleep for ever.
 inline constexpr u64 wfi_slices_per_second = 100;
 
+/// The trap being handled, as the hart reported it (priv. spec 3.1.15-3.1.17).
+struct trap_info {
+    u64 cause = 0;
+    u64 tval = 0;
+    u64 tval2 = 0;  ///< H extension: guest physical address >> 2
+    u64 tinst = 0;  ///< H extension: transformed instruction
+    bool gva = false;
+};
+
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 class engine {
 public:
@@ -83,6 +94,8 @@ public:
     void handle_trap() noexcept {
         const u64 cause = m_hw.template read<riscv::csr::mcause>();
         m_h.pc = m_hw.template read<riscv::csr::mepc>();
+        m_trap.cause = cause;
+        m_hooks.on_trap(*this, cause);
         if (m_h.world == world::firmware)
             firmware_trap(cause);
         else
@@ -145,6 +158,18 @@ public:
         program_physical_interrupts();
     }
 
+    /// Changes one of the monitor's own PMP entries on this hart (a policy's:
+    /// index into the reserved entries) and brings the physical PMP in line.
+    void set_reserved_pmp_entry(unsigned index, u64 pmpaddr, u8 firmware_cfg, u8 os_cfg) noexcept {
+        pmp_layout& layout = m_h.pmp;
+        if (index >= layout.reserved_count) return;
+        layout.reserved_addr[index] = pmpaddr;
+        layout.reserved_cfg_firmware[index] = firmware_cfg;
+        layout.reserved_cfg_os[index] = os_cfg;
+        (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(index)), pmpaddr);
+        recompute_pmp_views();
+    }
+
     /// Sets the monitor's own deadline on this hart (~0 for none).
     void set_monitor_deadline(u64 deadline) noexcept {
         m_h.monitor_deadline = deadline;
@@ -159,6 +184,57 @@ public:
     void request(u32 index, u32 what) noexcept {
         detail::atomic_fetch_or(&m_shared.requests[index], what);
         m_board.send_ipi(index);
+    }
+
+    /// Prints on the board's console (the monitor's own messages).
+    template <class... Args>
+    void print(const char* text, const Args&... args) noexcept {
+        struct sink {
+            Platform& board;
+            void put(char c) noexcept { board.console_put(c); }
+        } out{m_board};
+        detail::format_to(out, text, args...);
+    }
+
+    /// The trap being handled (for a trap from the OS: cause, tval, tval2, tinst, GVA).
+    [[nodiscard]] const trap_info& trap() const noexcept { return m_trap; }
+
+    /// Resumes the OS after the instruction that trapped (`length` bytes).
+    void skip_instruction(unsigned length) noexcept { m_h.pc += length; }
+
+    /// Delivers an exception to the OS's own S-mode handler, as the hardware
+    /// does for a cause medeleg delegates (priv. spec 4.1.1, 4.1.2, 4.1.7-4.1.9):
+    /// sepc, scause, stval, sstatus.SPP/SPIE/SIE, then stvec. False when the OS
+    /// runs virtualized (the trap must then go through the firmware).
+    bool redirect_to_os(u64 cause, u64 tval) noexcept {
+        namespace ms = riscv::mstatus;
+        if (!m_f.has_s || m_h.world != world::os || m_h.os_virtualized) return false;
+        m_hw.template write<csr::scause>(cause);
+        m_hw.template write<csr::sepc>(m_h.pc);
+        m_hw.template write<csr::stval>(tval);
+        u64 status = m_hw.template read<csr::sstatus>();
+        status = ms::spp::insert(status, m_h.os_mode == riscv::privilege::supervisor ? 1 : 0);
+        status = ms::spie::insert(status, ms::sie::extract(status));
+        status = ms::sie::insert(status, 0);
+        m_hw.template write<csr::sstatus>(status);
+        if (m_f.has_h) (void)m_hw.csr_clear(csr::hstatus, riscv::hstatus::spv::mask | riscv::hstatus::gva::mask);
+        m_h.pc = m_hw.template read<csr::stvec>() & ~u64{3};
+        m_hw.template set<csr::mstatus>(ms::mpp::make(1));  // continue in S-mode (MPP was S or U)
+        m_h.os_mode = riscv::privilege::supervisor;
+        return true;
+    }
+
+    /// Reads the OS's instruction at `pc` through its own translation (MXR).
+    bool fetch_os_instruction(u64 pc, u32& bits) noexcept {
+        const access_mode how{m_h.os_mode, m_h.os_virtualized, true};
+        const access_result low = m_hw.load(how, pc, 2);
+        if (!low.ok) return false;
+        bits = static_cast<u32>(low.value);
+        if (riscv::instruction_length(bits) == 2) return true;
+        const access_result high = m_hw.load(how, pc + 2, 2);
+        if (!high.ok) return false;
+        bits |= static_cast<u32>(high.value) << 16;
+        return true;
     }
 
     /// The guest's register `n` and its update (x0 rules apply).
@@ -706,15 +782,18 @@ private:
             physical_interrupt(riscv::mcause::code::extract(cause));
             return;
         }
-        if (m_hooks.on_os_trap(*this, cause)) return;
-        const u64 tval = m_hw.template read<csr::mtval>();
-        u64 tval2 = 0;
-        u64 tinst = 0;
+        m_trap.tval = m_hw.template read<csr::mtval>();
         if (m_f.has_mtval2) {
-            tval2 = m_hw.template read<csr::mtval2>();
-            tinst = m_hw.template read<csr::mtinst>();
+            m_trap.tval2 = m_hw.template read<csr::mtval2>();
+            m_trap.tinst = m_hw.template read<csr::mtinst>();
         }
-        deliver_exception(cause, tval, tval2, tinst, m_f.has_h && ms::gva::test(status));
+        m_trap.gva = m_f.has_h && ms::gva::test(status);
+        if ((cause == riscv::cause_value(riscv::exception::load_access_fault) ||
+             cause == riscv::cause_value(riscv::exception::store_access_fault)) &&
+            emulate_device_access(m_trap.tval))
+            return;
+        if (m_hooks.on_os_trap(*this, cause)) return;
+        deliver_exception(cause, m_trap.tval, m_trap.tval2, m_trap.tinst, m_trap.gva);
     }
 
     // ---- interrupts ---------------------------------------------------------------------------
@@ -900,14 +979,43 @@ private:
     /// emulates (the CLINT), or with virtual MPRV set. False when the fault is
     /// real and must be delivered.
     bool emulate_firmware_memory_access(u64 address) noexcept {
-        const memory_layout& layout = m_board.layout();
         if (m_h.physical_view == pmp_view::firmware_mprv) return emulate_mprv_access();
+        return emulate_device_access(address);
+    }
+
+    /// A load or store to a device the monitor emulates or watches: the CLINT
+    /// the firmware sees, and the shutdown device when a policy acts at
+    /// shutdown. The firmware always reaches them; the OS only where the
+    /// firmware's PMP lets it (the access would otherwise have faulted natively).
+    bool emulate_device_access(u64 address) noexcept {
+        const memory_layout& layout = m_board.layout();
+        const bool from_os = m_h.world == world::os;
+        // The OS's mtval is a virtual address: find the physical one it meant.
+        if (from_os && (m_h.os_virtualized || !m_f.has_s ||
+                        !translate(m_hw, m_hw.template read<csr::satp>(), address, address)))
+            return false;
         const bool to_mswi = layout.mswi.contains(address);
         const bool to_mtimer = layout.mtimer.contains(address);
-        if (!to_mswi && !to_mtimer) return false;
+        const bool to_shutdown = Hooks::intercepts_shutdown && layout.shutdown_device.contains(address);
+        if (!to_mswi && !to_mtimer && !to_shutdown) return false;
+        u32 bits = 0;
+        if (from_os) {
+            if (!fetch_os_instruction(m_h.pc, bits)) return false;
+        } else {
+            bits = fetch_firmware_instruction(m_h.pc);
+        }
         riscv::memory_access access;
-        if (!riscv::decode_memory_access(fetch_firmware_instruction(m_h.pc), access) || access.is_float) return false;
-        if ((access.width != 4 && access.width != 8) || (address & (access.width - 1)) != 0) return false;
+        if (!riscv::decode_memory_access(bits, access) || access.is_float) return false;
+        if ((address & (access.width - 1)) != 0) return false;
+        if (from_os && !pmp_allows(m_h.csr.pmpcfg, m_h.csr.pmpaddr, m_h.pmp.virtual_count(), m_f.pmp_granularity,
+                                   address, access.width, access.is_store ? pmp_w : pmp_r))
+            return false;
+        if (to_shutdown) {
+            shutdown_device_access(access, address);
+            m_h.pc += access.length;
+            return true;
+        }
+        if (access.width != 4 && access.width != 8) return false;
         if (access.is_store) {
             const u64 value = reg(access.data_reg);
             for (unsigned half = 0; half < access.width / 4; ++half)
@@ -925,6 +1033,30 @@ private:
             refresh_interrupts();
         }
         return true;
+    }
+
+    /// The shutdown device: the policies act first, then the access reaches the device.
+    void shutdown_device_access(const riscv::memory_access& access, u64 address) noexcept {
+        volatile u8* device = m_hw.physical(address, access.width);
+        if (access.is_store) {
+            m_hooks.on_shutdown(*this);
+            const u64 value = reg(access.data_reg);
+            switch (access.width) {
+                case 1: *device = static_cast<u8>(value); break;
+                case 2: *reinterpret_cast<volatile u16*>(device) = static_cast<u16>(value); break;
+                case 4: *reinterpret_cast<volatile u32*>(device) = static_cast<u32>(value); break;
+                default: *reinterpret_cast<volatile u64*>(device) = value; break;
+            }
+            return;
+        }
+        u64 value = 0;
+        switch (access.width) {
+            case 1: value = *device; break;
+            case 2: value = *reinterpret_cast<volatile u16*>(device); break;
+            case 4: value = *reinterpret_cast<volatile u32*>(device); break;
+            default: value = *reinterpret_cast<volatile u64*>(device); break;
+        }
+        set_reg(access.data_reg, access.sign_extend ? bits::sign_extend(value, 8 * access.width) : value);
     }
 
     /// Reads one 32-bit register of the virtual CLINT.
@@ -1013,6 +1145,7 @@ private:
     Hooks& m_hooks;
     hart& m_h;
     const hart_features& m_f;
+    trap_info m_trap;
     bool m_interrupts_changed = false;
 };
 

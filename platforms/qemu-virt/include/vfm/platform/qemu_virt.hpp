@@ -28,6 +28,8 @@ public:
     /// How far the device tree may grow in place: QEMU puts it at a 2 MiB
     /// boundary below the end of RAM, so the rest of that 2 MiB is free.
     static constexpr u64 device_tree_window = 2 * 1024 * 1024;
+    /// The page after the monitor, reserved with it: shared between the monitor and the firmware.
+    static constexpr u64 shared_buffer_size = 4096;
 
     constexpr qemu_virt() noexcept = default;
 
@@ -42,6 +44,7 @@ public:
 
         m_layout.monitor = monitor;
         m_layout.firmware_entry = firmware_entry;
+        m_layout.shared_buffer = {monitor.end(), shared_buffer_size};
 
         m_hart_count = 0;
         for (fdt::node cpu = fdt::first_hart(t); cpu; cpu = fdt::next_hart(t, cpu)) {
@@ -81,13 +84,18 @@ public:
         constexpr const char* uarts[] = {"ns16550a", "ns16550"};
         if (const auto uart = fdt::device_region(t, uarts)) m_uart = uart.value().base;
         constexpr const char* finishers[] = {"sifive,test0", "sifive,test1"};
-        if (const auto finisher = fdt::device_region(t, finishers)) m_finisher = finisher.value().base;
+        if (const auto finisher = fdt::device_region(t, finishers)) {
+            m_finisher = finisher.value().base;
+            m_layout.shutdown_device = napot_cover(finisher.value().base, finisher.value().base + finisher.value().size);
+        }
 
         // Reserve the monitor before the firmware sees the tree (DT spec 3.5.4, no-map).
         fdt::editor e(blob, window_end - device_tree);
         if (!e.ok()) return fdt::to_string(e.status());
         const auto reserved = fdt::reserve_memory(e, "vfm", monitor.base, monitor.size);
         if (!reserved) return fdt::to_string(reserved.error());
+        const auto shared = fdt::reserve_memory(e, "vfm-shared", m_layout.shared_buffer.base, m_layout.shared_buffer.size);
+        if (!shared) return fdt::to_string(shared.error());
         return nullptr;
     }
 

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: MIT
+/// The offload policy: answers the OS's most frequent requests in the monitor,
+/// without entering the firmware (docs/policies.md):
+///   - SBI set_timer (TIME extension and legacy), as the firmware would: with
+///     Sstc enabled by the firmware it writes stimecmp, otherwise it programs the
+///     hart's timer and raises STIP when the deadline passes;
+///   - SBI send_ipi: raises SSIP on each target hart;
+///   - SBI remote_fence_i, remote_sfence_vma, remote_sfence_vma_asid: performed on
+///     each target hart before the call returns;
+///   - with TrapTime, reads of `time` where they trap (the OS runs with
+///     mcounteren.TM = 0, as on boards whose cores have no `time` CSR);
+///   - misaligned loads and stores from S- and U-mode (virt/misaligned.hpp).
+/// Each is answered only when the firmware delegated what the answer relies on
+/// (STI, SSI to S-mode; the fault causes for misaligned emulation); everything
+/// else still goes to the firmware.
+#pragma once
+
+#include <vfm/detail/atomic.hpp>
+#include <vfm/policy/sbi_call.hpp>
+#include <vfm/riscv/csr_fields.hpp>
+#include <vfm/riscv/instruction.hpp>
+#include <vfm/virt/engine.hpp>
+#include <vfm/virt/misaligned.hpp>
+
+namespace vfm::policy {
+
+template <u32 MaxHarts, bool TrapTime = false>
+class offload {
+public:
+    static constexpr const char* name = "offload";
+    /// A remote sfence.vma over more pages than this flushes everything (as
+    /// OpenSBI's default tlb_range_flush_limit does).
+    static constexpr u64 range_flush_limit = 64 * 4096;
+
+    template <class E>
+    bool on_os_trap(E& engine, u64 cause) noexcept {
+        if (is_sbi_call(cause)) return sbi(engine, read_sbi_call(engine.current()));
+        if (cause == riscv::cause_value(riscv::exception::illegal_instruction)) return illegal(engine);
+        if (cause == riscv::cause_value(riscv::exception::load_address_misaligned) ||
+            cause == riscv::cause_value(riscv::exception::store_address_misaligned))
+            return misaligned(engine);
+        return false;
+    }
+
+    /// The OS's timer deadline passed: raise its timer interrupt.
+    template <class E>
+    void on_monitor_deadline(E& engine) noexcept {
+        engine.hw().template set<riscv::csr::mip>(riscv::mip::stip::mask);
+    }
+
+    /// Another hart asked for an IPI or fences on this one.
+    template <class E>
+    void on_request(E& engine) noexcept {
+        const u32 self = engine.current().index;
+        if (detail::atomic_exchange(&m_ssip[self], u32{0}) != 0)
+            engine.hw().template set<riscv::csr::mip>(riscv::mip::ssip::mask);
+        perform_pending_fences(engine);
+    }
+
+    /// With TrapTime the OS reads `time` through the monitor.
+    template <class E>
+    u64 os_mcounteren(E&, u64 value) noexcept {
+        return TrapTime ? value & ~riscv::counteren::tm::mask : value;
+    }
+
+private:
+    enum class fence_kind : u32 { fence_i, sfence_vma, sfence_vma_asid };
+
+    struct fence_request {
+        fence_kind kind = fence_kind::fence_i;
+        u64 start = 0;
+        u64 size = 0;
+        u64 asid = 0;
+        u32 pending = 0;
+    };
+
+    template <class E>
+    bool sbi(E& engine, const sbi_call& call) noexcept {
+        namespace sbi = riscv::sbi;
+        const virt::hart& h = engine.current();
+        const bool timer_delegated = (h.csr.mideleg & riscv::mip::stip::mask) != 0;
+        const bool ipi_delegated = (h.csr.mideleg & riscv::mip::ssip::mask) != 0;
+        switch (call.extension) {
+            case sbi::eid::time:
+                if (call.function != sbi::time_fid::set_timer || !timer_delegated) return false;
+                set_timer(engine, call.args[0]);
+                sbi_return(engine, sbi::error::success);
+                return true;
+            case sbi::eid::legacy_set_timer:
+                if (!timer_delegated) return false;
+                set_timer(engine, call.args[0]);
+                engine.set_reg(10, 0);  // legacy calls return in a0 only
+                engine.skip_instruction(4);
+                return true;
+            case sbi::eid::ipi:
+                if (call.function != sbi::ipi_fid::send_ipi || !ipi_delegated) return false;
+                sbi_return(engine, send_ipi(engine, call.args[0], call.args[1]) ? sbi::error::success
+                                                                                  : sbi::error::invalid_param);
+                return true;
+            case sbi::eid::rfence: return remote_fence(engine, call);
+            default: return false;
+        }
+    }
+
+    template <class E>
+    void set_timer(E& engine, u64 deadline) noexcept {
+        const virt::hart& h = engine.current();
+        if (engine.features().has_sstc && riscv::menvcfg::stce::test(h.csr.menvcfg)) {
+            // Sstc: the OS's timer is stimecmp (the firmware would write it too).
+            engine.hw().template write<riscv::csr::stimecmp>(deadline);
+            return;
+        }
+        engine.hw().template clear<riscv::csr::mip>(riscv::mip::stip::mask);
+        engine.set_monitor_deadline(deadline);
+    }
+
+    template <class E>
+    bool send_ipi(E& engine, u64 mask, u64 base) noexcept {
+        const u32 self = engine.current().index;
+        return for_each_hart_in_mask(engine.board(), mask, base, [&](u32 target) {
+            if (target == self) {
+                engine.hw().template set<riscv::csr::mip>(riscv::mip::ssip::mask);
+            } else {
+                detail::atomic_store(&m_ssip[target], u32{1});
+                engine.request(target, virt::request::policy);
+            }
+        });
+    }
+
+    template <class E>
+    bool remote_fence(E& engine, const sbi_call& call) noexcept {
+        namespace sbi = riscv::sbi;
+        fence_request request;
+        switch (call.function) {
+            case sbi::rfence_fid::remote_fence_i: request.kind = fence_kind::fence_i; break;
+            case sbi::rfence_fid::remote_sfence_vma: request.kind = fence_kind::sfence_vma; break;
+            case sbi::rfence_fid::remote_sfence_vma_asid: request.kind = fence_kind::sfence_vma_asid; break;
+            default: return false;  // the hypervisor fences go to the firmware
+        }
+        request.start = call.args[2];
+        request.size = call.args[3];
+        request.asid = call.args[4];
+        const u32 self = engine.current().index;
+        const bool valid = for_each_hart_in_mask(engine.board(), call.args[0], call.args[1], [&](u32 target) {
+            if (target == self) {
+                fence(engine, request);
+                return;
+            }
+            fence_request& slot = m_fences[self][target];
+            slot.kind = request.kind;
+            slot.start = request.start;
+            slot.size = request.size;
+            slot.asid = request.asid;
+            detail::atomic_store(&slot.pending, u32{1});
+            engine.request(target, virt::request::policy);
+        });
+        // The call returns once every target has fenced (as OpenSBI's does). While
+        // waiting, serve fences other harts ask of this one, or two harts fencing
+        // each other would wait for ever.
+        for (u32 target = 0; target < MaxHarts; ++target)
+            while (detail::atomic_load(&m_fences[self][target].pending) != 0) perform_pending_fences(engine);
+        sbi_return(engine, valid ? sbi::error::success : sbi::error::invalid_param);
+        return true;
+    }
+
+    template <class E>
+    void perform_pending_fences(E& engine) noexcept {
+        const u32 self = engine.current().index;
+        for (u32 requester = 0; requester < MaxHarts; ++requester) {
+            fence_request& slot = m_fences[requester][self];
+            if (detail::atomic_load(&slot.pending) == 0) continue;
+            fence(engine, slot);
+            detail::atomic_store(&slot.pending, u32{0});
+        }
+    }
+
+    /// One fence as the SBI spec defines it (chapter 8): (start, size) = (0, 0)
+    /// or size = -1 flush everything; otherwise every 4 KiB page of the range.
+    template <class E>
+    void fence(E& engine, const fence_request& request) noexcept {
+        if (request.kind == fence_kind::fence_i) {
+            engine.hw().fence_i();
+            return;
+        }
+        const bool by_asid = request.kind == fence_kind::sfence_vma_asid;
+        const bool everything = (request.start == 0 && request.size == 0) || request.size == ~u64{0} ||
+                                request.size > range_flush_limit;
+        if (everything) {
+            engine.hw().sfence_vma(fence_operands{0, request.asid, true, !by_asid});
+            return;
+        }
+        for (u64 offset = 0; offset < request.size; offset += 4096)
+            engine.hw().sfence_vma(fence_operands{request.start + offset, request.asid, false, !by_asid});
+    }
+
+    /// With TrapTime: `csrr rd, time` (any CSR instruction that reads `time`
+    /// without writing it) answered with the platform timer.
+    template <class E>
+    bool illegal(E& engine) noexcept {
+        if constexpr (!TrapTime) {
+            (void)engine;
+            return false;
+        } else {
+            u32 bits = static_cast<u32>(engine.trap().tval);
+            if (bits == 0 && !engine.fetch_os_instruction(engine.current().pc, bits)) return false;
+            const riscv::system_instruction si = riscv::decode_system(bits);
+            if (!riscv::is_csr_op(si.op) || si.csr != static_cast<u16>(riscv::csr::time) || riscv::writes_csr(si))
+                return false;
+            engine.set_reg(si.rd, engine.board().read_time());
+            engine.skip_instruction(4);
+            return true;
+        }
+    }
+
+    /// A misaligned load or store of the OS: emulated byte by byte with the OS's
+    /// own privilege and translation; a fault on the way goes to the OS (when it
+    /// handles that cause) or to the firmware, as the hardware would send it.
+    template <class E>
+    bool misaligned(E& engine) noexcept {
+        virt::hart& h = engine.current();
+        if ((h.csr.medeleg & (u64{1} << riscv::mcause::code::extract(engine.trap().cause))) != 0) return false;
+        const access_mode how{h.os_mode, h.os_virtualized, false};
+        const virt::misaligned_outcome outcome =
+            virt::emulate_misaligned(engine.hw(), h, how, h.pc, engine.trap().tval);
+        switch (outcome.result) {
+            case virt::misaligned_outcome::status::emulated: engine.skip_instruction(outcome.length); return true;
+            case virt::misaligned_outcome::status::fault:
+                if ((h.csr.medeleg & (u64{1} << outcome.cause)) != 0 && engine.redirect_to_os(outcome.cause, outcome.tval))
+                    return true;
+                engine.deliver_exception(outcome.cause, outcome.tval, outcome.tval2, 0, how.virtualized);
+                return true;
+            default: return false;
+        }
+    }
+
+    fence_request m_fences[MaxHarts][MaxHarts] = {};
+    u32 m_ssip[MaxHarts] = {};
+};
+
+}  // namespace vfm::policy

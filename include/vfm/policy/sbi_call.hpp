@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+/// Helpers for policies that answer SBI calls in the monitor (SBI spec v2.0,
+/// chapter 3: a7 = extension ID, a6 = function ID, a0..a5 arguments; a0 = error
+/// and a1 = value on return).
+#pragma once
+
+#include <vfm/riscv/cause.hpp>
+#include <vfm/riscv/sbi.hpp>
+#include <vfm/virt/hart.hpp>
+
+namespace vfm::policy {
+
+/// The monitor's own SBI extension, in the firmware-specific space
+/// 0x0A000000-0x0AFFFFFF (SBI spec 3.1): "VFM" in the low 24 bits.
+namespace vfm_extension {
+inline constexpr u64 eid = 0x0A56464D;
+inline constexpr u64 report = 0;        ///< prints the monitor's report on the console
+inline constexpr u64 read_counter = 1;  ///< a0 = hart index, a1 = counter: value in a1
+}  // namespace vfm_extension
+
+/// An SBI call as the OS made it (registers of the trapped hart).
+struct sbi_call {
+    u64 extension = 0;
+    u64 function = 0;
+    u64 args[6] = {};
+};
+
+/// True when `cause` is an ecall from S-mode (the OS's SBI calls; calls from a
+/// virtualized guest, cause 10, belong to the hypervisor in S-mode).
+[[nodiscard]] constexpr bool is_sbi_call(u64 cause) noexcept {
+    return cause == riscv::cause_value(riscv::exception::ecall_from_s);
+}
+
+[[nodiscard]] constexpr sbi_call read_sbi_call(const virt::hart& h) noexcept {
+    sbi_call call;
+    call.extension = h.reg(17);
+    call.function = h.reg(16);
+    for (unsigned i = 0; i < 6; ++i) call.args[i] = h.reg(10 + i);
+    return call;
+}
+
+/// Completes an SBI call in the monitor: a0 = error, a1 = value, pc past the ecall.
+template <class E>
+void sbi_return(E& engine, riscv::sbi::error error, u64 value = 0) noexcept {
+    engine.set_reg(10, static_cast<u64>(static_cast<i64>(error)));
+    engine.set_reg(11, value);
+    engine.skip_instruction(4);
+}
+
+/// Calls `f(index)` for every hart index an SBI hart mask selects (SBI spec
+/// 3.1: bit i of `mask` is hart id base + i; base -1 selects every hart).
+/// Returns false, touching nothing, if the mask names a hart the board lacks.
+template <class Board, class F>
+bool for_each_hart_in_mask(const Board& board, u64 mask, u64 base, F&& f) noexcept {
+    if (base == riscv::sbi::hart_mask_all) {
+        for (u32 i = 0; i < board.hart_count(); ++i) f(i);
+        return true;
+    }
+    u64 index = 0;
+    for (unsigned bit = 0; bit < 64; ++bit)
+        if (((mask >> bit) & 1) != 0 && !board.hart_index(base + bit, index)) return false;
+    for (unsigned bit = 0; bit < 64; ++bit) {
+        if (((mask >> bit) & 1) == 0) continue;
+        (void)board.hart_index(base + bit, index);
+        f(static_cast<u32>(index));
+    }
+    return true;
+}
+
+}  // namespace vfm::policy
