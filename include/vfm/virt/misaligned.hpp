@@ -15,9 +15,10 @@
 ///
 /// Not emulated (`not_handled`, the caller forwards the trap to the firmware):
 /// floating-point loads and stores (the monitor does not touch the f
-/// registers), AMOs and LR/SC (they must not be split: unpriv. spec 8.4),
-/// anything that is not a load or store, and an instruction whose effective
-/// address is not the one that faulted.
+/// registers), LR/SC and AMOs (they must not be split: unpriv. spec 8.2,
+/// 8.4), anything else that is not a load or store, reserved encodings such
+/// as C.LWSP with rd = x0 (unpriv. spec 16.3), and an instruction whose
+/// effective address is not the one that faulted.
 #pragma once
 
 #include <vfm/arch.hpp>
@@ -116,7 +117,7 @@ template <arch A>
     if (!riscv::decode_memory_access(instruction, m) || m.is_float) return out;
     if (h.reg(m.base_reg) + static_cast<u64>(m.offset) != address) return out;
 
-    // One byte at a time, lowest address first (little-endian, unpriv. spec 1.5.1).
+    // One byte at a time, lowest address first; memory is little-endian (unpriv. spec 2.6).
     const u64 stored = h.reg(m.data_reg);
     u64 loaded = 0;
     for (unsigned i = 0; i < m.width; ++i) {
