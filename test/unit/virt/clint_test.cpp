@@ -400,3 +400,39 @@ TEST_CASE("the OS reaches the CLINT where the firmware's PMP lets it, as nativel
         c.expect_delivered(5, mtime_address, os_entry);
     }
 }
+
+TEST_CASE("mtime writes move the board's time; the other harts are told", "[virt][clint][smp]") {
+    machine m{qemu_h::make(), 2};
+    cpu& a = m[0];
+    cpu& b = m[1];
+    a.boot_with_vector();
+    b.boot_with_vector();
+    m.board.set_time(0x0000'0002'0000'0010);
+    const u64 doorbells = m.board.ipis_sent();
+    store(a, mtime_address, 0x5000);
+    CHECK(m.board.read_time() == 0x5000);
+    CHECK(m.board.ipis_sent() > doorbells);  // hart 1 must reprogram its timer
+    CHECK(m.board.msip(1));
+    store(a, mtime_address + 4, 0x3, 4);  // the high half only
+    CHECK(m.board.read_time() == 0x0000'0003'0000'5000);
+    CHECK(ld(b, mtime_address) == 0x0000'0003'0000'5000);
+}
+
+TEST_CASE("reading another hart's msip and mtimecmp; harts that do not exist", "[virt][clint][smp]") {
+    machine m{rv64gc::make(), 2};
+    cpu& a = m[0];
+    cpu& b = m[1];
+    a.boot_with_vector();
+    b.boot_with_vector();
+    store(b, msip_base + 4, 1, 4);
+    store(b, mtimecmp_base + 8, 0x0000'0077'0000'0066);
+    CHECK(lw(a, msip_base + 4) == 1);
+    CHECK(ld(a, mtimecmp_base + 8) == 0x0000'0077'0000'0066);
+    CHECK(lw(a, mtimecmp_base + 12) == 0x77);
+    // Hart id 2 does not exist on this board: reads zero, writes do nothing.
+    store(a, msip_base + 8, 1, 4);
+    CHECK(lw(a, msip_base + 8) == 0);
+    store(a, mtimecmp_base + 16, 0x99);
+    CHECK(ld(a, mtimecmp_base + 16) == 0);
+    CHECK(m.board.misuses().empty());
+}

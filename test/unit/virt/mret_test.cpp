@@ -184,3 +184,40 @@ TEST_CASE("sret without S is an illegal instruction", "[virt][mret]") {
     c.exec(enc::sret);
     c.expect_delivered(2, enc::sret, pc);
 }
+
+TEST_CASE("TVM, TW and TSR do not apply to vM-mode (3.1.6.5)", "[virt][mret]") {
+    machine m{rv64gc::make()};
+    cpu& c = m.hart0();
+    c.boot_with_vector();
+    c.csrs(csr::mstatus, 0x70'0000);  // TVM, TW, TSR
+    CHECK(c.exec(enc::csrrs(7, csr::satp, 0)).advanced);
+    CHECK(c.exec(enc::sfence_vma(0, 0)).advanced);
+    CHECK(c.exec(enc::wfi).advanced);  // nothing enabled: a nop, not an illegal instruction
+    c.csrw(csr::sepc, os_entry);
+    c.csrw(csr::sstatus, 0x100);
+    c.exec(enc::sret);
+    CHECK(c.pc() == os_entry);
+    CHECK(c.mode() == privilege::supervisor);
+    // The OS gets them: its wfi, sret, satp access trap to the firmware (illegal instruction).
+    CHECK((c.hw.peek_csr(csr::mstatus).value() & 0x70'0000) == 0x70'0000);
+    c.exec(enc::wfi);
+    c.expect_delivered(2, enc::wfi, os_entry);
+}
+
+TEST_CASE("sret from vM-mode with hstatus.SPV = 1 enters VS-mode (H)", "[virt][mret][world]") {
+    machine m{qemu_h::make()};
+    cpu& c = m.hart0();
+    c.boot_with_vector();
+    c.csrw(csr::sepc, os_entry + 8);
+    c.csrw(csr::sstatus, 0x100);  // SPP = S
+    c.csrw(csr::hstatus, 0x80);   // SPV
+    c.exec(enc::sret);
+    CHECK(c.pc() == os_entry + 8);
+    CHECK(c.mode() == privilege::supervisor);
+    CHECK(c.hw.virtualized());
+    // H ext. 8.6.4: SRET clears hstatus.SPV.
+    CHECK((c.hw.peek_csr(csr::hstatus).value() & 0x80) == 0);
+    c.trap(riscv::exception::ecall_from_vs, 0);
+    c.expect_delivered(10, 0, os_entry + 8);
+    CHECK((c.csrr(csr::mstatus) & (u64{1} << 39)) == (u64{1} << 39));  // MPV
+}

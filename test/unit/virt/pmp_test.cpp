@@ -361,3 +361,56 @@ TEST_CASE("MXR set with virtual MPRV reads execute-only pages (OpenSBI's instruc
         CHECK(c.h.x[10] == 0x0073);
     }
 }
+
+TEST_CASE("an AMO under virtual MPRV is performed with MPP's privilege", "[virt][pmp][mprv][!shouldfail]") {
+    // BUG: engine.hpp emulate_mprv_access decodes only integer loads and
+    // stores (riscv::decode_memory_access); an AMO (or LR/SC, or an FP load or
+    // store) that the firmware executes with virtual MPRV = 1 faults on the hart
+    // (its data accesses are withdrawn) and the monitor delivers that access
+    // fault to the firmware. Priv. spec 3.1.6.3: with MPRV = 1, *all* explicit
+    // memory accesses (loads, stores, AMOs) are made with MPP's privilege and
+    // translation; natively this AMO succeeds.
+    machine m{rv64gc::make()};
+    cpu& c = m.hart0();
+    c.boot_with_vector();
+    c.csrw(csr::pmpaddr0, 0x200b'ffff);  // S: [0x80200000, +2 MiB) R W
+    c.csrw(csr::pmpcfg0, 0x1b);
+    c.hw.poke<u32>(0x8020'0100, 40);
+    c.csrs(csr::mstatus, 0x2'0800);  // MPRV, MPP = S
+    constexpr u32 amoadd_w = 0x0055'a52f;  // amoadd.w a0, t0, (a1)
+    c.h.x[5] = 2;
+    c.h.x[11] = 0x8020'0100;
+    const u64 pc = c.pc();
+    c.hw.place_instruction(pc, amoadd_w);
+    REQUIRE_FALSE(c.hw.check_access(0x8020'0100, 4, W, privilege::user).allowed);
+    c.trap(riscv::exception::store_access_fault, 0x8020'0100);  // an AMO reports a store/AMO fault
+    CHECK(c.pc() == pc + 4);
+    CHECK(c.h.x[10] == 40);
+    CHECK(c.hw.peek<u32>(0x8020'0100) == 42);
+}
+
+TEST_CASE("a load at the trap vector that faults only under MPRV is not an endless loop",
+          "[virt][pmp][mprv][!shouldfail]") {
+    // BUG: engine.hpp enter_virtual_trap stops the machine ("the firmware
+    // faults at its own trap vector") for any exception whose mepc is the
+    // handler's base, assuming the instruction would fault again for ever. With
+    // MPRV = 1 and MPP = S the trap itself sets MPP = M (3.1.6.1), so the same
+    // load, re-executed at the vector, is an M-mode access and succeeds
+    // natively: the firmware goes on, the monitor stops the machine.
+    machine m{rv64gc::make()};
+    cpu& c = m.hart0();
+    c.boot_with_vector();
+    c.csrw(csr::pmpaddr0, 0x200b'ffff);  // S: [0x80200000, +2 MiB) only
+    c.csrw(csr::pmpcfg0, 0x1b);
+    c.hw.poke<u64>(0x8060'0000, 0x600d);
+    c.csrs(csr::mstatus, 0x2'0800);  // MPRV, MPP = S
+    c.jump(firmware_vector);
+    c.h.x[11] = 0x8060'0000;
+    c.access(enc::ld(10, 11, 0));  // as S: denied; delivered to the vector, MPP = M
+    REQUIRE(c.pc() == firmware_vector);
+    c.access(enc::ld(10, 11, 0));  // the same instruction again: as M now
+    CHECK(c.pc() == firmware_vector + 4);
+    CHECK(c.h.x[10] == 0x600d);
+    CHECK(c.csrr(csr::mcause) == 5);
+    CHECK(c.csrr(csr::mepc) == firmware_vector);
+}

@@ -134,3 +134,23 @@ TEST_CASE("the OS's delegated interrupt enables are kept across a world switch",
     c.exec(enc::mret);
     CHECK((c.hw.peek_csr(csr::mie).value() & 0x222) == 0x220);
 }
+
+TEST_CASE("a world switch rewrites only the PMP registers that differ", "[virt][world][pmp]") {
+    // docs/pmp.md: only pmpcfg registers differ between the views, and a world
+    // switch writes the ones that changed (each PMP write flushes QEMU's TLB).
+    machine m{qemu_h::make()};
+    cpu& c = m.hart0();
+    c.boot_with_vector();
+    c.csrw(csr::pmpaddr0, 0x003f'ffff'ffff'ffff);
+    c.csrw(csr::pmpcfg0, 0x1f);  // RWX for everyone: the same in both views
+    c.enter_os(os_entry);
+    c.hw.log().clear();
+    c.trap(riscv::exception::ecall_from_s, 0);  // OS -> firmware
+    const step s = c.exec(enc::mret);           // firmware -> OS (mepc = the ecall)
+    CHECK(s.pc_after == os_entry);
+    unsigned pmpaddr_writes = 0;
+    for (unsigned n = 0; n < 64; ++n) pmpaddr_writes += c.hw.log().writes_to(static_cast<csr>(0x3b0 + n)).size();
+    CHECK(pmpaddr_writes == 0);
+    CHECK(c.hw.log().writes_to(csr::pmpcfg0).empty());       // entries 0-7: the same in both views
+    CHECK(c.hw.log().writes_to(csr::pmpcfg2).size() == 2);  // entry 15, "everything": RWX / OFF
+}
