@@ -802,3 +802,51 @@ TEST_CASE("hpm counters and Sscofpmf on a hart that has them", "[virt][csr]") {
     c.csrw(csr::mhpmevent4, 0x8000'0000'0000'0005);  // OF (Sscofpmf)
     CHECK(c.csrr(csr::scountovf) == 0x10);
 }
+
+TEST_CASE("emulated CSR accesses: their physical side effects, in the access log", "[virt][csr][log]") {
+    machine m{qemu_h::make()};
+    cpu& c = m.hart0();
+    c.boot_with_vector();
+    auto written = [&] {
+        std::vector<csr> numbers;
+        for (const auto& w : c.hw.log().csr_writes()) numbers.push_back(w.number);
+        return numbers;
+    };
+    SECTION("a virtual CSR: only mepc moves on") {
+        c.hw.log().clear();
+        c.csrw(csr::mscratch, 0x1234);
+        c.csrw(csr::mie, 0x80);  // MIE = 0: nothing for the hart
+        c.csrw(csr::medeleg, 0xb109);
+        c.csrw(csr::mtvec, firmware_vector | 1);
+        CHECK(written() == std::vector<csr>{csr::mepc, csr::mepc, csr::mepc, csr::mepc});
+        const auto mepc = c.hw.log().writes_to(csr::mepc);
+        CHECK(mepc[0].new_value == mepc[0].old_value + 4);
+    }
+    SECTION("MIE with MEIE enabled: the hart's mie lets MEIP in") {
+        c.csrw(csr::mie, 0x800);
+        c.hw.log().clear();
+        c.csrs(csr::mstatus, 0x8);
+        const auto mie = c.hw.log().writes_to(csr::mie);
+        REQUIRE(mie.size() == 1);
+        CHECK(mie[0].new_value == 0x888);
+        CHECK(c.hw.log().writes_to(csr::mstatus).empty());  // MIE is virtual
+    }
+    SECTION("a supervisor field of mstatus goes to the hart's mstatus") {
+        c.hw.log().clear();
+        c.csrs(csr::mstatus, 0x4'0002);  // SUM, SIE
+        const auto status = c.hw.log().writes_to(csr::mstatus);
+        REQUIRE(status.size() == 1);
+        CHECK((status[0].new_value & 0x4'0002) == 0x4'0002);
+        CHECK((status[0].new_value & 0x1888) == 0);  // no M-level field reaches the hart
+    }
+    SECTION("satp: the hart's satp is Bare again before the firmware runs") {
+        c.csrw(csr::satp, 0x9000'0000'0008'0400);  // Sv48
+        CHECK(c.csrr(csr::satp) == 0x9000'0000'0008'0400);
+        CHECK(c.hw.peek_csr(csr::satp).value() == 0);
+        c.csrw(csr::satp, 0xa000'0000'0008'0400);  // Sv57: not supported, no effect (4.1.11)
+        CHECK(c.csrr(csr::satp) == 0x9000'0000'0008'0400);
+        c.csrw(csr::satp, 0x8000'0000'0008'0400);  // Sv39
+        CHECK(c.csrr(csr::satp) == 0x8000'0000'0008'0400);
+        CHECK(c.hw.peek_csr(csr::satp).value() == 0);
+    }
+}
