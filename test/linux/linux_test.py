@@ -10,6 +10,13 @@ Cases:
               process migrating over all of them (IPIs, remote TLB flushes) completes
   memory      touches at least 90 % of the memory Linux reports free
   equivalence the same command natively and under the monitor prints the same
+  switches    with the timer through SBI, the world switches counted under
+              --monitor (counters + offload) are at most 5 % of those under
+              --baseline (counters alone)
+  mismatch    a sandbox expecting another measurement stops before the OS runs,
+              with one line saying so
+  match       a sandbox built to expect the fetched kernel's measurement (computed
+              here, independently, with hashlib) boots it and prints that value
 
 Each prints what it checked and exits 0 on success, 1 on failure.
 """
@@ -67,7 +74,9 @@ def main() -> int:
     ap.add_argument("--source", required=True)
     ap.add_argument("--monitor", required=True)
     ap.add_argument("--stub", required=True)
-    ap.add_argument("case", choices=["boot", "smp", "memory", "equivalence"])
+    ap.add_argument("case", choices=["boot", "smp", "memory", "equivalence", "switches", "mismatch", "match"])
+    ap.add_argument("--baseline", help="switches: the monitor to compare with")
+    ap.add_argument("--cross-file", help="match: the cross file of the build")
     ap.add_argument("--firmware", default="opensbi-1.1")
     ap.add_argument("--cpu", default=None)
     ap.add_argument("--smp", type=int, default=1)
@@ -93,6 +102,16 @@ def main() -> int:
             print(f"FAIL: {where}: the command exited with {r.status}")
             return None
         return r.output
+
+    def report_lines(console: str, what: str) -> dict:
+        """Sums `vfm: exits hart N path P: C` lines over the harts."""
+        totals = {}
+        for line in console.splitlines():
+            if line.startswith("vfm: exits hart") and " path " in line:
+                path, count = line.split(" path ", 1)[1].split(":")
+                totals[path] = totals.get(path, 0) + int(count)
+        print(f"{what}: {totals}")
+        return totals
 
     def expect(condition: bool, what: str) -> bool:
         print(("ok   " if condition else "FAIL ") + what)
@@ -134,6 +153,66 @@ def main() -> int:
                 break
         else:
             good = expect(False, "the fill reported its size")
+        return 0 if good else 1
+
+    if args.case == "switches":
+        command = "sleep 2; echo slept"
+        results = {}
+        for label, bios in (("without offload", args.baseline), ("with offload", args.monitor)):
+            r = api.boot(exec_cmd=command, firmware=args.firmware, cpu=args.cpu, smp=args.smp, memory=args.memory,
+                         bios=bios, append="console=ttyS0 quiet", timeout=TIMEOUT)
+            if r.status != 0:
+                print(f"FAIL: {label}: the boot did not complete")
+                print("\n".join(r.console.splitlines()[-30:]))
+                return 1
+            results[label] = report_lines(r.console, label)
+        before = results["without offload"].get("to-firmware", 0)
+        after = results["with offload"].get("to-firmware", 0)
+        good = expect(before > 0, f"without offload the OS entered the firmware {before} times")
+        good &= expect(after * 100 <= before * 5,
+                       f"with offload {after} times: {100.0 * after / max(before, 1):.1f} % (at most 5 %)")
+        return 0 if good else 1
+
+    if args.case == "mismatch":
+        r = api.boot(exec_cmd="echo should not run", firmware=args.firmware, smp=args.smp, memory=args.memory,
+                     bios=args.monitor, append="console=ttyS0 quiet", timeout=TIMEOUT)
+        lines = [l for l in r.console.splitlines() if l.startswith("vfm: sandbox:")]
+        print("\n".join(lines))
+        good = expect(not r.user_space, "the OS did not run")
+        good &= expect(len(lines) == 1 and "not the expected" in lines[0], "one line says the measurement differs")
+        good &= expect(r.returncode == 71, f"QEMU's exit status is 71 (got {r.returncode})")
+        return 0 if good else 1
+
+    if args.case == "match":
+        import hashlib
+        import struct
+        import subprocess
+        import tempfile
+        kernel = api.artifacts().kernel
+        image = Path(kernel).read_bytes()
+        size = struct.unpack_from("<Q", image, 16)[0]
+        entry = 0x80200000  # where QEMU loads -kernel behind a monitor of under 2 MiB
+        digest = hashlib.sha256(struct.pack("<Q", entry) + image[:size] + bytes(max(0, size - len(image)))).hexdigest()
+        print(f"expected measurement {digest} ({size} bytes at {entry:#x})")
+        with tempfile.TemporaryDirectory(prefix="vfm-match-") as build:
+            configure = subprocess.run(["meson", "setup", build, args.source, "--cross-file", args.cross_file,
+                                        "--buildtype=minsize", "-Dtests=false", "-Dpolicies=sandbox", "-Dlog_level=info",
+                                        f"-Dexpected_measurement={digest}"], capture_output=True, text=True)
+            if configure.returncode != 0:
+                print(configure.stdout[-3000:], configure.stderr[-3000:])
+                return 1
+            built = subprocess.run(["ninja", "-C", build, "examples/monitor/vfm-monitor.bin"],
+                                   capture_output=True, text=True)
+            if built.returncode != 0:
+                print(built.stdout[-3000:], built.stderr[-3000:])
+                return 1
+            r = api.boot(exec_cmd="echo booted", firmware=args.firmware, smp=args.smp, memory=args.memory,
+                         bios=str(Path(build) / "examples/monitor/vfm-monitor.bin"), append="console=ttyS0 quiet",
+                         timeout=TIMEOUT)
+        lines = [l for l in r.console.splitlines() if l.startswith("vfm: sandbox:")]
+        print("\n".join(lines))
+        good = expect(r.status == 0 and "booted" in r.output, "the OS ran the command")
+        good &= expect(any(digest in l for l in lines), "the monitor printed the same measurement")
         return 0 if good else 1
 
     # equivalence

@@ -26,7 +26,8 @@ public:
         u64 interrupts[interrupt_causes] = {};
         u64 fast = 0;
         u64 firmware = 0;
-        u64 os = 0;  ///< every trap of the OS; monitor = os - to_firmware
+        u64 os = 0;             ///< every trap of the OS
+        u64 os_to_firmware = 0;  ///< those that entered the firmware; monitor = os - os_to_firmware
         u64 to_firmware = 0;
         u64 to_os = 0;
     };
@@ -43,7 +44,7 @@ public:
         switch (index) {
             case 0: return c.fast;
             case 1: return c.firmware;
-            case 2: return c.os - c.to_firmware;
+            case 2: return c.os - c.os_to_firmware;
             case 3: return c.to_firmware;
             case 4: return c.to_os;
             default: return 0;
@@ -67,15 +68,20 @@ public:
         } else if (code < exception_causes) {
             ++c.exceptions[code];
         }
-        if (engine.current().world == virt::world::firmware)
-            ++c.firmware;
-        else
+        const bool from_os = engine.current().world == virt::world::os;
+        if (from_os)
             ++c.os;
+        else
+            ++c.firmware;
+        m_trap_from_os[engine.current().index] = from_os;
     }
 
     template <class E>
     void on_enter_firmware(E& engine) noexcept {
-        ++m_counts[engine.current().index].to_firmware;
+        const u32 index = engine.current().index;
+        ++m_counts[index].to_firmware;
+        if (m_trap_from_os[index]) ++m_counts[index].os_to_firmware;
+        m_trap_from_os[index] = false;
     }
     template <class E>
     void on_enter_os(E& engine) noexcept {
@@ -123,6 +129,7 @@ public:
 
 private:
     hart_counts m_counts[MaxHarts] = {};
+    bool m_trap_from_os[MaxHarts] = {};
 };
 
 }  // namespace vfm::policy

@@ -60,6 +60,8 @@ enum class system_op : u8 {
     hinval_gvma,      ///< Svinval with H
     sfence_w_inval,   ///< Svinval
     sfence_inval_ir,  ///< Svinval
+    hypervisor_load,   ///< HLV.*, HLVX.* (H extension)
+    hypervisor_store,  ///< HSV.* (H extension)
 };
 
 /// A decoded SYSTEM instruction. For the immediate CSR forms `rs1` holds the
@@ -117,6 +119,21 @@ struct system_instruction {
         case 1: out.op = system_op::csrrw; break;
         case 2: out.op = system_op::csrrs; break;
         case 3: out.op = system_op::csrrc; break;
+        case 4: {
+            // HLV/HLVX/HSV (H ext. 9.3.1): funct7 = 0110 ww s, ww = log2(width), s = store;
+            // loads: rs2 = 0 signed, 1 unsigned, 3 HLVX (halfword and word only).
+            const u32 f7 = insn::funct7(i);
+            if ((f7 & 0x78) != 0x30) return out;
+            if ((f7 & 1) != 0) {
+                if (out.rd == 0) out.op = system_op::hypervisor_store;
+                return out;
+            }
+            const u32 log_width = (f7 >> 1) & 3;
+            const bool valid = out.rs2 == 0 || (out.rs2 == 1 && log_width != 3) ||
+                               (out.rs2 == 3 && (log_width == 1 || log_width == 2));
+            if (valid) out.op = system_op::hypervisor_load;
+            return out;
+        }
         case 5: out.op = system_op::csrrwi; break;
         case 6: out.op = system_op::csrrsi; break;
         case 7: out.op = system_op::csrrci; break;
@@ -150,6 +167,9 @@ struct system_instruction {
     out.csr = insn::csr(i);
     return out;
 }
+
+/// Width in bytes of an HLV/HLVX/HSV instruction (H ext. 9.3.1).
+[[nodiscard]] constexpr unsigned hypervisor_access_width(u32 i) noexcept { return 1u << ((insn::funct7(i) >> 1) & 3); }
 
 /// A decoded load or store (integer or floating point).
 struct memory_access {

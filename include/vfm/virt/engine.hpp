@@ -318,8 +318,30 @@ private:
                 m_hw.hfence_gvma(fence_of(si));
                 m_h.pc += 4;
                 return true;
+            case riscv::system_op::hypervisor_load:
+            case riscv::system_op::hypervisor_store: return m_f.has_h && emulate_hypervisor_access(bits, si);
             default: return false;
         }
+    }
+
+    /// HLV/HLVX/HSV from vM-mode (H ext. 9.3.1): an access with VS- or VU-mode's
+    /// two-stage translation (hstatus.SPVP picks which). HLVX reads what is
+    /// executable; vfm asks the hart for MXR, which also lets readable memory through.
+    bool emulate_hypervisor_access(u32 bits, const riscv::system_instruction& si) noexcept {
+        const u64 hstatus = m_hw.csr_read(csr::hstatus).value;
+        const bool load = si.op == riscv::system_op::hypervisor_load;
+        const access_mode how{riscv::hstatus::spvp::test(hstatus) ? riscv::privilege::supervisor : riscv::privilege::user,
+                              true, load && si.rs2 == 3};
+        const unsigned width = riscv::hypervisor_access_width(bits);
+        const access_result result =
+            load ? m_hw.load(how, reg(si.rs1), width) : m_hw.store(how, reg(si.rs1), width, reg(si.rs2));
+        if (!result.ok) {
+            deliver_exception(result.cause, result.tval, result.tval2, result.tinst, true);
+            return true;
+        }
+        if (load) set_reg(si.rd, si.rs2 == 0 ? bits::sign_extend(result.value, 8 * width) : result.value);
+        m_h.pc += 4;
+        return true;
     }
 
     [[nodiscard]] fence_operands fence_of(const riscv::system_instruction& si) const noexcept {
@@ -367,8 +389,12 @@ private:
                 return true;
             }
             case csr::misa: old_value = m_f.misa; return true;  // read-only here: writes are ignored (WARL)
-            case csr::medeleg: virtual_rw(m_h.csr.medeleg, rules::medeleg_writable(m_f)); return true;
+            case csr::medeleg:
+                if (!m_f.has_s) return false;  // without S-mode there is nothing to delegate to (3.1.8)
+                virtual_rw(m_h.csr.medeleg, rules::medeleg_writable(m_f));
+                return true;
             case csr::mideleg:
+                if (!m_f.has_s) return false;
                 old_value = m_h.csr.mideleg | m_f.mideleg_forced;
                 if (write) {
                     m_h.csr.mideleg = apply_csr_op(kind, old_value, operand) & rules::mideleg_writable(m_f);
@@ -460,10 +486,17 @@ private:
             case csr::sip: {
                 if (!m_f.has_s) return false;
                 const u64 view = supervisor_interrupt_view();
-                // Only SSIP (and LCOFIP) are writable through sip (priv. spec 4.1.3).
+                // Only SSIP (and LCOFIP) are writable through sip (priv. spec 4.1.3): a
+                // csrrw becomes a set and a clear of those bits, leaving the rest of mip.
                 const u64 writable = view & (riscv::mip::ssip::mask | riscv::mip::lcofip::mask) & m_f.mip_writable;
                 u64 full = 0;
-                if (!mip_access(kind, operand & writable, write, full, effect)) return false;
+                if (write && kind == csr_op_kind::write) {
+                    if (!mip_access(csr_op_kind::set, operand & writable, true, full, effect)) return false;
+                    u64 ignored = 0;
+                    (void)mip_access(csr_op_kind::clear, ~operand & writable, true, ignored, effect);
+                } else if (!mip_access(kind, operand & writable, write, full, effect)) {
+                    return false;
+                }
                 old_value = full & view;
                 return true;
             }
@@ -922,7 +955,7 @@ private:
         // An exception at the first instruction of the firmware's own trap
         // handler comes back to that instruction with the same registers: a
         // real machine would loop for ever. Say so instead (no silent hang).
-        if (!from_os && !riscv::mcause::interrupt::test(cause) && c.mepc == base)
+        if (!from_os && c.mepc == base && loops_at_vector(cause))
             m_hooks.on_fatal(*this, "the firmware faults at its own trap vector", cause, tval);
         const bool vectored = riscv::mtvec::mode::extract(c.mtvec) == riscv::mtvec::mode_vectored;
         m_h.pc = (riscv::mcause::interrupt::test(cause) && vectored) ? base + 4 * riscv::mcause::code::extract(cause)
@@ -932,6 +965,21 @@ private:
         } else {
             if (m_h.physical_view != firmware_view()) apply_pmp_view(firmware_view());
             program_physical_interrupts();
+        }
+    }
+
+    /// Exceptions that do not depend on what a trap changes (MPP, MPIE, MIE):
+    /// raised by the first instruction of the trap handler they raise it again.
+    [[nodiscard]] static constexpr bool loops_at_vector(u64 cause) noexcept {
+        using riscv::exception;
+        switch (static_cast<exception>(cause)) {
+            case exception::instruction_address_misaligned:
+            case exception::instruction_access_fault:
+            case exception::illegal_instruction:
+            case exception::breakpoint:
+            case exception::ecall_from_m:
+            case exception::instruction_page_fault: return true;
+            default: return false;
         }
     }
 
@@ -1015,7 +1063,8 @@ private:
             m_h.pc += access.length;
             return true;
         }
-        if (access.width != 4 && access.width != 8) return false;
+        // The ACLINT spec (and QEMU) takes 4-byte accesses to msip, 4 or 8 to the timer.
+        if (to_mswi ? access.width != 4 : access.width != 4 && access.width != 8) return false;
         if (access.is_store) {
             const u64 value = reg(access.data_reg);
             for (unsigned half = 0; half < access.width / 4; ++half)

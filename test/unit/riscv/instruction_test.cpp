@@ -96,7 +96,10 @@ constexpr unknown_row unknown_system_rows[] = {
     {0x70200073, "mnret (Smrnmi, not emulated)"},
     {0x00200073, "uret (removed N extension)"},
     {0xfe000073, "funct7 0x7f (.insn r 0x73, 0, 0x7f, zero, zero, zero)"},
-    {0x6005c573, "hlv.b a0,(a1): funct3 4 is not decoded here"},
+    {0x6025c573, "funct3 4, funct7 0x30, rs2 2: no such hypervisor load"},
+    {0x6235c573, "hlvx.bu does not exist (HLVX is halfword and word only)"},
+    {0x6c15c573, "hlv.du does not exist on RV64"},
+    {0x62c5c0f3, "hsv.b with rd != x0"},
     {0x00558513, "addi a0,a1,5: not SYSTEM"},
     {0x0005a503, "lw a0,0(a1): not SYSTEM"},
     {0x00000000, "all zeros"},
@@ -125,6 +128,8 @@ const char* op_name(system_op op) {
         case system_op::hinval_gvma: return "hinval.gvma";
         case system_op::sfence_w_inval: return "sfence.w.inval";
         case system_op::sfence_inval_ir: return "sfence.inval.ir";
+        case system_op::hypervisor_load: return "hypervisor load";
+        case system_op::hypervisor_store: return "hypervisor store";
     }
     return "?";
 }
@@ -503,4 +508,38 @@ TEST_CASE("instruction: non-memory and reserved encodings are rejected", "[riscv
         const bool ok = rv::decode_memory_access(row.word, m);
         CHECK(std::string(row.text) + (ok ? ": accepted" : ": rejected") == std::string(row.text) + ": rejected");
     }
+}
+
+// HLV/HLVX/HSV (H ext. 9.3.1); words from riscv64-unknown-elf-as -march=rv64gc_h 2.40.
+TEST_CASE("hypervisor loads and stores decode with their width", "[riscv][instruction][h]") {
+    struct row {
+        u32 word;
+        system_op op;
+        unsigned width;
+        u8 rd, rs1, rs2;
+    };
+    constexpr row rows[] = {
+        {0x6005c573, system_op::hypervisor_load, 1, 10, 11, 0},   // hlv.b a0,(a1)
+        {0x6015c573, system_op::hypervisor_load, 1, 10, 11, 1},   // hlv.bu a0,(a1)
+        {0x640942f3, system_op::hypervisor_load, 2, 5, 18, 0},    // hlv.h t0,(s2)
+        {0x6415c573, system_op::hypervisor_load, 2, 10, 11, 1},   // hlv.hu a0,(a1)
+        {0x6435c573, system_op::hypervisor_load, 2, 10, 11, 3},   // hlvx.hu a0,(a1)
+        {0x6805c573, system_op::hypervisor_load, 4, 10, 11, 0},   // hlv.w a0,(a1)
+        {0x6815c573, system_op::hypervisor_load, 4, 10, 11, 1},   // hlv.wu a0,(a1)
+        {0x6835c573, system_op::hypervisor_load, 4, 10, 11, 3},   // hlvx.wu a0,(a1)
+        {0x6c05c573, system_op::hypervisor_load, 8, 10, 11, 0},   // hlv.d a0,(a1)
+        {0x62c5c073, system_op::hypervisor_store, 1, 0, 11, 12},  // hsv.b a2,(a1)
+        {0x66c5c073, system_op::hypervisor_store, 2, 0, 11, 12},  // hsv.h a2,(a1)
+        {0x6ac5c073, system_op::hypervisor_store, 4, 0, 11, 12},  // hsv.w a2,(a1)
+        {0x6ec5c073, system_op::hypervisor_store, 8, 0, 11, 12},  // hsv.d a2,(a1)
+    };
+    for (const row& r : rows) {
+        const rv::system_instruction si = rv::decode_system(r.word);
+        CHECK(si.op == r.op);
+        CHECK(rv::hypervisor_access_width(r.word) == r.width);
+        CHECK(si.rd == r.rd);
+        CHECK(si.rs1 == r.rs1);
+        CHECK(si.rs2 == r.rs2);
+    }
+    STATIC_REQUIRE(rv::decode_system(0x6835c573).op == system_op::hypervisor_load);
 }

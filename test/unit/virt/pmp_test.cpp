@@ -390,8 +390,8 @@ TEST_CASE("an AMO under virtual MPRV is performed with MPP's privilege", "[virt]
 }
 
 TEST_CASE("a load at the trap vector that faults only under MPRV is not an endless loop",
-          "[virt][pmp][mprv][!shouldfail]") {
-    // BUG: engine.hpp enter_virtual_trap stops the machine ("the firmware
+          "[virt][pmp][mprv]") {
+    // (Found by this test and fixed.) The engine stopped the machine ("the firmware
     // faults at its own trap vector") for any exception whose mepc is the
     // handler's base, assuming the instruction would fault again for ever. With
     // MPRV = 1 and MPP = S the trap itself sets MPP = M (3.1.6.1), so the same
