@@ -156,11 +156,13 @@ def main() -> int:
         return 0 if good else 1
 
     if args.case == "switches":
-        command = "sleep 2; echo slept"
+        # The boot, then about 2 s (2e9 instructions under icount: deterministic)
+        # of user-space work during which the timer ticks as it does in use.
+        command = "i=0; while [ $i -lt 80000 ]; do i=$((i+1)); done; echo worked"
         results = {}
         for label, bios in (("without offload", args.baseline), ("with offload", args.monitor)):
             r = api.boot(exec_cmd=command, firmware=args.firmware, cpu=args.cpu, smp=args.smp, memory=args.memory,
-                         bios=bios, append="console=ttyS0 quiet", timeout=TIMEOUT)
+                         bios=bios, append="console=ttyS0 quiet", icount=True, timeout=TIMEOUT)
             if r.status != 0:
                 print(f"FAIL: {label}: the boot did not complete")
                 print("\n".join(r.console.splitlines()[-30:]))

@@ -9,7 +9,9 @@
 ///     each target hart before the call returns;
 ///   - with TrapTime, reads of `time` where they trap (the OS runs with
 ///     mcounteren.TM = 0, as on boards whose cores have no `time` CSR);
-///   - misaligned loads and stores from S- and U-mode (virt/misaligned.hpp).
+///   - misaligned loads and stores from S- and U-mode (virt/misaligned.hpp);
+///   - SBI get_mvendorid, get_marchid, get_mimpid (the firmware answers them
+///     from the same CSRs the monitor read at boot).
 /// Each is answered only when the firmware delegated what the answer relies on
 /// (STI, SSI to S-mode; the fault causes for misaligned emulation); everything
 /// else still goes to the firmware.
@@ -98,6 +100,14 @@ private:
                                                                                   : sbi::error::invalid_param);
                 return true;
             case sbi::eid::rfence: return remote_fence(engine, call);
+            case sbi::eid::base:
+                // The machine's identity, which the firmware reads from the same CSRs.
+                switch (call.function) {
+                    case sbi::base_fid::get_mvendorid: sbi_return(engine, sbi::error::success, engine.features().mvendorid); return true;
+                    case sbi::base_fid::get_marchid: sbi_return(engine, sbi::error::success, engine.features().marchid); return true;
+                    case sbi::base_fid::get_mimpid: sbi_return(engine, sbi::error::success, engine.features().mimpid); return true;
+                    default: return false;
+                }
             default: return false;
         }
     }
