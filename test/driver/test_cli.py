@@ -83,11 +83,13 @@ class ErrorPathTest(DriverTest):
         self.assertUsageError(self.vfm("test", "--frobnicate"), "--frobnicate")
         self.assertUsageError(self.vfm("fetch", "extra"), "extra")
 
-    def test_bench_is_reserved(self):
-        for args in (["bench"], ["bench", "boot"], ["bench", "micro"]):
-            with self.subTest(args=args):
-                self.assertUsageError(self.vfm(*args), "not implemented")
+    def test_bench_usage(self):
         self.assertUsageError(self.vfm("bench", "nonsense"), "nonsense")
+        self.assertUsageError(self.vfm("bench", "--frobnicate"), "--frobnicate")
+        self.assertUsageError(self.vfm("bench", "boot", "--runs", "0"), "--runs")
+        self.assertUsageError(self.vfm("bench", "csr", "--images", self.tmp / "none"), "--images")
+        # A dir without the images: one error line before anything runs.
+        self.assertUsageError(self.vfm("bench", "csr", "--images", self.tmp), "does not exist")
 
     def test_help(self):
         for cmd in ([], ["deps"], ["setup"], ["build"], ["test"], ["summary"], ["fetch"],

@@ -113,16 +113,31 @@ def newc_archive(files: dict[str, bytes], dirs=()) -> bytes:
     return blob + b"\0" * (-len(blob) % 512)
 
 
-def exec_archive(command: str) -> bytes:
-    """The gzipped archive holding /vfm/exec.sh with the command."""
-    script = command if command.endswith("\n") else command + "\n"
-    return gzip.compress(newc_archive({EXEC_FILE: script.encode()}, dirs=["vfm"]), mtime=0)
+def exec_archive(command: str | None, files: dict | None = None) -> bytes:
+    """The gzipped archive holding /vfm/exec.sh with the command (if any) and
+    extra files: {path inside the initrd: bytes}, made executable, parent
+    directories created."""
+    entries = {}
+    for name, data in (files or {}).items():
+        name = str(name).strip("/")
+        if not name or name == EXEC_FILE or any(p in ("", ".", "..") for p in name.split("/")):
+            raise VfmError(f"bad initrd file name '{name}'")
+        entries[name] = bytes(data)
+    if command is not None:
+        script = command if command.endswith("\n") else command + "\n"
+        entries[EXEC_FILE] = script.encode()
+    dirs = {"vfm"} if command is not None else set()
+    for name in entries:
+        parts = name.split("/")[:-1]
+        dirs.update("/".join(parts[:i + 1]) for i in range(len(parts)))
+    return gzip.compress(newc_archive(entries, dirs=sorted(dirs)), mtime=0)
 
 
-def exec_initrd(base: Path, command: str, cache: Path) -> Path:
-    """base + the exec archive, in a content-addressed file under <cache>/exec."""
+def exec_initrd(base: Path, command: str | None, cache: Path, files: dict | None = None) -> Path:
+    """base + the exec archive (command and extra files, see exec_archive),
+    in a content-addressed file under <cache>/exec."""
     base_data = Path(base).read_bytes()
-    extra = exec_archive(command)
+    extra = exec_archive(command, files)
     digest = hashlib.sha256(hashlib.sha256(base_data).digest() + extra).hexdigest()[:24]
     d = Path(cache) / "exec"
     d.mkdir(parents=True, exist_ok=True)

@@ -64,6 +64,8 @@ class RunOptions:
     qemu_args: list = field(default_factory=list)
     verbose: bool = False  # --exec: show the whole console, not just the command's output
     log: str | None = None  # --exec: also write the whole console here
+    # Extra files appended to the initrd: {path inside it: host file}, executable.
+    initrd_files: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -140,7 +142,7 @@ def validate(opts: RunOptions) -> None:
         raise UsageError(f"bad --timeout value '{opts.timeout}' (seconds, > 0)")
     if opts.cpu is not None and not str(opts.cpu).strip():
         raise UsageError("empty --cpu value")
-    if opts.no_kernel and (opts.kernel or opts.initrd or opts.exec_cmd):
+    if opts.no_kernel and (opts.kernel or opts.initrd or opts.exec_cmd or opts.initrd_files):
         raise UsageError("--no-kernel cannot be combined with --kernel, --initrd or --exec")
     if opts.native and opts.policies:
         raise UsageError("--policy selects a monitor build; it has no meaning with --native")
@@ -245,8 +247,10 @@ def prepare(opts: RunOptions, *, dry_run: bool = False, cache: Path | None = Non
             art.kernel if art else root / "Image")
         initrd = _check_file(opts.initrd, "initrd") if opts.initrd else (
             art.initramfs if art else root / "initramfs.cpio.gz")
-        if opts.exec_cmd is not None and initrd.is_file():
-            initrd = initramfs.exec_initrd(initrd, opts.exec_cmd, cache)
+        if (opts.exec_cmd is not None or opts.initrd_files) and initrd.is_file():
+            files = {name: _check_file(path, "initrd file").read_bytes()
+                     for name, path in opts.initrd_files.items()}
+            initrd = initramfs.exec_initrd(initrd, opts.exec_cmd, cache, files)
     argv = [qemu_binary(), "-M", "virt", "-nographic", "-bios", str(bios),
             "-device", f"loader,file={_qemu_opt_value(firmware)},addr={address:#x}"]
     if kernel is not None:
