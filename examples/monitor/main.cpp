@@ -72,9 +72,17 @@ extern "C" [[noreturn]] void vfm_main(u64 hartid, u64 device_tree, u64 boot_info
 
 /// The trap vector calls this first with the guest's registers saved in
 /// `context`: the hot path, a leaf function (true when it handled the trap).
+static_assert(!(VFM_METAL_CSR_FAST_PATH && monitor_type::watches_fast_path),
+              "a policy watches the fast path: build with -DVFM_METAL_CSR_FAST_PATH=0");
+
 extern "C" bool vfm_fast_trap(vfm::virt::hart* context) {
-    vfm::metal::hart_backend hw{0};  // the fast path uses no guarded access
-    return monitor.fast_trap(hw, *context);
+    // The vector's first tier already served the CSR accesses virt::fast_path
+    // would: go straight to the engine, with the caller-saved registers.
+    vfm::metal::hart_backend hw{static_cast<u32>(context->hartid)};
+    if constexpr (VFM_METAL_CSR_FAST_PATH)
+        return monitor.fast_trap_beyond_csrs(hw, *context);
+    else
+        return monitor.fast_trap(hw, *context);
 }
 
 /// Then, when the fast path did not take the trap, this.

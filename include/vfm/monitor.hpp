@@ -16,7 +16,10 @@
 ///        claim PMP entries (they come after the monitor's own, before the firmware's)
 ///   template <class E> void on_boot(E& engine)             the hart is about to start the firmware
 ///   template <class E> void on_trap(E& engine, u64 cause)  every trap the engine handles (not the fast path)
-///   void on_fast_trap(virt::hart& h)                       a trap the fast path handled
+///   void on_fast_trap(virt::hart& h, u64 cause)            a trap a fast path handled (h.world: whose)
+///   template <class M, class A> bool on_os_fast_trap(M& monitor, A& hw, virt::hart& h, u64 cause)
+///        answer a trap of the OS before any engine is built, with only the fast
+///        path's registers (hart::fast_path_registers) in the context
 ///   template <class E> void on_shutdown(E& engine)         the firmware or the OS writes the shutdown
 ///        device (the monitor then traps those writes; the write happens after the hooks)
 ///   static constexpr const char* name                     for logs and `--policy`
@@ -54,7 +57,13 @@ namespace detail {
 template <class P, class E>
 inline constexpr bool acts_at_shutdown = requires(P& p, E& e) { p.on_shutdown(e); };
 template <class P>
-inline constexpr bool watches_fast_path = requires(P& p, virt::hart& h) { p.on_fast_trap(h); };
+inline constexpr bool watches_fast_path = requires(P& p, virt::hart& h, u64 cause) { p.on_fast_trap(h, cause); };
+template <class P, class M, class A>
+inline constexpr bool answers_os_fast = requires(P& p, M& m, A& hw, virt::hart& h, u64 cause) {
+    p.on_os_fast_trap(m, hw, h, cause);
+};
+template <class P>
+inline constexpr bool needs_all_registers = requires { requires P::needs_all_registers; };
 }  // namespace detail
 
 template <arch Arch, platform Platform, class... Policies>
@@ -95,7 +104,7 @@ public:
         if (!(reserve_pmp_of<Policies>(h.pmp, memory) && ...)) return boot_error::policy_pmp;
         if (!h.pmp.usable() || h.pmp.virtual_count() == 0) return boot_error::too_few_pmp_entries;
 
-        engine_type engine(hw, m_board, m_shared, *this, h);
+        engine_type engine(hw, *this, h);
         engine.start_firmware(memory.firmware_entry, hartid, device_tree, boot_info);
         (boot_policy<Policies>(engine), ...);
         (void)engine;
@@ -109,17 +118,52 @@ public:
     /// handles the most frequent traps (the firmware's accesses to CSRs kept in
     /// memory) without building an engine, and call handle_trap only when it
     /// returns false.
-    void handle_trap(Arch& hw, virt::hart& h) noexcept {
-        engine_type engine(hw, m_board, m_shared, *this, h);
-        engine.handle_trap();
+    void handle_trap(Arch& hw, virt::hart& h) noexcept { (void)handle_trap_in_engine(hw, h, true); }
+
+    /// The engine, with every register in the context or only the fast path's
+    /// (then false when it needed another: nothing changed, call again with all).
+    [[gnu::noinline]] bool handle_trap_in_engine(Arch& hw, virt::hart& h, bool all_registers) noexcept {
+        engine_type engine(hw, *this, h, all_registers);
+        return engine.handle_trap();
     }
 
-    /// The hot path (virt::fast_path): true when the trap was handled.
+    /// The fast path, with only hart::fast_path_registers saved: the CSR
+    /// accesses virt::fast_path serves, then (unless a policy needs every
+    /// register) the engine itself, which gives up, changing nothing, when it
+    /// needs another register. True when the trap was handled.
     [[nodiscard]] bool fast_trap(Arch& hw, virt::hart& h) noexcept {
-        if (!virt::fast_path(hw, h)) return false;
-        if constexpr (watches_fast_path) (fast_trap_of<Policies>(h), ...);
-        return true;
+        if (virt::fast_path(hw, h)) {
+            if constexpr (watches_fast_path)
+                (fast_trap_of<Policies>(h, riscv::cause_value(riscv::exception::illegal_instruction)), ...);
+            return true;
+        }
+        return fast_trap_beyond_csrs(hw, h);
     }
+
+    /// What follows the CSR fast path (a backend whose trap vector serves those
+    /// accesses itself starts here): the policies' answers to the OS's traps,
+    /// then the engine with the fast path's registers.
+    [[nodiscard]] bool fast_trap_beyond_csrs(Arch& hw, virt::hart& h) noexcept {
+        if constexpr (answers_os_fast_path) {
+            if (h.world == virt::world::os) {
+                const u64 cause = hw.template read<riscv::csr::mcause>();
+                if ((os_fast_trap_of<Policies>(hw, h, cause) || ...)) {
+                    if constexpr (watches_fast_path) (fast_trap_of<Policies>(h, cause), ...);
+                    return true;
+                }
+            }
+        }
+        if constexpr (engine_on_fast_path)
+            return handle_trap_in_engine(hw, h, false);
+        else
+            return false;
+    }
+
+    /// Whether some policy answers traps of the OS on the fast path.
+    static constexpr bool answers_os_fast_path = (detail::answers_os_fast<Policies, monitor, Arch> || ...);
+
+    /// Whether no policy needs every register in the context (the sandbox does).
+    static constexpr bool engine_on_fast_path = !(detail::needs_all_registers<Policies> || ...);
 
     /// Prints through the board's console.
     template <class... Args>
@@ -204,8 +248,15 @@ private:
         if constexpr (requires(P& p) { p.on_shutdown(engine); }) static_cast<P&>(*this).on_shutdown(engine);
     }
     template <class P>
-    void fast_trap_of(virt::hart& h) noexcept {
-        if constexpr (requires(P& p) { p.on_fast_trap(h); }) static_cast<P&>(*this).on_fast_trap(h);
+    void fast_trap_of(virt::hart& h, u64 cause) noexcept {
+        if constexpr (requires(P& p) { p.on_fast_trap(h, cause); }) static_cast<P&>(*this).on_fast_trap(h, cause);
+    }
+    template <class P>
+    bool os_fast_trap_of(Arch& hw, virt::hart& h, u64 cause) noexcept {
+        if constexpr (detail::answers_os_fast<P, monitor, Arch>)
+            return static_cast<P&>(*this).on_os_fast_trap(*this, hw, h, cause);
+        else
+            return false;
     }
     template <class P>
     u64 mcounteren_of(engine_type& engine, u64 value) noexcept {

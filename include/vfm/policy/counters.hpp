@@ -53,10 +53,20 @@ public:
 
     [[nodiscard]] constexpr const hart_counts& of(u32 hart) const noexcept { return m_counts[hart]; }
 
-    void on_fast_trap(virt::hart& h) noexcept {
+    /// A trap a fast path answered: the firmware's CSR access, or an OS trap a
+    /// policy answered before any engine was built.
+    void on_fast_trap(virt::hart& h, u64 cause) noexcept {
         hart_counts& c = m_counts[h.index];
-        ++c.fast;
-        ++c.exceptions[static_cast<unsigned>(riscv::exception::illegal_instruction)];
+        const u64 code = riscv::mcause::code::extract(cause);
+        if (riscv::mcause::interrupt::test(cause)) {
+            if (code < interrupt_causes) ++c.interrupts[code];
+        } else if (code < exception_causes) {
+            ++c.exceptions[code];
+        }
+        if (h.world == virt::world::os)
+            ++c.os;
+        else
+            ++c.fast;
     }
 
     template <class E>
@@ -68,20 +78,17 @@ public:
         } else if (code < exception_causes) {
             ++c.exceptions[code];
         }
-        const bool from_os = engine.current().world == virt::world::os;
-        if (from_os)
+        if (engine.trap().origin == virt::world::os)
             ++c.os;
         else
             ++c.firmware;
-        m_trap_from_os[engine.current().index] = from_os;
     }
 
     template <class E>
     void on_enter_firmware(E& engine) noexcept {
-        const u32 index = engine.current().index;
-        ++m_counts[index].to_firmware;
-        if (m_trap_from_os[index]) ++m_counts[index].os_to_firmware;
-        m_trap_from_os[index] = false;
+        hart_counts& c = m_counts[engine.current().index];
+        ++c.to_firmware;
+        if (engine.trap().origin == virt::world::os) ++c.os_to_firmware;
     }
     template <class E>
     void on_enter_os(E& engine) noexcept {
@@ -129,7 +136,6 @@ public:
 
 private:
     hart_counts m_counts[MaxHarts] = {};
-    bool m_trap_from_os[MaxHarts] = {};
 };
 
 }  // namespace vfm::policy

@@ -44,6 +44,45 @@ public:
         return false;
     }
 
+    /// The hottest requests, answered before any engine is built (with only the
+    /// fast path's registers, hart::fast_path_registers): set_timer and, with
+    /// TrapTime, `csrr rd, time`. Anything else returns false.
+    template <class M, class A>
+    bool on_os_fast_trap(M& monitor, A& hw, virt::hart& h, u64 cause) noexcept {
+        namespace sbi = riscv::sbi;
+        if (cause == riscv::cause_value(riscv::exception::ecall_from_s)) {
+            const u64 extension = h.x[17];
+            const bool time_call = extension == sbi::eid::time && h.x[16] == sbi::time_fid::set_timer;
+            if ((!time_call && extension != sbi::eid::legacy_set_timer) || (h.csr.mideleg & riscv::mip::stip::mask) == 0)
+                return false;
+            const u64 deadline = h.x[10];
+            if (h.features.has_sstc && riscv::menvcfg::stce::test(h.csr.menvcfg)) {
+                hw.template write<riscv::csr::stimecmp>(deadline);
+            } else {
+                hw.template clear<riscv::csr::mip>(riscv::mip::stip::mask);
+                h.monitor_deadline = deadline;
+                virt::program_physical_timer(monitor.board(), monitor.shared(), h);
+            }
+            h.x[10] = 0;  // SBI_SUCCESS (legacy: the return value)
+            if (time_call) h.x[11] = 0;
+            hw.template write<riscv::csr::mepc>(hw.template read<riscv::csr::mepc>() + 4);
+            return true;
+        }
+        if constexpr (TrapTime) {
+            if (cause != riscv::cause_value(riscv::exception::illegal_instruction)) return false;
+            // csrrs rd, time, x0 (rdtime): the form compilers and the kernel use.
+            const u64 bits = hw.template read<riscv::csr::mtval>();
+            constexpr u64 rdtime_mask = 0xfff'ff07f;
+            constexpr u64 rdtime_bits = (u64{static_cast<u16>(riscv::csr::time)} << 20) | (2u << 12) | riscv::opcode::system;
+            const unsigned rd = (bits >> 7) & 31;
+            if ((bits & rdtime_mask) != rdtime_bits || !virt::hart::saved_on_fast_path(rd)) return false;
+            h.set_reg(rd, monitor.board().read_time());
+            hw.template write<riscv::csr::mepc>(hw.template read<riscv::csr::mepc>() + 4);
+            return true;
+        }
+        return false;
+    }
+
     /// The OS's timer deadline passed: raise its timer interrupt.
     template <class E>
     void on_monitor_deadline(E& engine) noexcept {
@@ -216,6 +255,7 @@ private:
             const riscv::system_instruction si = riscv::decode_system(bits);
             if (!riscv::is_csr_op(si.op) || si.csr != static_cast<u16>(riscv::csr::time) || riscv::writes_csr(si))
                 return false;
+            if (!engine.have_registers(si.rd)) return false;
             engine.set_reg(si.rd, engine.board().read_time());
             engine.skip_instruction(4);
             return true;
@@ -227,6 +267,7 @@ private:
     /// handles that cause) or to the firmware, as the hardware would send it.
     template <class E>
     bool misaligned(E& engine) noexcept {
+        if (!engine.have_all_registers()) return false;
         virt::hart& h = engine.current();
         if ((h.csr.medeleg & (u64{1} << riscv::mcause::code::extract(engine.trap().cause))) != 0) return false;
         const access_mode how{h.os_mode, h.os_virtualized, false};

@@ -92,6 +92,8 @@ class sandbox {
 public:
     static constexpr const char* name = "sandbox";
     static constexpr unsigned pmp_entries = 2;
+    /// Clearing and restoring the OS's registers needs all of them in the context.
+    static constexpr bool needs_all_registers = true;
 
     /// Two entries: the OS region as a TOR pair, off until the handover.
     bool reserve_pmp(virt::pmp_layout& layout, const memory_layout&) noexcept {

@@ -20,9 +20,9 @@ inline constexpr u64 read_counter = 1;  ///< a0 = hart index, a1 = counter: valu
 
 /// An SBI call as the OS made it (registers of the trapped hart).
 struct sbi_call {
-    u64 extension = 0;
-    u64 function = 0;
-    u64 args[6] = {};
+    u64 extension;
+    u64 function;
+    u64 args[6];
 };
 
 /// True when `cause` is an ecall from S-mode (the OS's SBI calls; calls from a
@@ -32,7 +32,7 @@ struct sbi_call {
 }
 
 [[nodiscard]] constexpr sbi_call read_sbi_call(const virt::hart& h) noexcept {
-    sbi_call call;
+    sbi_call call;  // every field is set below (no zeroing on the hot path)
     call.extension = h.reg(17);
     call.function = h.reg(16);
     for (unsigned i = 0; i < 6; ++i) call.args[i] = h.reg(10 + i);

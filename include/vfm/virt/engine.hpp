@@ -58,6 +58,28 @@ enum class csr_op_kind : u8 { write, set, clear };
     return old_value;
 }
 
+/// Programs hart `h`'s physical timer with `deadline` unless it holds it already.
+template <platform Platform>
+[[gnu::always_inline]] inline void set_hart_timer(Platform& board, hart& h, u64 deadline) noexcept {
+    if (deadline != h.physical_timer) {
+        board.set_timer(h.index, deadline);
+        h.physical_timer = deadline;
+    }
+}
+
+/// The physical mtimecmp of `h`: the earlier of the monitor's deadline and the
+/// firmware's, the latter only while the firmware could take its interrupt
+/// (the OS runs, or the firmware's MIE is set) and has MTIE enabled.
+template <platform Platform, u32 MaxHarts>
+[[gnu::always_inline]] inline void program_physical_timer(Platform& board, shared_state<MaxHarts>& shared,
+                                                          hart& h) noexcept {
+    u64 deadline = h.monitor_deadline;
+    const bool firmware_takes = h.world == world::os || riscv::mstatus::mie::test(h.csr.mstatus);
+    if ((h.csr.mie & riscv::mip::mtip::mask) != 0 && firmware_takes)
+        deadline = detail::min(deadline, shared.mtimecmp[h.index]);
+    set_hart_timer(board, h, deadline);
+}
+
 /// Upper bound of an emulated wfi, in timer ticks per timebase Hz: the firmware
 /// gets control back at least this often (a spurious wake-up, allowed by the
 /// spec, priv. 3.3.3), so no firmware can put a hart to sleep for ever.
@@ -65,11 +87,12 @@ inline constexpr u64 wfi_slices_per_second = 100;
 
 /// The trap being handled, as the hart reported it (priv. spec 3.1.15-3.1.17).
 struct trap_info {
-    u64 cause = 0;
-    u64 tval = 0;
-    u64 tval2 = 0;  ///< H extension: guest physical address >> 2
-    u64 tinst = 0;  ///< H extension: transformed instruction
-    bool gva = false;
+    world origin;  ///< who trapped
+    u64 cause;
+    u64 tval;
+    u64 tval2;  ///< H extension: guest physical address >> 2
+    u64 tinst;  ///< H extension: transformed instruction
+    bool gva;
 };
 
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
@@ -77,30 +100,58 @@ class engine {
 public:
     using shared_type = shared_state<MaxHarts>;
 
-    engine(Arch& hw, Platform& board, shared_type& shared, Hooks& hooks, hart& h) noexcept
-        : m_hw(hw), m_board(board), m_shared(shared), m_hooks(hooks), m_h(h), m_f(h.features) {}
+    /// `hooks` is the monitor: it provides the policies' hooks, the board
+    /// (`board()`) and the state shared by all harts (`shared()`).
+    ///
+    /// With `all_registers` false only the registers of the fast path are in
+    /// `h.x` (hart::fast_path_registers; the others still hold the guest's values
+    /// in the physical registers): handle_trap then returns false, having
+    /// changed nothing, as soon as it needs another one, and the backend calls
+    /// it again with every register saved.
+    engine(Arch& hw, Hooks& hooks, hart& h, bool all_registers = true) noexcept
+        : m_hw(hw), m_hooks(hooks), m_h(h), m_all_registers(all_registers) {}
 
     // ---- services for the monitor and its policies ----------------------------------------
 
     [[nodiscard]] Arch& hw() noexcept { return m_hw; }
-    [[nodiscard]] Platform& board() noexcept { return m_board; }
+    [[nodiscard]] Platform& board() noexcept { return m_hooks.board(); }
     [[nodiscard]] hart& current() noexcept { return m_h; }
-    [[nodiscard]] shared_type& shared() noexcept { return m_shared; }
-    [[nodiscard]] const hart_features& features() const noexcept { return m_f; }
+    [[nodiscard]] shared_type& shared() noexcept { return m_hooks.shared(); }
+    [[nodiscard]] const hart_features& features() const noexcept { return m_h.features; }
 
     /// Handles the trap the hart just took: the trap vector saved the guest's
     /// registers into the virtual hart; this reads the trap CSRs, emulates or
     /// reflects, and leaves mepc (and the physical state) ready for mret.
-    void handle_trap() noexcept {
+    /// Returns false only when the engine was built without all registers and
+    /// needed one it lacks (nothing changed then).
+    [[gnu::always_inline]] bool handle_trap() noexcept {
         const u64 cause = m_hw.template read<riscv::csr::mcause>();
         m_h.pc = m_hw.template read<riscv::csr::mepc>();
         m_trap.cause = cause;
-        m_hooks.on_trap(*this, cause);
+        m_trap.origin = m_h.world;
         if (m_h.world == world::firmware)
             firmware_trap(cause);
         else
             os_trap(cause);
+        if (m_missing_registers) return false;
+        m_hooks.on_trap(*this, cause);
         m_hw.template write<riscv::csr::mepc>(m_h.pc);
+        return true;
+    }
+
+    /// Whether the guest registers `n...` are in the context; if not, the trap
+    /// is handled again with all of them (callers must check before changing anything).
+    template <class... R>
+    [[nodiscard]] bool have_registers(R... n) noexcept {
+        if (m_all_registers || (hart::saved_on_fast_path(static_cast<unsigned>(n)) && ...)) return true;
+        m_missing_registers = true;
+        return false;
+    }
+    /// Whether every guest register is in the context (see have_registers).
+    [[nodiscard]] bool have_all_registers() noexcept {
+        if (m_all_registers) return true;
+        m_missing_registers = true;
+        return false;
     }
 
     /// Puts the hart in its reset state and starts the firmware at `entry` in
@@ -108,7 +159,10 @@ public:
     /// PMP entries off). The caller then resumes the hart.
     void start_firmware(u64 entry, u64 a0, u64 a1, u64 a2) noexcept {
         m_h.csr = virtual_csrs{};
-        m_h.csr.mstatus = riscv::mstatus::mpp::make(rules::least_privilege(m_f));
+        m_h.csr.mstatus = riscv::mstatus::mpp::make(rules::least_privilege(m_h.features));
+        m_h.mepc_mask = rules::write_mepc(~u64{0}, m_h.features);
+        m_h.misa = m_h.features.misa;
+        set_fast_csrs();
         m_h.world = world::firmware;
         m_h.monitor_deadline = ~u64{0};
         for (auto& r : m_h.x) r = 0;
@@ -118,13 +172,13 @@ public:
         m_h.pc = entry;
 
         // Physical state while the firmware runs (docs/virtual-hart.md).
-        if (m_f.has_s) {
+        if (m_h.features.has_s) {
             m_hw.template write<riscv::csr::satp>(0);
             m_hw.template write<riscv::csr::medeleg>(0);
             m_hw.template write<riscv::csr::mideleg>(0);
         }
-        if (m_f.has_u) m_hw.template write<riscv::csr::mcounteren>(0);
-        if (m_f.has_menvcfg) m_hw.template write<riscv::csr::menvcfg>(0);
+        if (m_h.features.has_u) m_hw.template write<riscv::csr::mcounteren>(0);
+        if (m_h.features.has_menvcfg) m_hw.template write<riscv::csr::menvcfg>(0);
         m_hw.template clear<riscv::csr::mstatus>(riscv::mstatus::mpp::mask | riscv::mstatus::mprv::mask |
                                                  riscv::mstatus::mie::mask | mpv_mask());
         write_pmp_addresses();
@@ -138,6 +192,25 @@ public:
         m_hw.template write<riscv::csr::mepc>(m_h.pc);
     }
 
+    /// Fills the hart's table of CSRs the backend may serve itself (hart::fast_csrs).
+    void set_fast_csrs() noexcept {
+        auto slot = [&](const u64& field) {
+            return static_cast<u8>((reinterpret_cast<const u8*>(&field) - reinterpret_cast<const u8*>(&m_h)) / 8);
+        };
+        for (auto& entry : m_h.fast_csrs) entry = 0;
+        m_h.fast_csrs[0x0] = slot(m_h.csr.mscratch);
+        m_h.fast_csrs[0x1] = slot(m_h.csr.mepc);
+        m_h.fast_csrs[0x2] = slot(m_h.csr.mcause);
+        m_h.fast_csrs[0x3] = slot(m_h.csr.mtval);
+        if (m_h.features.has_mtval2) {
+            m_h.fast_csrs[0xa] = slot(m_h.csr.mtinst);
+            m_h.fast_csrs[0xb] = slot(m_h.csr.mtval2);
+        }
+        // Harts with S and U: every MPP value but the reserved 2 is legal as written.
+        m_h.mstatus_fast_writable =
+            m_h.features.has_s && m_h.features.has_u ? rules::mstatus_virtual_writable(m_h.features) : 0;
+    }
+
     /// Delivers a synchronous exception to the virtual firmware exactly as the
     /// hardware would (priv. spec 3.1.6.1, 3.1.15): a world switch when the OS
     /// was running.
@@ -148,8 +221,13 @@ public:
     /// Re-evaluates the virtual interrupts after a change of state: delivers the
     /// highest-priority one the firmware takes now, else programs the physical
     /// mie and timer for the world that runs.
-    void refresh_interrupts() noexcept {
-        const u64 takeable = takeable_interrupts();
+    void refresh_interrupts() noexcept { refresh_interrupts_checking(true); }
+
+    /// With `check_timer` false the firmware's timer is not compared with mtime:
+    /// the caller knows the physical timer, armed with the firmware's deadline,
+    /// will raise MTIP by itself if that deadline passed (the OS runs next).
+    void refresh_interrupts_checking(bool check_timer) noexcept {
+        const u64 takeable = takeable_interrupts(check_timer);
         if (takeable != 0) {
             const int code = highest_priority_interrupt(takeable);
             enter_virtual_trap(riscv::mcause::interrupt::mask | static_cast<u64>(code), 0, 0, 0, false);
@@ -182,8 +260,8 @@ public:
 
     /// Sends a doorbell request to hart `index` (not the current one).
     void request(u32 index, u32 what) noexcept {
-        detail::atomic_fetch_or(&m_shared.requests[index], what);
-        m_board.send_ipi(index);
+        detail::atomic_fetch_or(&shared().requests[index], what);
+        board().send_ipi(index);
     }
 
     /// Prints on the board's console (the monitor's own messages).
@@ -192,7 +270,7 @@ public:
         struct sink {
             Platform& board;
             void put(char c) noexcept { board.console_put(c); }
-        } out{m_board};
+        } out{board()};
         detail::format_to(out, text, args...);
     }
 
@@ -208,7 +286,7 @@ public:
     /// runs virtualized (the trap must then go through the firmware).
     bool redirect_to_os(u64 cause, u64 tval) noexcept {
         namespace ms = riscv::mstatus;
-        if (!m_f.has_s || m_h.world != world::os || m_h.os_virtualized) return false;
+        if (!m_h.features.has_s || m_h.world != world::os || m_h.os_virtualized) return false;
         m_hw.template write<csr::scause>(cause);
         m_hw.template write<csr::sepc>(m_h.pc);
         m_hw.template write<csr::stval>(tval);
@@ -217,7 +295,7 @@ public:
         status = ms::spie::insert(status, ms::sie::extract(status));
         status = ms::sie::insert(status, 0);
         m_hw.template write<csr::sstatus>(status);
-        if (m_f.has_h) (void)m_hw.csr_clear(csr::hstatus, riscv::hstatus::spv::mask | riscv::hstatus::gva::mask);
+        if (m_h.features.has_h) (void)m_hw.csr_clear(csr::hstatus, riscv::hstatus::spv::mask | riscv::hstatus::gva::mask);
         m_h.pc = m_hw.template read<csr::stvec>() & ~u64{3};
         m_hw.template set<csr::mstatus>(ms::mpp::make(1));  // continue in S-mode (MPP was S or U)
         m_h.os_mode = riscv::privilege::supervisor;
@@ -249,10 +327,11 @@ private:
 
     // ---- traps from the firmware (vM-mode, physically U-mode) ------------------------------
 
-    void firmware_trap(u64 cause) noexcept {
+    [[gnu::always_inline]] void firmware_trap(u64 cause) noexcept {
         if (cause == riscv::cause_value(riscv::exception::illegal_instruction)) [[likely]] {
             const u32 bits = instruction_at_trap();
             if (riscv::insn::opcode(bits) == riscv::opcode::system && emulate_system(bits)) return;
+            if (m_missing_registers) return;
             deliver_exception(cause, bits);
             return;
         }
@@ -267,7 +346,7 @@ private:
                 return;
             case riscv::exception::load_access_fault:
             case riscv::exception::store_access_fault:
-                if (emulate_firmware_memory_access(tval)) return;
+                if (emulate_firmware_memory_access(tval) || m_missing_registers) return;
                 break;
             default: break;
         }
@@ -295,7 +374,12 @@ private:
 
     /// Emulates a SYSTEM instruction of the firmware; false if it must raise
     /// illegal instruction instead.
-    bool emulate_system(u32 bits) noexcept {
+    [[gnu::always_inline]] bool emulate_system(u32 bits) noexcept {
+        constexpr u32 mret_bits = 0x30200073;  // the firmware's way back to the OS: skip the decoder
+        if (bits == mret_bits) {
+            emulate_mret();
+            return true;
+        }
         const riscv::system_instruction si = riscv::decode_system(bits);
         if (riscv::is_csr_op(si.op)) [[likely]]
             return emulate_csr(si);
@@ -304,22 +388,22 @@ private:
             case riscv::system_op::sret: return emulate_sret();
             case riscv::system_op::wfi: emulate_wfi(); return true;
             case riscv::system_op::sfence_vma:
-                if (!m_f.has_s) return false;
+                if (!m_h.features.has_s || !have_registers(si.rs1, si.rs2)) return false;
                 m_hw.sfence_vma(fence_of(si));
                 m_h.pc += 4;
                 return true;
             case riscv::system_op::hfence_vvma:
-                if (!m_f.has_h) return false;
+                if (!m_h.features.has_h || !have_registers(si.rs1, si.rs2)) return false;
                 m_hw.hfence_vvma(fence_of(si));
                 m_h.pc += 4;
                 return true;
             case riscv::system_op::hfence_gvma:
-                if (!m_f.has_h) return false;
+                if (!m_h.features.has_h || !have_registers(si.rs1, si.rs2)) return false;
                 m_hw.hfence_gvma(fence_of(si));
                 m_h.pc += 4;
                 return true;
             case riscv::system_op::hypervisor_load:
-            case riscv::system_op::hypervisor_store: return m_f.has_h && emulate_hypervisor_access(bits, si);
+            case riscv::system_op::hypervisor_store: return m_h.features.has_h && emulate_hypervisor_access(bits, si);
             default: return false;
         }
     }
@@ -328,6 +412,7 @@ private:
     /// two-stage translation (hstatus.SPVP picks which). HLVX reads what is
     /// executable; vfm asks the hart for MXR, which also lets readable memory through.
     bool emulate_hypervisor_access(u32 bits, const riscv::system_instruction& si) noexcept {
+        if (!have_registers(si.rs1, si.op == riscv::system_op::hypervisor_load ? si.rd : si.rs2)) return false;
         const u64 hstatus = m_hw.csr_read(csr::hstatus).value;
         const bool load = si.op == riscv::system_op::hypervisor_load;
         const access_mode how{riscv::hstatus::spvp::test(hstatus) ? riscv::privilege::supervisor : riscv::privilege::user,
@@ -354,6 +439,7 @@ private:
     enum class csr_effect : u8 { none, interrupts, pmp, interrupts_and_pmp };
 
     bool emulate_csr(const riscv::system_instruction& si) noexcept {
+        if (!have_registers(si.rd, riscv::is_immediate_csr_op(si.op) ? 0 : si.rs1)) return false;
         const bool write = riscv::writes_csr(si);
         if (write && riscv::is_read_only(si.csr)) return false;
         const u64 operand = riscv::is_immediate_csr_op(si.op) ? u64{si.rs1} : reg(si.rs1);
@@ -388,71 +474,71 @@ private:
                 if (write) effect = write_mstatus(apply_csr_op(kind, old_value, operand), physical);
                 return true;
             }
-            case csr::misa: old_value = m_f.misa; return true;  // read-only here: writes are ignored (WARL)
+            case csr::misa: old_value = m_h.features.misa; return true;  // read-only here: writes are ignored (WARL)
             case csr::medeleg:
-                if (!m_f.has_s) return false;  // without S-mode there is nothing to delegate to (3.1.8)
-                virtual_rw(m_h.csr.medeleg, rules::medeleg_writable(m_f));
+                if (!m_h.features.has_s) return false;  // without S-mode there is nothing to delegate to (3.1.8)
+                virtual_rw(m_h.csr.medeleg, rules::medeleg_writable(m_h.features));
                 return true;
             case csr::mideleg:
-                if (!m_f.has_s) return false;
-                old_value = m_h.csr.mideleg | m_f.mideleg_forced;
+                if (!m_h.features.has_s) return false;
+                old_value = m_h.csr.mideleg | m_h.features.mideleg_forced;
                 if (write) {
-                    m_h.csr.mideleg = apply_csr_op(kind, old_value, operand) & rules::mideleg_writable(m_f);
+                    m_h.csr.mideleg = apply_csr_op(kind, old_value, operand) & rules::mideleg_writable(m_h.features);
                     effect = csr_effect::interrupts;
                 }
                 return true;
             case csr::mie:
-                virtual_rw(m_h.csr.mie, m_f.mie_writable);
+                virtual_rw(m_h.csr.mie, m_h.features.mie_writable);
                 if (write) effect = csr_effect::interrupts;
                 return true;
-            case csr::mip: return mip_access(kind, operand & m_f.mip_writable, write, old_value, effect);
+            case csr::mip: return mip_access(kind, operand & m_h.features.mip_writable, write, old_value, effect);
             case csr::mtvec:
                 old_value = m_h.csr.mtvec;
                 if (write) m_h.csr.mtvec = rules::write_mtvec(old_value, apply_csr_op(kind, old_value, operand));
                 return true;
             case csr::mcounteren:
-                if (!m_f.has_u) return false;
+                if (!m_h.features.has_u) return false;
                 old_value = m_h.csr.mcounteren;
-                if (write) m_h.csr.mcounteren = rules::write_mcounteren(apply_csr_op(kind, old_value, operand), m_f);
+                if (write) m_h.csr.mcounteren = rules::write_mcounteren(apply_csr_op(kind, old_value, operand), m_h.features);
                 return true;
             case csr::mscratch: virtual_rw(m_h.csr.mscratch, ~u64{0}); return true;
             case csr::mepc:
                 old_value = m_h.csr.mepc;
-                if (write) m_h.csr.mepc = rules::write_mepc(apply_csr_op(kind, old_value, operand), m_f);
+                if (write) m_h.csr.mepc = rules::write_mepc(apply_csr_op(kind, old_value, operand), m_h.features);
                 return true;
             case csr::mcause: virtual_rw(m_h.csr.mcause, ~u64{0}); return true;
             case csr::mtval: virtual_rw(m_h.csr.mtval, ~u64{0}); return true;
             case csr::mtval2:
-                if (!m_f.has_mtval2) return false;
+                if (!m_h.features.has_mtval2) return false;
                 virtual_rw(m_h.csr.mtval2, ~u64{0});
                 return true;
             case csr::mtinst:
-                if (!m_f.has_mtval2) return false;
+                if (!m_h.features.has_mtval2) return false;
                 virtual_rw(m_h.csr.mtinst, ~u64{0});
                 return true;
             case csr::menvcfg:
-                if (!m_f.has_menvcfg) return false;
-                virtual_rw(m_h.csr.menvcfg, m_f.menvcfg_writable);
+                if (!m_h.features.has_menvcfg) return false;
+                virtual_rw(m_h.csr.menvcfg, m_h.features.menvcfg_writable);
                 if (write) {
                     m_hw.template write<csr::menvcfg>(m_h.csr.menvcfg);
                     effect = csr_effect::interrupts;  // STCE decides who drives STIP
                 }
                 return true;
-            case csr::mvendorid: old_value = m_f.mvendorid; return true;
-            case csr::marchid: old_value = m_f.marchid; return true;
-            case csr::mimpid: old_value = m_f.mimpid; return true;
+            case csr::mvendorid: old_value = m_h.features.mvendorid; return true;
+            case csr::marchid: old_value = m_h.features.marchid; return true;
+            case csr::mimpid: old_value = m_h.features.mimpid; return true;
             case csr::mhartid: old_value = m_h.hartid; return true;
             case csr::mconfigptr:
-                if (!m_f.has_mconfigptr) return false;
-                old_value = m_f.mconfigptr;
+                if (!m_h.features.has_mconfigptr) return false;
+                old_value = m_h.features.mconfigptr;
                 return true;
 
             // Counters: the physical ones (the firmware and the OS share them, as natively).
             case csr::cycle: return physical_read(csr::mcycle, old_value);
             case csr::instret: return physical_read(csr::minstret, old_value);
             case csr::time:
-                if (m_f.has_time_csr) return physical_read(csr::time, old_value);
-                old_value = m_board.read_time();
+                if (m_h.features.has_time_csr) return physical_read(csr::time, old_value);
+                old_value = board().read_time();
                 return true;
             case csr::mcycle:
             case csr::minstret:
@@ -468,27 +554,27 @@ private:
             case csr::stval: return fast_physical<csr::stval>(kind, operand, write, old_value);
             case csr::scounteren: return fast_physical<csr::scounteren>(kind, operand, write, old_value);
             case csr::senvcfg:
-                if (!m_f.has_senvcfg) return false;
+                if (!m_h.features.has_senvcfg) return false;
                 return physical_access(number, kind, operand, write, old_value);
             case csr::stimecmp:
-            case csr::scountovf: return m_f.has_s && physical_access(number, kind, operand, write, old_value);
+            case csr::scountovf: return m_h.features.has_s && physical_access(number, kind, operand, write, old_value);
             case csr::sie: {
-                if (!m_f.has_s) return false;
+                if (!m_h.features.has_s) return false;
                 const u64 view = supervisor_interrupt_view();
                 old_value = m_h.csr.mie & view;
                 if (write) {
-                    const u64 value = apply_csr_op(kind, old_value, operand) & view & m_f.mie_writable;
+                    const u64 value = apply_csr_op(kind, old_value, operand) & view & m_h.features.mie_writable;
                     m_h.csr.mie = (m_h.csr.mie & ~view) | value;
                     effect = csr_effect::interrupts;
                 }
                 return true;
             }
             case csr::sip: {
-                if (!m_f.has_s) return false;
+                if (!m_h.features.has_s) return false;
                 const u64 view = supervisor_interrupt_view();
                 // Only SSIP (and LCOFIP) are writable through sip (priv. spec 4.1.3): a
                 // csrrw becomes a set and a clear of those bits, leaving the rest of mip.
-                const u64 writable = view & (riscv::mip::ssip::mask | riscv::mip::lcofip::mask) & m_f.mip_writable;
+                const u64 writable = view & (riscv::mip::ssip::mask | riscv::mip::lcofip::mask) & m_h.features.mip_writable;
                 u64 full = 0;
                 if (write && kind == csr_op_kind::write) {
                     if (!mip_access(csr_op_kind::set, operand & writable, true, full, effect)) return false;
@@ -501,7 +587,7 @@ private:
                 return true;
             }
             case csr::satp: {
-                if (!m_f.has_s) return false;
+                if (!m_h.features.has_s) return false;
                 old_value = m_h.csr.satp;
                 if (write) m_h.csr.satp = legalize_satp(apply_csr_op(kind, old_value, operand));
                 return true;
@@ -509,22 +595,22 @@ private:
 
             // Hypervisor CSRs: physical, except the views of mie (hie, vsie).
             case csr::hie: {
-                if (!m_f.has_h) return false;
+                if (!m_h.features.has_h) return false;
                 constexpr u64 view = riscv::mip::virtual_supervisor | riscv::mip::sgeip::mask;
                 old_value = m_h.csr.mie & view;
                 if (write) {
-                    m_h.csr.mie = (m_h.csr.mie & ~view) | (apply_csr_op(kind, old_value, operand) & view & m_f.mie_writable);
+                    m_h.csr.mie = (m_h.csr.mie & ~view) | (apply_csr_op(kind, old_value, operand) & view & m_h.features.mie_writable);
                     effect = csr_effect::interrupts;
                 }
                 return true;
             }
             case csr::vsie: {
-                if (!m_f.has_h) return false;
+                if (!m_h.features.has_h) return false;
                 // vsie bit i-1 aliases hie bit i for the VS interrupts delegated by hideleg (H ext. 9.2.3).
                 const u64 hideleg = m_hw.csr_read(csr::hideleg).value & riscv::mip::virtual_supervisor;
                 old_value = (m_h.csr.mie & hideleg) >> 1;
                 if (write) {
-                    const u64 value = (apply_csr_op(kind, old_value, operand) << 1) & hideleg & m_f.mie_writable;
+                    const u64 value = (apply_csr_op(kind, old_value, operand) << 1) & hideleg & m_h.features.mie_writable;
                     m_h.csr.mie = (m_h.csr.mie & ~hideleg) | value;
                     effect = csr_effect::interrupts;
                 }
@@ -537,17 +623,16 @@ private:
             if (ok && write) effect = csr_effect::pmp;
             return ok;
         }
-        riscv::csr_group group{};
-        if (!riscv::group_of(number, group)) return false;
-        switch (group) {
-            case riscv::csr_group::machine_counter: return physical_access(number, kind, operand, write, old_value);
-            case riscv::csr_group::user_counter:  // hpmcounterN: read mhpmcounterN
-                return physical_read(static_cast<csr>(number - 0xC00 + 0xB00), old_value);
-            case riscv::csr_group::hypervisor:
-            case riscv::csr_group::virtual_supervisor:
-                return m_f.has_h && physical_access(number, kind, operand, write, old_value);
-            default: return false;  // debug, state-enable, vector, float, seed: absent in vM-mode
-        }
+        // mhpmcounter3..31, mhpmevent3..31: physical, as the hart has them.
+        if ((number >= 0xB03 && number <= 0xB1F) || (number >= 0x323 && number <= 0x33F))
+            return physical_access(number, kind, operand, write, old_value);
+        // hpmcounter3..31 read mhpmcounter3..31 (M-mode ignores mcounteren).
+        if (number >= 0xC03 && number <= 0xC1F) return physical_read(static_cast<csr>(number - 0xC00 + 0xB00), old_value);
+        // Hypervisor (0x6xx, hgeip) and virtual-supervisor (0x2xx) CSRs: physical.
+        if (m_h.features.has_h && ((number >= 0x600 && number <= 0x6FF) || (number >= 0x200 && number <= 0x2FF) ||
+                                   number == static_cast<u16>(csr::hgeip)))
+            return physical_access(number, kind, operand, write, old_value);
+        return false;  // debug, state-enable, vector, float, seed, custom: absent in vM-mode
     }
 
     /// The interrupts sie/sip show: the delegated S-level ones (priv. spec 4.1.3).
@@ -561,7 +646,7 @@ private:
         namespace ms = riscv::mstatus;
         constexpr u64 physical_writable = mstatus_physical_writable;
         const u64 before = m_h.csr.mstatus;
-        m_h.csr.mstatus = rules::write_mstatus(value, m_f);
+        m_h.csr.mstatus = rules::write_mstatus(value, m_h.features);
         if (((value ^ physical) & physical_writable) != 0)
             m_hw.template write<csr::mstatus>((physical & ~physical_writable) | (value & physical_writable));
         const u64 changed = before ^ m_h.csr.mstatus;
@@ -603,7 +688,7 @@ private:
 
     template <csr N>
     bool fast_physical(csr_op_kind kind, u64 operand, bool write, u64& old_value) noexcept {
-        if (!m_f.has_s) return false;
+        if (!m_h.features.has_s) return false;
         if (!write) {
             old_value = m_hw.template read<N>();
             return true;
@@ -644,7 +729,7 @@ private:
 
     bool pmp_access(u16 number, csr_op_kind kind, u64 operand, bool write, u64& old_value) noexcept {
         const unsigned count = m_h.pmp.virtual_count();
-        const unsigned g = m_f.pmp_granularity;
+        const unsigned g = m_h.features.pmp_granularity;
         if (number < riscv::pmpaddr_number(0)) {
             const unsigned index = number - riscv::pmpcfg_number(0);
             if ((index & 1) != 0) return false;  // odd pmpcfg registers do not exist on RV64
@@ -710,22 +795,31 @@ public:
     /// Writes the pmpcfg registers of `view` that differ from what the hart holds.
     void apply_pmp_view(pmp_view view) noexcept {
         const u64* wanted = m_h.pmpcfg_views[static_cast<unsigned>(view)];
+        u64* physical = m_h.physical_pmpcfg;
         const unsigned registers = m_h.pmp.cfg_registers();
-        if (registers > 0 && wanted[0] != m_h.physical_pmpcfg[0]) {
+        m_h.physical_view = view;
+        if (registers == 0) return;
+        if (wanted[0] != physical[0]) {
             m_hw.template write<csr::pmpcfg0>(wanted[0]);
-            m_h.physical_pmpcfg[0] = wanted[0];
+            physical[0] = wanted[0];
         }
-        if (registers > 1 && wanted[1] != m_h.physical_pmpcfg[1]) {
+        if (registers == 1) return;
+        if (wanted[1] != physical[1]) {
             m_hw.template write<csr::pmpcfg2>(wanted[1]);
-            m_h.physical_pmpcfg[1] = wanted[1];
+            physical[1] = wanted[1];
         }
+        if (registers > 2) [[unlikely]]
+            apply_more_pmpcfg(wanted, registers);
+    }
+
+    /// pmpcfg4 and up (harts with more than 16 entries), out of the hot path.
+    [[gnu::noinline]] void apply_more_pmpcfg(const u64* wanted, unsigned registers) noexcept {
         for (unsigned r = 2; r < registers; ++r) {
             if (wanted[r] != m_h.physical_pmpcfg[r]) {
                 (void)m_hw.csr_write(static_cast<csr>(riscv::pmpcfg_number(2 * r)), wanted[r]);
                 m_h.physical_pmpcfg[r] = wanted[r];
             }
         }
-        m_h.physical_view = view;
     }
 
 private:
@@ -733,23 +827,24 @@ private:
 
     /// mret (priv. spec 3.3.2): to MPP, with MIE = MPIE, MPIE = 1, MPP = least
     /// privileged mode, MPRV = 0 when leaving M, V = MPV (H ext.).
-    void emulate_mret() noexcept {
+    [[gnu::always_inline]] void emulate_mret() noexcept {
         namespace ms = riscv::mstatus;
         u64 s = m_h.csr.mstatus;
         const u64 target = ms::mpp::extract(s);
-        const bool target_virtualized = m_f.has_h && target != 3 && ms::mpv::test(s);
+        const bool target_virtualized = m_h.features.has_h && target != 3 && ms::mpv::test(s);
         s = ms::mie::insert(s, ms::mpie::extract(s));
         s = ms::mpie::insert(s, 1);
-        s = ms::mpp::insert(s, rules::least_privilege(m_f));
+        s = ms::mpp::insert(s, rules::least_privilege(m_h.features));
         s = ms::mpv::insert(s, 0);
         if (target != 3) s = ms::mprv::insert(s, 0);
         m_h.csr.mstatus = s;
         m_h.pc = m_h.csr.mepc;
         if (target != 3) {
             switch_to_os(static_cast<riscv::privilege>(target), target_virtualized);
-        } else if (m_h.physical_view != firmware_view()) {
-            apply_pmp_view(firmware_view());
+            refresh_interrupts_checking(false);  // the OS runs next: the physical timer speaks for MTIP
+            return;
         }
+        if (m_h.physical_view != firmware_view()) apply_pmp_view(firmware_view());
         refresh_interrupts();
     }
 
@@ -757,11 +852,11 @@ private:
     /// SPIE = 1, SPP = U; V from hstatus.SPV. The supervisor fields are physical.
     bool emulate_sret() noexcept {
         namespace ms = riscv::mstatus;
-        if (!m_f.has_s) return false;
+        if (!m_h.features.has_s) return false;
         u64 status = m_hw.template read<csr::sstatus>();
         const bool to_supervisor = ms::spp::test(status);
         bool virtualized = false;
-        if (m_f.has_h) {
+        if (m_h.features.has_h) {
             const u64 hstatus = m_hw.csr_read(csr::hstatus).value;
             virtualized = riscv::hstatus::spv::test(hstatus);
             if (virtualized) (void)m_hw.csr_clear(csr::hstatus, riscv::hstatus::spv::mask);
@@ -785,19 +880,19 @@ private:
         m_h.pc += 4;
         const u64 wake = m_h.csr.mie;
         if (wake != 0 && (virtual_mip() & wake) == 0) {
-            const u64 slice = m_board.layout().timebase_frequency / wfi_slices_per_second;
-            const u64 limit = m_board.read_time() + (slice == 0 ? 100000 : slice);
+            const u64 slice = board().layout().timebase_frequency / wfi_slices_per_second;
+            const u64 limit = board().read_time() + (slice == 0 ? 100000 : slice);
             const u64 physical_wake = (wake & passthrough_interrupts) | monitor_interrupts;
             m_hw.template write<csr::mie>(physical_wake);
             m_h.physical_mie = physical_wake;
             for (;;) {
                 u64 deadline = detail::min(m_h.monitor_deadline, limit);
                 if ((wake & riscv::mip::mtip::mask) != 0)
-                    deadline = detail::min(deadline, m_shared.mtimecmp[m_h.index]);
+                    deadline = detail::min(deadline, shared().mtimecmp[m_h.index]);
                 set_physical_timer(deadline);
                 m_hw.wait_for_interrupt();
                 service_monitor_events(m_hw.template read<csr::mip>());
-                if ((virtual_mip() & wake) != 0 || m_board.read_time() >= limit) break;
+                if ((virtual_mip() & wake) != 0 || board().read_time() >= limit) break;
             }
         }
         refresh_interrupts();
@@ -805,27 +900,29 @@ private:
 
     // ---- traps from the OS --------------------------------------------------------------------
 
-    void os_trap(u64 cause) noexcept {
+    [[gnu::always_inline]] void os_trap(u64 cause) noexcept {
         namespace ms = riscv::mstatus;
         const u64 status = m_hw.template read<csr::mstatus>();
         m_h.os_mode = ms::mpp::extract(status) == 1 ? riscv::privilege::supervisor : riscv::privilege::user;
-        m_h.os_virtualized = m_f.has_h && ms::mpv::test(status);
+        m_h.os_virtualized = m_h.features.has_h && ms::mpv::test(status);
         sync_os_interrupt_enables();
         if (riscv::mcause::interrupt::test(cause)) {
             physical_interrupt(riscv::mcause::code::extract(cause));
             return;
         }
         m_trap.tval = m_hw.template read<csr::mtval>();
-        if (m_f.has_mtval2) {
+        m_trap.tval2 = 0;
+        m_trap.tinst = 0;
+        if (m_h.features.has_mtval2) {
             m_trap.tval2 = m_hw.template read<csr::mtval2>();
             m_trap.tinst = m_hw.template read<csr::mtinst>();
         }
-        m_trap.gva = m_f.has_h && ms::gva::test(status);
+        m_trap.gva = m_h.features.has_h && ms::gva::test(status);
         if ((cause == riscv::cause_value(riscv::exception::load_access_fault) ||
              cause == riscv::cause_value(riscv::exception::store_access_fault)) &&
-            emulate_device_access(m_trap.tval))
+            (emulate_device_access(m_trap.tval) || m_missing_registers))
             return;
-        if (m_hooks.on_os_trap(*this, cause)) return;
+        if (m_hooks.on_os_trap(*this, cause) || m_missing_registers) return;
         deliver_exception(cause, m_trap.tval, m_trap.tval2, m_trap.tinst, m_trap.gva);
     }
 
@@ -840,34 +937,40 @@ private:
 
     [[nodiscard]] static constexpr u64 mpv_mask() noexcept { return riscv::mstatus::mpv::mask | riscv::mstatus::gva::mask; }
 
-    [[nodiscard]] bool virtual_mtip() noexcept {
+    [[nodiscard, gnu::always_inline]] bool virtual_mtip() noexcept {
         const u32 i = m_h.index;
-        return m_board.read_time() >= m_shared.mtimecmp[i];
+        return board().read_time() >= shared().mtimecmp[i];
     }
 
     [[nodiscard]] u64 virtual_mip_from(u64 physical) noexcept {
         u64 value = physical & ~monitor_interrupts;
-        if (detail::atomic_load(&m_shared.msip[m_h.index]) != 0) value |= riscv::mip::msip::mask;
+        if (detail::atomic_load(&shared().msip[m_h.index]) != 0) value |= riscv::mip::msip::mask;
         if (virtual_mtip()) value |= riscv::mip::mtip::mask;
         return value;
     }
 
     /// Pending, enabled interrupts the virtual firmware takes right now.
-    [[nodiscard]] u64 takeable_interrupts() noexcept {
+    [[nodiscard, gnu::always_inline]] u64 takeable_interrupts(bool check_timer = true) noexcept {
         const bool in_m = m_h.world == world::firmware;
         const bool mie = riscv::mstatus::mie::test(m_h.csr.mstatus);
         if (in_m && !mie) return 0;
-        const u64 enabled = m_h.csr.mie & ~(m_h.csr.mideleg | m_f.mideleg_forced);
+        const u64 enabled = m_h.csr.mie & ~(m_h.csr.mideleg | m_h.features.mideleg_forced);
         if (enabled == 0) return 0;
-        return takeable_in_m(virtual_mip() & enabled, 0, in_m, mie);
+        // Only the pending bits that are enabled matter: skip the timer
+        // comparison (an MMIO read) and the msip load when they are not.
+        u64 pending = (enabled & passthrough_interrupts) != 0 ? m_hw.template read<csr::mip>() & ~monitor_interrupts : 0;
+        if ((enabled & riscv::mip::msip::mask) != 0 && detail::atomic_load(&shared().msip[m_h.index]) != 0)
+            pending |= riscv::mip::msip::mask;
+        if (check_timer && (enabled & riscv::mip::mtip::mask) != 0 && virtual_mtip()) pending |= riscv::mip::mtip::mask;
+        return takeable_in_m(pending & enabled, 0, in_m, mie);
     }
 
     /// The OS writes the enables of its delegated interrupts natively (sie, hie,
     /// vsie are views of mie, priv. spec 4.1.3): take them into the virtual mie.
-    void sync_os_interrupt_enables() noexcept {
+    [[gnu::always_inline]] void sync_os_interrupt_enables() noexcept {
         const u64 physical = m_hw.template read<csr::mie>();
-        const u64 delegated = m_h.csr.mideleg | m_f.mideleg_forced;
-        m_h.csr.mie = (m_h.csr.mie & ~delegated) | (physical & delegated & m_f.mie_writable);
+        const u64 delegated = m_h.csr.mideleg | m_h.features.mideleg_forced;
+        m_h.csr.mie = (m_h.csr.mie & ~delegated) | (physical & delegated & m_h.features.mie_writable);
         m_h.physical_mie = physical;
     }
 
@@ -880,14 +983,14 @@ private:
     /// and its deadline (physical MTIP).
     void service_monitor_events(u64 physical_pending) noexcept {
         if ((physical_pending & riscv::mip::msip::mask) != 0) {
-            m_board.clear_ipi(m_h.index);
-            const u32 requests = detail::atomic_exchange(&m_shared.requests[m_h.index], u32{0});
+            board().clear_ipi(m_h.index);
+            const u32 requests = detail::atomic_exchange(&shared().requests[m_h.index], u32{0});
             if ((requests & request::timer) != 0) m_h.physical_timer = 0;
             if ((requests & request::policy) != 0) m_hooks.on_request(*this);
         }
         if ((physical_pending & riscv::mip::mtip::mask) != 0) {
             m_h.physical_timer = 0;  // fired: it must be reprogrammed
-            if (m_board.read_time() >= m_h.monitor_deadline) {
+            if (board().read_time() >= m_h.monitor_deadline) {
                 m_h.monitor_deadline = ~u64{0};
                 m_hooks.on_monitor_deadline(*this);
             }
@@ -899,7 +1002,7 @@ private:
         u64 wanted;
         if (m_h.world == world::firmware) {
             const bool mie = riscv::mstatus::mie::test(m_h.csr.mstatus);
-            const u64 delegated = m_h.csr.mideleg | m_f.mideleg_forced;
+            const u64 delegated = m_h.csr.mideleg | m_h.features.mideleg_forced;
             wanted = mie ? (m_h.csr.mie & ~delegated & passthrough_interrupts & ~hypervisor_interrupts) : 0;
         } else {
             wanted = m_h.csr.mie & passthrough_interrupts;
@@ -912,23 +1015,8 @@ private:
         program_timer();
     }
 
-    /// The physical mtimecmp: the earlier of the monitor's deadline and the
-    /// firmware's, the latter only while the firmware could take its interrupt.
-    void program_timer() noexcept {
-        u64 deadline = m_h.monitor_deadline;
-        const u32 i = m_h.index;
-        const bool firmware_takes = m_h.world == world::os || riscv::mstatus::mie::test(m_h.csr.mstatus);
-        if ((m_h.csr.mie & riscv::mip::mtip::mask) != 0 && firmware_takes)
-            deadline = detail::min(deadline, m_shared.mtimecmp[i]);
-        set_physical_timer(deadline);
-    }
-
-    void set_physical_timer(u64 deadline) noexcept {
-        if (deadline != m_h.physical_timer) {
-            m_board.set_timer(m_h.index, deadline);
-            m_h.physical_timer = deadline;
-        }
-    }
+    [[gnu::always_inline]] void program_timer() noexcept { program_physical_timer(board(), shared(), m_h); }
+    [[gnu::always_inline]] void set_physical_timer(u64 deadline) noexcept { set_hart_timer(board(), m_h, deadline); }
 
     // ---- trap delivery and world switches -----------------------------------------------------
 
@@ -946,7 +1034,7 @@ private:
         s = ms::mpie::insert(s, ms::mie::extract(s));
         s = ms::mie::insert(s, 0);
         s = ms::mpp::insert(s, from_os ? static_cast<u64>(m_h.os_mode) : 3);
-        if (m_f.has_h) {
+        if (m_h.features.has_h) {
             s = ms::mpv::insert(s, from_os && m_h.os_virtualized ? 1 : 0);
             s = ms::gva::insert(s, gva ? 1 : 0);
         }
@@ -985,14 +1073,14 @@ private:
 
     /// OS → firmware: the physical hart is made to run the firmware in U-mode
     /// with Bare translation, no delegation, no counter access, the firmware's PMP view.
-    void switch_to_firmware() noexcept {
+    [[gnu::always_inline]] void switch_to_firmware() noexcept {
         namespace ms = riscv::mstatus;
-        if (m_f.has_s) {
+        if (m_h.features.has_s) {
             m_h.csr.satp = m_hw.template swap<csr::satp>(0);
             m_hw.template write<csr::medeleg>(0);
             m_hw.template write<csr::mideleg>(0);
         }
-        if (m_f.has_u) m_hw.template write<csr::mcounteren>(0);
+        if (m_h.features.has_u) m_hw.template write<csr::mcounteren>(0);
         m_hw.template clear<csr::mstatus>(ms::mpp::mask | ms::tvm::mask | ms::tw::mask | ms::tsr::mask | mpv_mask());
         m_h.world = world::firmware;
         m_hooks.on_enter_firmware(*this);
@@ -1007,18 +1095,19 @@ private:
         m_h.os_mode = mode;
         m_h.os_virtualized = virtualized;
         m_hooks.on_enter_os(*this);
-        if (m_f.has_s) {
+        if (m_h.features.has_s) {
             m_hw.template write<csr::satp>(m_h.csr.satp);
             m_hw.template write<csr::medeleg>(m_h.csr.medeleg);
             m_hw.template write<csr::mideleg>(m_h.csr.mideleg);
         }
-        if (m_f.has_u) m_hw.template write<csr::mcounteren>(m_hooks.os_mcounteren(*this, m_h.csr.mcounteren));
+        if (m_h.features.has_u) m_hw.template write<csr::mcounteren>(m_hooks.os_mcounteren(*this, m_h.csr.mcounteren));
         constexpr u64 traps = ms::tvm::mask | ms::tw::mask | ms::tsr::mask;
         const u64 set = ms::mpp::make(static_cast<u64>(mode)) | (virtualized ? ms::mpv::mask : 0) |
                         (m_h.csr.mstatus & traps);
         if (set != 0) m_hw.template set<csr::mstatus>(set);
         apply_pmp_view(pmp_view::os);
-        program_physical_interrupts();
+        // The caller re-evaluates the interrupts next (refresh_interrupts), which
+        // programs the physical mie and timer for the OS.
     }
 
     // ---- memory accesses the firmware makes that the monitor performs --------------------------
@@ -1036,10 +1125,10 @@ private:
     /// shutdown. The firmware always reaches them; the OS only where the
     /// firmware's PMP lets it (the access would otherwise have faulted natively).
     bool emulate_device_access(u64 address) noexcept {
-        const memory_layout& layout = m_board.layout();
+        const memory_layout& layout = board().layout();
         const bool from_os = m_h.world == world::os;
         // The OS's mtval is a virtual address: find the physical one it meant.
-        if (from_os && (m_h.os_virtualized || !m_f.has_s ||
+        if (from_os && (m_h.os_virtualized || !m_h.features.has_s ||
                         !translate(m_hw, m_hw.template read<csr::satp>(), address, address)))
             return false;
         const bool to_mswi = layout.mswi.contains(address);
@@ -1054,8 +1143,8 @@ private:
         }
         riscv::memory_access access;
         if (!riscv::decode_memory_access(bits, access) || access.is_float) return false;
-        if ((address & (access.width - 1)) != 0) return false;
-        if (from_os && !pmp_allows(m_h.csr.pmpcfg, m_h.csr.pmpaddr, m_h.pmp.virtual_count(), m_f.pmp_granularity,
+        if ((address & (access.width - 1)) != 0 || !have_registers(access.data_reg)) return false;
+        if (from_os && !pmp_allows(m_h.csr.pmpcfg, m_h.csr.pmpaddr, m_h.pmp.virtual_count(), m_h.features.pmp_granularity,
                                    address, access.width, access.is_store ? pmp_w : pmp_r))
             return false;
         if (to_shutdown) {
@@ -1110,48 +1199,48 @@ private:
 
     /// Reads one 32-bit register of the virtual CLINT.
     [[nodiscard]] u32 clint_read32(u64 address, bool mswi) noexcept {
-        const memory_layout& layout = m_board.layout();
+        const memory_layout& layout = board().layout();
         u64 index = 0;
         if (mswi) {
             const u64 offset = address - layout.mswi.base;
-            if (!m_board.hart_index(offset / 4, index)) return 0;
-            return detail::atomic_load(&m_shared.msip[index]);
+            if (!board().hart_index(offset / 4, index)) return 0;
+            return detail::atomic_load(&shared().msip[index]);
         }
         const u64 offset = address - layout.mtimer.base;
         if (offset >= layout.mtime_offset && offset < layout.mtime_offset + 8)
-            return static_cast<u32>(m_board.read_time() >> (8 * (offset - layout.mtime_offset)));
-        if (!m_board.hart_index(offset / 8, index)) return 0;
-        return static_cast<u32>(m_shared.mtimecmp[index] >> (8 * (offset % 8)));
+            return static_cast<u32>(board().read_time() >> (8 * (offset - layout.mtime_offset)));
+        if (!board().hart_index(offset / 8, index)) return 0;
+        return static_cast<u32>(shared().mtimecmp[index] >> (8 * (offset % 8)));
     }
 
     /// Writes one 32-bit register of the virtual CLINT.
     void clint_write32(u64 address, u32 value, bool mswi) noexcept {
-        const memory_layout& layout = m_board.layout();
+        const memory_layout& layout = board().layout();
         u64 index = 0;
         if (mswi) {
             const u64 offset = address - layout.mswi.base;
-            if (!m_board.hart_index(offset / 4, index)) return;
-            detail::atomic_store(&m_shared.msip[index], value & 1);  // msip: only bit 0 is writable
+            if (!board().hart_index(offset / 4, index)) return;
+            detail::atomic_store(&shared().msip[index], value & 1);  // msip: only bit 0 is writable
             if (index == m_h.index)
                 m_interrupts_changed = true;
             else
-                m_board.send_ipi(static_cast<u32>(index));
+                board().send_ipi(static_cast<u32>(index));
             return;
         }
         const u64 offset = address - layout.mtimer.base;
         if (offset >= layout.mtime_offset && offset < layout.mtime_offset + 8) {
             const unsigned shift = static_cast<unsigned>(8 * (offset - layout.mtime_offset));
-            const u64 now = m_board.read_time();
-            m_board.write_time((now & ~(u64{0xffffffff} << shift)) | (u64{value} << shift));
-            for (u32 h = 0; h < m_board.hart_count(); ++h)
+            const u64 now = board().read_time();
+            board().write_time((now & ~(u64{0xffffffff} << shift)) | (u64{value} << shift));
+            for (u32 h = 0; h < board().hart_count(); ++h)
                 if (h != m_h.index) request(h, request::timer);
             m_h.physical_timer = 0;
             m_interrupts_changed = true;
             return;
         }
-        if (!m_board.hart_index(offset / 8, index)) return;
+        if (!board().hart_index(offset / 8, index)) return;
         const unsigned shift = static_cast<unsigned>(8 * (offset % 8));
-        u64& compare = m_shared.mtimecmp[index];
+        u64& compare = shared().mtimecmp[index];
         compare = (compare & ~(u64{0xffffffff} << shift)) | (u64{value} << shift);
         if (index == m_h.index)
             m_interrupts_changed = true;
@@ -1166,17 +1255,18 @@ private:
         namespace ms = riscv::mstatus;
         riscv::memory_access access;
         if (!riscv::decode_memory_access(fetch_firmware_instruction(m_h.pc), access) || access.is_float) return false;
+        if (!have_registers(access.base_reg, access.data_reg)) return false;
         const u64 address = reg(access.base_reg) + static_cast<u64>(access.offset);
         access_mode how;
         how.privilege = ms::mpp::extract(m_h.csr.mstatus) == 1 ? riscv::privilege::supervisor : riscv::privilege::user;
-        how.virtualized = m_f.has_h && ms::mpv::test(m_h.csr.mstatus);
+        how.virtualized = m_h.features.has_h && ms::mpv::test(m_h.csr.mstatus);
         how.mxr = ms::mxr::test(m_hw.template read<csr::mstatus>());
-        if (m_f.has_s) m_hw.template write<csr::satp>(m_h.csr.satp);
+        if (m_h.features.has_s) m_hw.template write<csr::satp>(m_h.csr.satp);
         apply_pmp_view(pmp_view::mprv_access);
         const access_result result = access.is_store
                                          ? m_hw.store(how, address, access.width, reg(access.data_reg))
                                          : m_hw.load(how, address, access.width);
-        if (m_f.has_s) m_hw.template write<csr::satp>(0);
+        if (m_h.features.has_s) m_hw.template write<csr::satp>(0);
         apply_pmp_view(firmware_view());
         if (!result.ok) {
             deliver_exception(result.cause, result.tval, result.tval2, result.tinst, how.virtualized);
@@ -1189,12 +1279,11 @@ private:
     }
 
     Arch& m_hw;
-    Platform& m_board;
-    shared_type& m_shared;
     Hooks& m_hooks;
     hart& m_h;
-    const hart_features& m_f;
-    trap_info m_trap;
+    trap_info m_trap;  ///< filled as the trap is read (cause always; the rest for traps of the OS)
+    bool m_all_registers;
+    bool m_missing_registers = false;
     bool m_interrupts_changed = false;
 };
 
@@ -1216,6 +1305,7 @@ template <arch Arch>
     if ((funct3 & 3) == 0) return false;  // privileged instructions, HLV/HSV
     const unsigned rd = (bits >> 7) & 31;
     const unsigned rs1 = (bits >> 15) & 31;
+    if (!hart::saved_on_fast_path(rd) || ((funct3 & 4) == 0 && !hart::saved_on_fast_path(rs1))) return false;
     const u64 operand = (funct3 & 4) != 0 ? u64{rs1} : h.x[rs1];
     const bool write = (funct3 & 3) == 1 || rs1 != 0;
     const csr_op_kind kind = static_cast<csr_op_kind>((funct3 & 3) - 1);

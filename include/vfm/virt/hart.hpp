@@ -82,14 +82,31 @@ struct hart {
     /// Where the guest resumes (mepc at trap time, updated by emulation).
     u64 pc = 0;
 
+    // ---- the trap path's block: the metal trap vector reads these fields at
+    // ---- offsets pinned in shims/metal/include/vfm/metal/layout.h.
+
     /// Who runs when the monitor returns.
     virt::world world = virt::world::firmware;
+    /// The firmware's accesses to these CSRs need nothing but a load or store
+    /// in this context: entry i describes CSR 0x340 + i (mscratch, mepc,
+    /// mcause, mtval, mtinst, mtval2) as its byte offset in the hart / 8, or 0.
+    /// A backend's trap vector may serve them before saving any register.
+    u8 fast_csrs[16] = {};
+    /// The writable bits of mepc (bit 0, and bit 1 without C, read zero).
+    u64 mepc_mask = ~u64{1};
+    /// misa, as the firmware reads it (a copy of features.misa).
+    u64 misa = 0;
+    /// The virtual mstatus fields a write may change without any effect beyond
+    /// storing them (0: mstatus writes never take the backend's fast path).
+    u64 mstatus_fast_writable = 0;
+
+    virtual_csrs csr;
+
     /// Index of this hart in the monitor's tables (0 .. max_harts-1).
     u32 index = 0;
     /// mhartid.
     u64 hartid = 0;
 
-    virtual_csrs csr;
     hart_features features;
 
     /// The mode the OS was in when it last trapped, or is resumed in (S or U).
@@ -111,6 +128,14 @@ struct hart {
     u64 physical_timer = ~u64{0};
     u64 physical_pmpcfg[pmp_cfg_registers] = {};
     pmp_view physical_view = pmp_view::firmware;
+
+    /// The registers a backend's fast trap path has saved in `x` (the caller-
+    /// saved ones and sp: ra, sp, t0-t6, a0-a7); the fast path must use no
+    /// other (the others still hold the guest's values in the hart).
+    static constexpr u32 fast_path_registers = (1u << 1) | (1u << 2) | (7u << 5) | (0xffu << 10) | (0xfu << 28);
+    [[nodiscard, gnu::always_inline]] static constexpr bool saved_on_fast_path(unsigned n) noexcept {
+        return n == 0 || ((fast_path_registers >> (n & 31)) & 1) != 0;
+    }
 
     /// Register accessors with the x0 rule (writes to x0 are dropped).
     [[nodiscard]] constexpr u64 reg(unsigned n) const noexcept { return n == 0 ? 0 : x[n & 31]; }

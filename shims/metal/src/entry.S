@@ -74,23 +74,163 @@ _start:
     wfi
     j .Lpark
 
-/* ---- the trap vector (direct mode). From a guest, mscratch holds the
- *      context: save every register there, call the monitor, restore, mret.
- *      From the monitor itself mscratch is 0. */
+/* ---- the trap vector (direct mode), in three tiers (docs/metal.md):
+ *   1. the firmware's csrr/csrrw on a CSR kept in the context (hart::fast_csrs,
+ *      mstatus and misa reads): served here, with five temporaries saved;
+ *   2. with the caller-saved registers saved, vfm_fast_trap (a C++ leaf, the
+ *      monitor's fast path and its policies' fast hooks);
+ *   3. with every register saved, vfm_handle_trap (the engine).
+ * From a guest mscratch holds the context; from the monitor itself it is 0. */
     .section .text.vfm_trap, "ax"
     .balign 4
     .globl vfm_trap_vector
 vfm_trap_vector:
     csrrw sp, mscratch, sp
     beqz sp, .Lmonitor_trap
-    SAVE(1)
-    SAVE(3)
-    SAVE(4)
     SAVE(5)
-    SAVE(6)
     SAVE(7)
-    SAVE(8)
-    SAVE(9)
+    SAVE(28)
+    SAVE(29)
+
+#if VFM_METAL_CSR_FAST_PATH
+    /* Tier 1. t0 = the instruction, t2 = the CSR's slot, t3 = its old value,
+     * t4 = scratch; t1 keeps the guest's value but around a register-table
+     * read, where it is the link (saved in its slot meanwhile). */
+    lbu t0, VFM_CTX_WORLD(sp)
+    bnez t0, .Ltier2                      /* the OS trapped */
+    csrr t0, mcause
+    addi t0, t0, -2                       /* illegal instruction */
+    bnez t0, .Ltier2
+    csrr t0, mtval                        /* the instruction's bits */
+    li t4, 0xff07f
+    and t4, t0, t4
+    li t3, 0x2073                         /* csrrs rd, csr, x0: a read */
+    beq t4, t3, .Lcsr_read
+    andi t4, t0, 0x7f
+    li t3, 0x73
+    bne t4, t3, .Ltier2
+    srli t4, t0, 12
+    andi t4, t4, 7
+    addi t4, t4, -1                       /* csrrw rd, csr, rs1: a swap */
+    bnez t4, .Ltier2
+    srli t3, t0, 20
+    addi t3, t3, -0x340
+    sltiu t4, t3, 16
+    beqz t4, .Lcsr_write_3xx
+    add t4, sp, t3
+    lbu t2, VFM_CTX_FAST_CSRS(t4)
+    beqz t2, .Ltier2
+    slli t2, t2, 3
+    add t2, t2, sp                        /* t2 = &slot */
+    srli t4, t0, 15
+    andi t4, t4, 31
+    slli t4, t4, 3
+    SAVE(6)
+    la t1, .Lread_register
+    add t4, t4, t1
+    jalr t1, t4                           /* t4 = x[rs1] */
+    LOAD(6)
+    srli t3, t0, 20
+    addi t3, t3, -0x341                   /* mepc keeps only its writable bits */
+    bnez t3, 1f
+    ld t3, VFM_CTX_MEPC_MASK(sp)
+    and t4, t4, t3
+1:  ld t3, 0(t2)
+    sd t4, 0(t2)
+    j .Lwrite_rd
+
+.Lcsr_write_3xx:                          /* csrrw rd, mstatus, rs1 */
+    addi t3, t3, 0x40
+    bnez t3, .Ltier2
+    ld t2, VFM_CTX_MSTATUS_FAST_WRITABLE(sp)
+    beqz t2, .Ltier2
+    srli t4, t0, 15
+    andi t4, t4, 31
+    slli t4, t4, 3
+    SAVE(6)
+    la t1, .Lread_register
+    add t4, t4, t1
+    jalr t1, t4                           /* t4 = the new value; t1 is scratch from here */
+    csrr t3, mstatus                      /* t3 = the physical mstatus */
+    li t1, VFM_MSTATUS_PHYSICAL_WRITABLE
+    xor t2, t3, t4
+    and t2, t2, t1
+    bnez t2, .Ltier2_t1_saved                      /* supervisor fields change: the physical register too */
+    ld t1, VFM_CTX_MSTATUS(sp)            /* t1 = the old virtual fields */
+    xor t2, t1, t4
+    andi t2, t2, 8
+    bnez t2, .Ltier2_t1_saved                      /* MIE changes: interrupts to re-evaluate */
+    or t2, t1, t4
+    srli t2, t2, 17
+    andi t2, t2, 1
+    bnez t2, .Ltier2_t1_saved                      /* MPRV, before or after: the PMP view */
+    srli t2, t4, 11
+    andi t2, t2, 3
+    addi t2, t2, -2
+    beqz t2, .Ltier2_t1_saved                      /* MPP = 2 is reserved: legalised by the engine */
+    ld t2, VFM_CTX_MSTATUS_FAST_WRITABLE(sp)
+    and t4, t4, t2
+    sd t4, VFM_CTX_MSTATUS(sp)
+    li t2, VFM_MSTATUS_VIRTUAL            /* the old value: virtual fields over physical ones */
+    xor t1, t1, t3
+    and t1, t1, t2
+    xor t3, t3, t1
+    LOAD(6)
+    j .Lwrite_rd
+
+.Lcsr_read:
+    srli t3, t0, 20
+    addi t3, t3, -0x340
+    sltiu t4, t3, 16
+    beqz t4, .Lcsr_read_3xx
+    add t4, sp, t3
+    lbu t2, VFM_CTX_FAST_CSRS(t4)
+    beqz t2, .Ltier2
+    slli t2, t2, 3
+    add t2, t2, sp
+    ld t3, 0(t2)
+    j .Lwrite_rd
+.Lcsr_read_3xx:
+    addi t3, t3, 0x40                     /* csr - 0x300 */
+    beqz t3, .Lcsr_read_mstatus
+    addi t3, t3, -1
+    bnez t3, .Ltier2
+    ld t3, VFM_CTX_MISA(sp)
+    j .Lwrite_rd
+.Lcsr_read_mstatus:
+    /* The monitor's M-level fields over the physical supervisor fields. */
+    csrr t3, mstatus
+    li t4, VFM_MSTATUS_VIRTUAL
+    ld t2, VFM_CTX_MSTATUS(sp)
+    xor t2, t2, t3
+    and t2, t2, t4
+    xor t3, t3, t2
+
+.Lwrite_rd:                               /* x[rd] = t3, then past the instruction */
+    srli t4, t0, 7
+    andi t4, t4, 31
+    slli t4, t4, 3
+    la t2, .Lwrite_register
+    add t4, t4, t2
+    jr t4
+.Ltier1_done:
+    csrr t4, mepc
+    addi t4, t4, 4
+    csrw mepc, t4
+    LOAD(5)
+    LOAD(7)
+    LOAD(28)
+    LOAD(29)
+    csrrw sp, mscratch, sp
+    mret
+
+#endif /* VFM_METAL_CSR_FAST_PATH */
+
+    /* Tier 2: the other caller-saved registers and sp. */
+.Ltier2:
+    SAVE(6)
+.Ltier2_t1_saved:
+    SAVE(1)
     SAVE(10)
     SAVE(11)
     SAVE(12)
@@ -99,6 +239,19 @@ vfm_trap_vector:
     SAVE(15)
     SAVE(16)
     SAVE(17)
+    SAVE(30)
+    SAVE(31)
+    csrrw t0, mscratch, zero              /* the guest's sp; mscratch = 0 while in the monitor */
+    sd t0, VFM_GPR_OFFSET(2)(sp)
+    mv a0, sp
+    call vfm_fast_trap                    /* a leaf: true when handled */
+    bnez a0, .Lrestore_caller_saved
+
+    /* Tier 3: every register. */
+    SAVE(3)
+    SAVE(4)
+    SAVE(8)
+    SAVE(9)
     SAVE(18)
     SAVE(19)
     SAVE(20)
@@ -109,40 +262,18 @@ vfm_trap_vector:
     SAVE(25)
     SAVE(26)
     SAVE(27)
-    SAVE(28)
-    SAVE(29)
-    SAVE(30)
-    SAVE(31)
-    csrrw t0, mscratch, zero      /* the guest's sp; mscratch = 0 while in the monitor */
-    sd t0, VFM_GPR_OFFSET(2)(sp)
     mv a0, sp
-    call vfm_fast_trap            /* the hot path, a leaf: true when handled */
-    bnez a0, 1f
+    call vfm_handle_trap
     mv a0, sp
-    call vfm_handle_trap          /* everything else */
-1:  mv a0, sp
 
 /* vfm_resume(context): enter the guest described by the context. */
     .globl vfm_resume
 vfm_resume:
     mv sp, a0
-    csrw mscratch, sp
-    LOAD(1)
     LOAD(3)
     LOAD(4)
-    LOAD(5)
-    LOAD(6)
-    LOAD(7)
     LOAD(8)
     LOAD(9)
-    LOAD(10)
-    LOAD(11)
-    LOAD(12)
-    LOAD(13)
-    LOAD(14)
-    LOAD(15)
-    LOAD(16)
-    LOAD(17)
     LOAD(18)
     LOAD(19)
     LOAD(20)
@@ -153,12 +284,100 @@ vfm_resume:
     LOAD(25)
     LOAD(26)
     LOAD(27)
+.Lrestore_caller_saved:
+    csrw mscratch, sp
+    LOAD(1)
+    LOAD(5)
+    LOAD(6)
+    LOAD(7)
+    LOAD(10)
+    LOAD(11)
+    LOAD(12)
+    LOAD(13)
+    LOAD(14)
+    LOAD(15)
+    LOAD(16)
+    LOAD(17)
     LOAD(28)
     LOAD(29)
     LOAD(30)
     LOAD(31)
     LOAD(2)
     mret
+
+#if VFM_METAL_CSR_FAST_PATH
+/* Register tables of tier 1, one 8-byte entry per register. Reading: t4 = xN,
+ * return through t1. Writing: xN = t3, then on to .Ltier1_done. Registers the
+ * vector saved live in the context; sp lives in mscratch. */
+    .balign 8
+.Lread_register:
+    li t4, 0
+    jr t1
+    .irp n, 1
+    mv t4, x\n
+    jr t1
+    .endr
+    csrr t4, mscratch
+    jr t1
+    .irp n, 3, 4
+    mv t4, x\n
+    jr t1
+    .endr
+    .irp n, 5, 6, 7
+    ld t4, VFM_GPR_OFFSET(\n)(sp)
+    jr t1
+    .endr
+    .irp n, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27
+    mv t4, x\n
+    jr t1
+    .endr
+    .irp n, 28, 29
+    ld t4, VFM_GPR_OFFSET(\n)(sp)
+    jr t1
+    .endr
+    .irp n, 30, 31
+    mv t4, x\n
+    jr t1
+    .endr
+
+    .balign 8
+.Lwrite_register:
+    nop
+    j .Ltier1_done
+    .irp n, 1
+    mv x\n, t3
+    j .Ltier1_done
+    .endr
+    csrw mscratch, t3
+    j .Ltier1_done
+    .irp n, 3, 4
+    mv x\n, t3
+    j .Ltier1_done
+    .endr
+    .irp n, 5
+    sd t3, VFM_GPR_OFFSET(\n)(sp)
+    j .Ltier1_done
+    .endr
+    mv t1, t3                             /* t1 is live at the exit of tier 1 */
+    j .Ltier1_done
+    .irp n, 7
+    sd t3, VFM_GPR_OFFSET(\n)(sp)
+    j .Ltier1_done
+    .endr
+    .irp n, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27
+    mv x\n, t3
+    j .Ltier1_done
+    .endr
+    .irp n, 28, 29
+    sd t3, VFM_GPR_OFFSET(\n)(sp)
+    j .Ltier1_done
+    .endr
+    .irp n, 30, 31
+    mv x\n, t3
+    j .Ltier1_done
+    .endr
+
+#endif /* VFM_METAL_CSR_FAST_PATH */
 
 /* A trap taken by the monitor itself. Inside the guarded range (probes of
  * CSRs, accesses on behalf of a guest) it is expected: skip the 4-byte

@@ -38,6 +38,9 @@ public:
     explicit hart_backend(u32 index) noexcept : m_index(index) {}
 
     // ---- constant-number CSR access (hot path) ----
+    // No "memory" clobber: a CSR write changes nothing the monitor's own memory
+    // accesses depend on (M-mode ignores satp and unlocked PMP entries); the
+    // accesses made on a guest's behalf are ordered by their own asm.
     template <riscv::csr N>
     [[nodiscard]] u64 read() const noexcept {
         u64 value;
@@ -46,24 +49,24 @@ public:
     }
     template <riscv::csr N>
     void write(u64 value) noexcept {
-        asm volatile("csrw %0, %1" ::"i"(static_cast<unsigned>(N)), "r"(value) : "memory");
+        asm volatile("csrw %0, %1" ::"i"(static_cast<unsigned>(N)), "r"(value));
     }
     template <riscv::csr N>
     u64 set(u64 value) noexcept {
         u64 old;
-        asm volatile("csrrs %0, %1, %2" : "=r"(old) : "i"(static_cast<unsigned>(N)), "r"(value) : "memory");
+        asm volatile("csrrs %0, %1, %2" : "=r"(old) : "i"(static_cast<unsigned>(N)), "r"(value));
         return old;
     }
     template <riscv::csr N>
     u64 clear(u64 value) noexcept {
         u64 old;
-        asm volatile("csrrc %0, %1, %2" : "=r"(old) : "i"(static_cast<unsigned>(N)), "r"(value) : "memory");
+        asm volatile("csrrc %0, %1, %2" : "=r"(old) : "i"(static_cast<unsigned>(N)), "r"(value));
         return old;
     }
     template <riscv::csr N>
     u64 swap(u64 value) noexcept {
         u64 old;
-        asm volatile("csrrw %0, %1, %2" : "=r"(old) : "i"(static_cast<unsigned>(N)), "r"(value) : "memory");
+        asm volatile("csrrw %0, %1, %2" : "=r"(old) : "i"(static_cast<unsigned>(N)), "r"(value));
         return old;
     }
 

@@ -16,8 +16,26 @@
 #define VFM_HART_STRIDE 8192
 #define VFM_CONTEXT_OFFSET 5632
 
+/* The trap vector serves the firmware's plain CSR accesses itself (tier 1)
+ * unless an image turns it off, e.g. to count every trap in C++. */
+#ifndef VFM_METAL_CSR_FAST_PATH
+#define VFM_METAL_CSR_FAST_PATH 1
+#endif
+
 /* Byte offset of general register xN in the context. */
 #define VFM_GPR_OFFSET(n) ((n) * 8)
+
+/* The trap path's block of virt::hart (pinned by static_assert in runtime.hpp). */
+#define VFM_CTX_WORLD 264      /* u8: 0 = the firmware runs */
+#define VFM_CTX_FAST_CSRS 265  /* u8[16]: CSR 0x340 + i at offset 8 * entry, 0 = not fast */
+#define VFM_CTX_MEPC_MASK 288  /* u64 */
+#define VFM_CTX_MISA 296       /* u64 */
+#define VFM_CTX_MSTATUS_FAST_WRITABLE 304  /* u64 */
+#define VFM_CTX_MSTATUS 312    /* u64: the virtual M-level fields of mstatus */
+/* rules::mstatus_virtual_fields: MIE, MPIE, MPP, MPRV, TVM, TW, TSR, SBE, MBE, GVA, MPV. */
+#define VFM_MSTATUS_VIRTUAL 0xf000721888
+/* rules::mstatus_physical_writable: SIE, SPIE, UBE, SPP, VS, FS, SUM, MXR. */
+#define VFM_MSTATUS_PHYSICAL_WRITABLE 0xc6762
 
 /* Guarded accesses: a trap taken in the guarded range returns to the next
  * instruction with t0 = mcause and t1 = mtval; t0 is all ones when no trap. */

@@ -8,6 +8,7 @@
 
 #include <vfm/detail/types.hpp>
 #include <vfm/metal/layout.h>
+#include <vfm/virt/csr_rules.hpp>
 #include <vfm/virt/hart.hpp>
 
 #if defined(__has_include)
@@ -32,6 +33,14 @@ static_assert(VFM_CONTEXT_OFFSET % 16 == 0, "the stack pointer starts 16-byte al
 static_assert(sizeof(virt::hart) <= VFM_HART_STRIDE - VFM_CONTEXT_OFFSET, "the context fits above the stack");
 static_assert(offsetof(virt::hart, x) == 0, "the trap vector saves x1..x31 at offset 8 * n");
 static_assert(sizeof(virt::hart::x) == 32 * 8, "32 general registers");
+static_assert(offsetof(virt::hart, world) == VFM_CTX_WORLD && sizeof(virt::world) == 1, "trap path block");
+static_assert(offsetof(virt::hart, fast_csrs) == VFM_CTX_FAST_CSRS, "trap path block");
+static_assert(offsetof(virt::hart, mepc_mask) == VFM_CTX_MEPC_MASK, "trap path block");
+static_assert(offsetof(virt::hart, misa) == VFM_CTX_MISA, "trap path block");
+static_assert(offsetof(virt::hart, mstatus_fast_writable) == VFM_CTX_MSTATUS_FAST_WRITABLE, "trap path block");
+static_assert(offsetof(virt::hart, csr.mstatus) == VFM_CTX_MSTATUS, "trap path block");
+static_assert(VFM_MSTATUS_PHYSICAL_WRITABLE == virt::rules::mstatus_physical_writable, "the vector's mstatus write");
+static_assert(VFM_MSTATUS_VIRTUAL == virt::rules::mstatus_virtual_fields, "the vector composes mstatus as the engine does");
 
 }  // namespace vfm::metal
 
