@@ -130,7 +130,7 @@ TEST_CASE("sandbox: the firmware's own PMP entries cannot open the wall", "[poli
     sbi_call(c, sbi::base, 0);
     REQUIRE(c.pc() == firmware_vector);
     // Entry 1: NAPOT [0x80200000, +2 MiB), RWX, then the same locked.
-    c.csrw(csr::pmpaddr1, 0x2008'3fff);
+    c.csrw(csr::pmpaddr1, 0x200b'ffff);
     c.csrw(csr::pmpcfg0, 0x1f'1f);
     CHECK_FALSE(firmware_may(c, 0x8020'0000, 8, access_type::load));
     c.csrw(csr::pmpcfg0, 0x9f'1f);
