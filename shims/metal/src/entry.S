@@ -122,9 +122,8 @@ vfm_trap_vector:
     beqz t2, .Ltier2
     slli t2, t2, 3
     add t2, t2, sp                        /* t2 = &slot */
-    srli t4, t0, 15
-    andi t4, t4, 31
-    slli t4, t4, 3
+    srli t4, t0, 12
+    andi t4, t4, 0xf8                     /* rs1 * 8: an entry of the register table */
     SAVE(6)
     la t1, .Lread_register
     add t4, t4, t1
@@ -144,9 +143,8 @@ vfm_trap_vector:
     bnez t3, .Ltier2
     ld t2, VFM_CTX_MSTATUS_FAST_WRITABLE(sp)
     beqz t2, .Ltier2
-    srli t4, t0, 15
-    andi t4, t4, 31
-    slli t4, t4, 3
+    srli t4, t0, 12
+    andi t4, t4, 0xf8                     /* rs1 * 8: an entry of the register table */
     SAVE(6)
     la t1, .Lread_register
     add t4, t4, t1
@@ -178,18 +176,6 @@ vfm_trap_vector:
     LOAD(6)
     j .Lwrite_rd
 
-.Lcsr_read:
-    srli t3, t0, 20
-    addi t3, t3, -0x340
-    sltiu t4, t3, 16
-    beqz t4, .Lcsr_read_3xx
-    add t4, sp, t3
-    lbu t2, VFM_CTX_FAST_CSRS(t4)
-    beqz t2, .Ltier2
-    slli t2, t2, 3
-    add t2, t2, sp
-    ld t3, 0(t2)
-    j .Lwrite_rd
 .Lcsr_read_3xx:
     addi t3, t3, 0x40                     /* csr - 0x300 */
     beqz t3, .Lcsr_read_mstatus
@@ -205,11 +191,23 @@ vfm_trap_vector:
     xor t2, t2, t3
     and t2, t2, t4
     xor t3, t3, t2
+    j .Lwrite_rd
+
+.Lcsr_read:
+    srli t3, t0, 20
+    addi t3, t3, -0x340
+    sltiu t4, t3, 16
+    beqz t4, .Lcsr_read_3xx
+    add t4, sp, t3
+    lbu t2, VFM_CTX_FAST_CSRS(t4)
+    beqz t2, .Ltier2
+    slli t2, t2, 3
+    add t2, t2, sp
+    ld t3, 0(t2)                          /* on into .Lwrite_rd */
 
 .Lwrite_rd:                               /* x[rd] = t3, then past the instruction */
-    srli t4, t0, 7
-    andi t4, t4, 31
-    slli t4, t4, 3
+    srli t4, t0, 4
+    andi t4, t4, 0xf8                     /* rd * 8 */
     la t2, .Lwrite_register
     add t4, t4, t2
     jr t4
