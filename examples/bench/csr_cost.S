@@ -68,48 +68,7 @@ measure:
     LOOP loop_mstatus, csrr t0, mstatus
     LOOP loop_empty, nop
 
-print_char:                       /* a0: 16550 at 0x10000000, wait for THR empty */
-    li t0, 0x10000000
-1:  lbu t1, 5(t0)
-    andi t1, t1, 0x20
-    beqz t1, 1b
-    sb a0, 0(t0)
-    ret
-
-print_string:                     /* a0: NUL-terminated */
-    addi sp, sp, -16
-    sd ra, 0(sp)
-    sd s0, 8(sp)
-    mv s0, a0
-1:  lbu a0, 0(s0)
-    beqz a0, 2f
-    call print_char
-    addi s0, s0, 1
-    j 1b
-2:  ld ra, 0(sp)
-    ld s0, 8(sp)
-    addi sp, sp, 16
-    ret
-
-print_decimal:                    /* a0: unsigned */
-    addi sp, sp, -48
-    sd ra, 0(sp)
-    sd s0, 8(sp)
-    addi s0, sp, 40
-    sb zero, 0(s0)
-    li t2, 10
-1:  remu t3, a0, t2
-    divu a0, a0, t2
-    addi t3, t3, '0'
-    addi s0, s0, -1
-    sb t3, 0(s0)
-    bnez a0, 1b
-    mv a0, s0
-    call print_string
-    ld ra, 0(sp)
-    ld s0, 8(sp)
-    addi sp, sp, 48
-    ret
+#include "print.inc"
 
     .section .rodata
 name_read:    .asciz "csr-read-mscratch "
