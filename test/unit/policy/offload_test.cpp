@@ -105,6 +105,21 @@ TEST_CASE("offload: set_timer without Sstc is answered in the monitor", "[policy
     CHECK_FALSE(c.hw.pending_interrupt().has_value());
 }
 
+TEST_CASE("offload: set_timer with a deadline already past raises STIP at once", "[policy][offload][timer]") {
+    machine m{rv64gc::make()};
+    cpu& c = m.hart0();
+    boot_to_os(c);
+    m.board.set_time(0x8000);
+    c.jump(os_entry + 0x20);
+    c.hw.log().clear();
+    sbi_call(c, sbi::time, 0, {0x7000});  // the trap, then the timer interrupt it leads to
+    CHECK(c.h.x[reg::a0] == sbi::success);
+    CHECK(c.pc() == os_entry + 0x24);
+    CHECK(c.mode() == privilege::supervisor);
+    CHECK(pending(c, stip) == stip);
+    CHECK(only_entered(c, privilege::supervisor));
+}
+
 TEST_CASE("offload: set_timer shares the physical timer with the firmware's own deadline", "[policy][offload][timer]") {
     machine m{rv64gc::make()};
     cpu& c = m.hart0();
@@ -346,6 +361,10 @@ TEST_CASE("offload: remote fences on the calling hart itself", "[policy][offload
         sbi_call(c, sbi::rfence, 2, {0b1, 0, 0x4000'0000, ~u64{0}, 9});
         check_fences(c, {{sfence, 0, 9, true, false}});
     }
+    SECTION("remote_sfence_vma over 65 pages: every page covered (OpenSBI's limit: one full flush)") {
+        sbi_call(c, sbi::rfence, 1, {0b1, 0, 0x4000'0000, 65 * 0x1000});
+        check_fences(c, {{sfence, 0, 0, true, true}});
+    }
     CHECK(c.h.x[reg::a0] == sbi::success);
     CHECK(c.pc() == os_entry + 0x84);
     CHECK(c.mode() == privilege::supervisor);
@@ -424,9 +443,11 @@ TEST_CASE("offload: remote fences on other harts return after every target fence
 TEST_CASE("offload: two harts fencing each other at once both finish", "[policy][offload][rfence]") {
     // While a hart waits for its targets it performs the fences others asked
     // of it (as two OpenSBI harts would): hart 1 asks hart 0 and waits; hart 0
-    // then asks hart 1 and, waiting, serves hart 1's request. Hart 1 performs
-    // hart 0's request while it waits or, if its wait ended first, when it
-    // takes hart 0's doorbell back in the OS: either way both calls return.
+    // then asks hart 1 and waits. Each request is performed either by the
+    // other hart while it waits, or when the other hart, its own call done,
+    // takes the doorbell back in its OS. The threads model that last step
+    // (a hart whose call returned while the other still waits takes its
+    // doorbell; store-then-load on seq_cst flags: never both at once).
     machine m{rv64gc::make(), 2};
     for (u32 i = 0; i < 2; ++i) boot_to_os(m[i]);
     cpu& c0 = m[0];
@@ -435,6 +456,14 @@ TEST_CASE("offload: two harts fencing each other at once both finish", "[policy]
     c1.hw.log().clear();
     auto& platform = m.monitor.platform();
     platform.forget_doorbells();
+    std::atomic<bool> returned0{false};
+    std::atomic<bool> returned1{false};
+    auto take_doorbell = [&](cpu& c) {
+        const u64 pc = c.hw.peek_csr(csr::mepc).value_or(0);
+        c.hw.resume(c.h);
+        c.hw.trap(interrupt_cause(3), 0, c.hw.privilege(), false, pc);
+        m.monitor.handle_trap(c.hw, c.h);
+    };
 
     c1.h.x[reg::a7] = sbi::rfence;
     c1.h.x[reg::a6] = 1;
@@ -445,13 +474,8 @@ TEST_CASE("offload: two harts fencing each other at once both finish", "[policy]
     std::thread other([&] {
         c1.hw.trap(riscv::cause_value(riscv::exception::ecall_from_s), 0, c1.mode(), false, c1.pc());
         m.monitor.handle_trap(c1.hw, c1.h);
-        // Back in its OS, hart 1 takes the doorbell hart 0 rang before hart 1's
-        // call could return (hart 1 may have left its wait before hart 0's
-        // request arrived: then it performs the fence here).
-        const u64 pc = c1.hw.peek_csr(csr::mepc).value_or(0);
-        c1.hw.resume(c1.h);
-        c1.hw.trap(interrupt_cause(3), 0, c1.hw.privilege(), false, pc);
-        m.monitor.handle_trap(c1.hw, c1.h);
+        returned1 = true;
+        if (!returned0) take_doorbell(c1);
     });
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     bool rung = true;
@@ -471,6 +495,8 @@ TEST_CASE("offload: two harts fencing each other at once both finish", "[policy]
     c0.h.x[reg::a3] = 0x1000;
     c0.hw.trap(riscv::cause_value(riscv::exception::ecall_from_s), 0, c0.mode(), false, c0.pc());
     m.monitor.handle_trap(c0.hw, c0.h);
+    returned0 = true;
+    if (!returned1) take_doorbell(c0);
     other.join();
     resume_guest(c0);
     resume_guest(c1);
