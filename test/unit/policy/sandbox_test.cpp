@@ -85,7 +85,7 @@ TEST_CASE("sandbox: after the handover the firmware cannot reach [OS base, end o
         CHECK_FALSE(firmware_may(c, 0x80ff'fffc, 4, type));
         CHECK(firmware_may(c, 0x801f'fffc, 4, type));      // just below the OS
         CHECK_FALSE(firmware_may(c, 0x801f'fffc, 8, type));  // half in: a partial match fails (3.7.1)
-        CHECK(firmware_may(c, 0x8100'0000, 4, type));        // past the end of RAM
+        CHECK(firmware_may(c, ram_end, 4, type));            // past the end of RAM
         CHECK(firmware_may(c, 0x8010'0000, 4, type));        // its own memory
     }
     // A load, a store and a jump of the firmware there: access faults at its own
