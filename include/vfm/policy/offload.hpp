@@ -76,7 +76,7 @@ public:
             constexpr u64 rdtime_bits = (u64{static_cast<u16>(riscv::csr::time)} << 20) | (2u << 12) | riscv::opcode::system;
             const unsigned rd = (bits >> 7) & 31;
             if ((bits & rdtime_mask) != rdtime_bits || !virt::hart::saved_on_fast_path(rd)) return false;
-            h.set_reg(rd, monitor.board().read_time());
+            h.set_reg(rd, os_time(hw, monitor.board(), h));
             hw.template write<riscv::csr::mepc>(hw.template read<riscv::csr::mepc>() + 4);
             return true;
         }
@@ -105,6 +105,16 @@ public:
     }
 
 private:
+    /// `time` as the OS reads it: the platform timer, plus htimedelta for a
+    /// virtualized OS (H ext. 9.2.7).
+    template <class A, class B>
+    [[nodiscard]] static u64 os_time(A& hw, B& board, const virt::hart& h) noexcept {
+        u64 time = board.read_time();
+        if (h.features.has_h && riscv::mstatus::mpv::test(hw.template read<riscv::csr::mstatus>()))
+            time += hw.csr_read(riscv::csr::htimedelta).value;
+        return time;
+    }
+
     enum class fence_kind : u32 { fence_i, sfence_vma, sfence_vma_asid };
 
     struct fence_request {
@@ -238,8 +248,10 @@ private:
             engine.hw().sfence_vma(fence_operands{0, request.asid, true, !by_asid});
             return;
         }
-        for (u64 offset = 0; offset < request.size; offset += 4096)
-            engine.hw().sfence_vma(fence_operands{request.start + offset, request.asid, false, !by_asid});
+        // Every page the range touches, the first and the last partly too.
+        const u64 end = request.start + request.size;
+        for (u64 page = request.start & ~u64{0xfff}; page < end; page += 4096)
+            engine.hw().sfence_vma(fence_operands{page, request.asid, false, !by_asid});
     }
 
     /// With TrapTime: `csrr rd, time` (any CSR instruction that reads `time`
@@ -256,7 +268,7 @@ private:
             if (!riscv::is_csr_op(si.op) || si.csr != static_cast<u16>(riscv::csr::time) || riscv::writes_csr(si))
                 return false;
             if (!engine.have_registers(si.rd)) return false;
-            engine.set_reg(si.rd, engine.board().read_time());
+            engine.set_reg(si.rd, os_time(engine.hw(), engine.board(), engine.current()));
             engine.skip_instruction(4);
             return true;
         }

@@ -122,7 +122,8 @@ public:
             for (unsigned i = 1; i < 32; ++i) h.x[i] = saved.x[i];
             if (saved.sbi) {
                 h.x[10] = a0;
-                h.x[11] = a1;
+                // Legacy calls (SBI 5) return a0 only; every other register is preserved.
+                if (saved.x[17] >= riscv::sbi::eid::base) h.x[11] = a1;
             }
             restore_csrs(engine, saved);
             if (saved.bounce_read != 0) finish_console_read(engine, saved);
@@ -153,7 +154,19 @@ public:
     /// Traps of the OS other than SBI calls never reach the firmware.
     template <class E>
     bool on_os_trap(E& engine, u64 cause) noexcept {
-        if (detail::atomic_load(&m_handed_over) == 0 || is_sbi_call(cause)) return false;
+        if (detail::atomic_load(&m_handed_over) == 0) return false;
+        if (is_sbi_call(cause)) {
+            // A debug console buffer above 2^64 (base_addr_hi != 0 on RV64) does not
+            // exist: SBI_ERR_INVALID_PARAM (SBI 12.1), as no bounce could carry it.
+            const virt::hart& h = engine.current();
+            const bool buffer_call = h.reg(17) == riscv::sbi::eid::dbcn &&
+                                     h.reg(16) != riscv::sbi::dbcn_fid::console_write_byte;
+            if (buffer_call && h.reg(12) != 0) {
+                sbi_return(engine, riscv::sbi::error::invalid_param);
+                return true;
+            }
+            return false;
+        }
         if (riscv::mcause::interrupt::test(cause)) return false;
         if (engine.redirect_to_os(cause, engine.trap().tval)) return true;
         engine.print("vfm: sandbox: hart {}: exception {:#x} of a virtualized OS at {:#x} cannot be kept from the firmware\n",
@@ -185,8 +198,9 @@ private:
         u64 satp = 0;
         u64 scounteren = 0;
         u64 senvcfg = 0;
-        u64 pc = 0;           ///< where the OS trapped
-        u64 bounce_read = 0;  ///< a console read to copy back: the OS's buffer address
+        u64 pc = 0;            ///< where the OS trapped
+        u64 bounce_read = 0;   ///< a console read to copy back: the OS's buffer address
+        u64 bounce_length = 0;  ///< and the size the OS gave
         bool sbi = false;
         bool valid = false;
     };
@@ -302,12 +316,15 @@ private:
         if (extension == eid::dbcn && function != riscv::sbi::dbcn_fid::console_write_byte) {
             const u64 length = saved.x[10] < buffer.size ? saved.x[10] : buffer.size;
             const u64 address = saved.x[11];  // RV64: base_addr_lo holds the whole physical address
-            if (function == riscv::sbi::dbcn_fid::console_write && !copy_from_os(engine, address, bounce, length, false)) {
+            if (function == riscv::sbi::dbcn_fid::console_write && !copy_from_os(engine, address, bounce, length, 0)) {
                 h.x[10] = 0;  // the firmware writes nothing the OS could not read itself
             } else {
                 h.x[10] = length;
             }
-            if (function == riscv::sbi::dbcn_fid::console_read) saved.bounce_read = address;
+            if (function == riscv::sbi::dbcn_fid::console_read) {
+                saved.bounce_read = address;
+                saved.bounce_length = length;
+            }
             h.x[11] = buffer.base;
             h.x[12] = 0;
             return;
@@ -316,37 +333,46 @@ private:
                                  extension == eid::legacy_remote_sfence_vma ||
                                  extension == eid::legacy_remote_sfence_vma_asid;
         if (legacy_mask) {
-            if (!copy_from_os(engine, saved.x[10], bounce, 8, true)) {
+            if (!copy_from_os(engine, saved.x[10], bounce, 8, saved.satp)) {
                 for (unsigned i = 0; i < 8; ++i) bounce[i] = 0;
             }
             h.x[10] = buffer.base;
         }
     }
 
-    /// After a console read: the bytes the firmware put in the buffer go to the OS's.
+    /// After a console read: the bytes the firmware put in the bounce buffer go
+    /// to the OS's buffer, at most as many as the OS asked for. This runs while
+    /// the firmware's view (and so the wall) is still in place: the monitor copies
+    /// itself, into memory the OS's own PMP view lets it write, outside the monitor.
     template <class E>
     void finish_console_read(E& engine, saved_state& saved) noexcept {
         virt::hart& h = engine.current();
         const region buffer = engine.board().layout().shared_buffer;
         const u8* bounce = engine.hw().physical(buffer.base, buffer.size);
-        const u64 count = h.x[11] < buffer.size ? h.x[11] : buffer.size;
-        if (h.x[10] == 0 && bounce != nullptr) {
-            const u64 satp = engine.hw().template swap<riscv::csr::satp>(0);
-            const access_mode how{riscv::privilege::supervisor, false, false};
-            for (u64 i = 0; i < count; ++i)
-                if (!engine.hw().store(how, saved.bounce_read + i, 1, bounce[i]).ok) break;
-            engine.hw().template write<riscv::csr::satp>(satp);
+        u64 count = h.x[11] < saved.bounce_length ? h.x[11] : saved.bounce_length;
+        if (count > buffer.size) count = buffer.size;
+        const u64 address = saved.bounce_read;
+        const bool writable = virt::pmp_allows(h.csr.pmpcfg, h.csr.pmpaddr, h.pmp.virtual_count(),
+                                               h.features.pmp_granularity, address, count, virt::pmp_w) &&
+                              !engine.board().layout().monitor.overlaps(address, count) &&
+                              !buffer.overlaps(address, count);
+        u8* target = writable ? engine.hw().physical(address, count) : nullptr;
+        if (h.x[10] == 0 && bounce != nullptr && target != nullptr && count != 0) {
+            for (u64 i = 0; i < count; ++i) target[i] = bounce[i];
+            h.x[11] = count;
+        } else if (h.x[10] == 0) {
+            h.x[11] = 0;  // nothing could be delivered
         }
         saved.bounce_read = 0;
     }
 
-    /// Copies from the OS's memory with the OS's rights: as S-mode, through its
-    /// translation (`translated`) or physically (satp Bare for the copy).
+    /// Copies from the OS's memory with the OS's rights: as S-mode, under `satp`
+    /// (the OS's for a virtual address, 0 for a physical one). Called on the
+    /// switch into the firmware, while the OS's PMP view is still in place.
     template <class E>
-    bool copy_from_os(E& engine, u64 address, u8* to, u64 length, bool translated) noexcept {
+    bool copy_from_os(E& engine, u64 address, u8* to, u64 length, u64 satp) noexcept {
         auto& hw = engine.hw();
-        u64 satp = 0;
-        if (!translated) satp = hw.template swap<riscv::csr::satp>(0);
+        const u64 previous = hw.template swap<riscv::csr::satp>(satp);
         const access_mode how{riscv::privilege::supervisor, false, false};
         bool ok = true;
         for (u64 i = 0; i < length && ok; ++i) {
@@ -354,7 +380,7 @@ private:
             ok = byte.ok;
             to[i] = static_cast<u8>(byte.value);
         }
-        if (!translated) hw.template write<riscv::csr::satp>(satp);
+        hw.template write<riscv::csr::satp>(previous);
         return ok;
     }
 

@@ -116,8 +116,8 @@ TEST_CASE("offload TrapTime: other trapping CSR instructions go to the firmware"
 }
 
 TEST_CASE("offload TrapTime: a read of time in VS-mode includes htimedelta",
-          "[policy][offload][time][hypervisor][!shouldfail]") {
-    // BUG: offload::illegal (include/vfm/policy/offload.hpp) answers every
+          "[policy][offload][time][hypervisor]") {
+    // (Found by this test and since fixed.) offload::illegal (include/vfm/policy/offload.hpp) answers every
     // trapped read of `time` with board().read_time(), also when the OS trapped
     // from VS- or VU-mode (engine.current().os_virtualized). The H extension
     // (priv. spec v1.12 chapter 8, htimedelta) says that in VS/VU-mode `time` returns the

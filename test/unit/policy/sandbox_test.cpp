@@ -281,8 +281,8 @@ TEST_CASE("sandbox: the firmware gets only the SBI call's arguments and a6/a7; t
     }
 }
 
-TEST_CASE("sandbox: a legacy SBI call preserves every register but a0", "[policy][sandbox][registers][!shouldfail]") {
-    // BUG: sandbox::on_enter_os (include/vfm/policy/sandbox.hpp) gives the OS
+TEST_CASE("sandbox: a legacy SBI call preserves every register but a0", "[policy][sandbox][registers]") {
+    // (Found by this test and since fixed.) sandbox::on_enter_os (include/vfm/policy/sandbox.hpp) gives the OS
     // the firmware's a0 and a1 after every SBI call. For the legacy extensions
     // (EIDs 0x00-0x0F) SBI v2.0 chapter 5 says "Nothing is returned in a1
     // register. All registers except a0 must be preserved across an SBI call by
@@ -534,8 +534,8 @@ TEST_CASE("sandbox: a debug console write of memory the OS cannot read hands the
 }
 
 TEST_CASE("sandbox: a debug console write with base_addr_hi != 0 stays invalid",
-          "[policy][sandbox][dbcn][!shouldfail]") {
-    // BUG: sandbox::bounce_pointer_arguments (include/vfm/policy/sandbox.hpp)
+          "[policy][sandbox][dbcn]") {
+    // (Found by this test and since fixed.) sandbox::bounce_pointer_arguments (include/vfm/policy/sandbox.hpp)
     // copies from base_addr_lo alone and hands the firmware (num_bytes, buffer,
     // 0). On RV64 base_addr_hi holds bits 127:64 of the physical address (SBI
     // v2.0 12.1), so base_addr_hi = 1 names memory that does not exist, and
@@ -566,8 +566,8 @@ TEST_CASE("sandbox: a debug console read reaches the firmware with a pointer int
     CHECK(firmware_may(c, shared_buffer_base, 8, access_type::store));
 }
 
-TEST_CASE("sandbox: a debug console read comes back into the OS's buffer", "[policy][sandbox][dbcn][!shouldfail]") {
-    // BUG: sandbox::finish_console_read (include/vfm/policy/sandbox.hpp) copies
+TEST_CASE("sandbox: a debug console read comes back into the OS's buffer", "[policy][sandbox][dbcn]") {
+    // (Found by this test and since fixed.) sandbox::finish_console_read (include/vfm/policy/sandbox.hpp) copies
     // the bytes the firmware read from the shared buffer into the OS's buffer
     // with S-mode stores, from on_enter_os. The engine calls on_enter_os in
     // switch_to_os *before* apply_pmp_view(pmp_view::os)
@@ -596,8 +596,8 @@ TEST_CASE("sandbox: a debug console read comes back into the OS's buffer", "[pol
 }
 
 TEST_CASE("sandbox: a debug console read writes no more than the OS asked for",
-          "[policy][sandbox][dbcn][!shouldfail]") {
-    // BUG: sandbox::finish_console_read (include/vfm/policy/sandbox.hpp) copies
+          "[policy][sandbox][dbcn]") {
+    // (Found by this test and since fixed.) sandbox::finish_console_read (include/vfm/policy/sandbox.hpp) copies
     // min(a1, buffer size) bytes from the shared buffer into the OS's buffer,
     // a1 being the count the firmware returns. SBI v2.0 12.2 (console_read):
     // the call reads "at most num_bytes"; and the sandbox's promise is that
@@ -645,8 +645,8 @@ TEST_CASE("sandbox: a legacy send_ipi hart mask (a virtual address) goes through
 }
 
 TEST_CASE("sandbox: a legacy send_ipi hart mask is read through the OS's translation",
-          "[policy][sandbox][legacy][!shouldfail]") {
-    // BUG: sandbox::bounce_pointer_arguments → copy_from_os(..., translated =
+          "[policy][sandbox][legacy]") {
+    // (Found by this test and since fixed.) sandbox::bounce_pointer_arguments → copy_from_os(..., translated =
     // true) (include/vfm/policy/sandbox.hpp) means to read the legacy hart mask
     // through the OS's satp (SBI v2.0 5.5: "hart_mask is a virtual address"),
     // but it runs from on_enter_firmware, which the engine calls in
