@@ -27,7 +27,12 @@ struct field {
     /// `value` placed at the field's position.
     [[nodiscard]] static constexpr u64 make(u64 value) noexcept { return (value & value_mask) << Lsb; }
     /// True when any bit of the field is set.
-    [[nodiscard]] static constexpr bool test(u64 reg) noexcept { return (reg & mask) != 0; }
+    [[nodiscard]] static constexpr bool test(u64 reg) noexcept {
+        // A single bit above andi's 12-bit immediate: shift it into the sign
+        // bit (two instructions where the mask would need a constant load).
+        if constexpr (width == 1 && Lsb >= 11) return static_cast<i64>(reg << (63 - Lsb)) < 0;
+        return (reg & mask) != 0;
+    }
 };
 
 namespace bits {

@@ -82,6 +82,8 @@ public:
         }
 
         constexpr const char* uarts[] = {"ns16550a", "ns16550"};
+        m_mtime = m_layout.mtimer.base + m_layout.mtime_offset;  // read on every trapping `time` read
+
         if (const auto uart = fdt::device_region(t, uarts)) m_uart = uart.value().base;
         constexpr const char* finishers[] = {"sifive,test0", "sifive,test1"};
         if (const auto finisher = fdt::device_region(t, finishers)) {
@@ -112,8 +114,8 @@ public:
         return false;
     }
 
-    [[nodiscard]] u64 read_time() const noexcept { return mmio64(m_layout.mtimer.base + m_layout.mtime_offset); }
-    void write_time(u64 value) noexcept { mmio64(m_layout.mtimer.base + m_layout.mtime_offset) = value; }
+    [[nodiscard]] u64 read_time() const noexcept { return mmio64(m_mtime); }
+    void write_time(u64 value) noexcept { mmio64(m_mtime) = value; }
     void set_timer(u32 index, u64 deadline) noexcept { mmio64(m_layout.mtimer.base + 8 * m_hart_ids[index]) = deadline; }
     void send_ipi(u32 index) noexcept { mmio32(m_layout.mswi.base + 4 * m_hart_ids[index]) = 1; }
     void clear_ipi(u32 index) noexcept { mmio32(m_layout.mswi.base + 4 * m_hart_ids[index]) = 0; }
@@ -145,6 +147,7 @@ private:
     memory_layout m_layout{};
     u64 m_hart_ids[MaxHarts] = {};
     u32 m_hart_count = 0;
+    u64 m_mtime = 0;
     u64 m_uart = 0;
     u64 m_finisher = 0;
 };
