@@ -36,7 +36,12 @@ public:
 
     template <class E>
     bool on_os_trap(E& engine, u64 cause) noexcept {
-        if (is_sbi_call(cause)) return sbi(engine, read_sbi_call(engine.current()));
+        if (is_sbi_call(cause)) {
+            const virt::hart& h = engine.current();
+            // Forwarded calls (most of them) leave here, before the call is read.
+            if (!may_answer(h.reg(17), h.reg(16))) return false;
+            return sbi(engine, read_sbi_call(h));
+        }
         if (cause == riscv::cause_value(riscv::exception::illegal_instruction)) return illegal(engine);
         if (cause == riscv::cause_value(riscv::exception::load_address_misaligned) ||
             cause == riscv::cause_value(riscv::exception::store_address_misaligned))
@@ -125,6 +130,21 @@ private:
         u64 asid = 0;
         u32 pending = 0;
     };
+
+    /// The calls sbi() may answer: the others go to the firmware untouched.
+    [[nodiscard]] static constexpr bool may_answer(u64 extension, u64 function) noexcept {
+        namespace sbi = riscv::sbi;
+        switch (extension) {
+            case sbi::eid::time:
+            case sbi::eid::legacy_set_timer:
+            case sbi::eid::ipi:
+            case sbi::eid::rfence: return true;
+            case sbi::eid::base:
+                return function == sbi::base_fid::get_mvendorid || function == sbi::base_fid::get_marchid ||
+                       function == sbi::base_fid::get_mimpid;
+            default: return false;
+        }
+    }
 
     template <class E>
     bool sbi(E& engine, const sbi_call& call) noexcept {

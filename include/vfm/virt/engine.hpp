@@ -786,7 +786,7 @@ public:
     /// The view for the firmware: with virtual MPRV set (and MPP below M) its
     /// loads and stores must trap so the monitor can perform them with MPP's
     /// privilege and translation (priv. spec 3.1.6.3).
-    [[nodiscard]] pmp_view firmware_view() const noexcept {
+    [[nodiscard, gnu::always_inline]] pmp_view firmware_view() const noexcept {
         const u64 s = m_h.csr.mstatus;
         if (riscv::mstatus::mprv::test(s) && riscv::mstatus::mpp::extract(s) != 3) return pmp_view::firmware_mprv;
         return pmp_view::firmware;
@@ -796,9 +796,8 @@ public:
     void apply_pmp_view(pmp_view view) noexcept {
         const u64* wanted = m_h.pmpcfg_views[static_cast<unsigned>(view)];
         u64* physical = m_h.physical_pmpcfg;
-        const unsigned registers = m_h.pmp.cfg_registers();
+        const unsigned registers = m_h.pmp.cfg_registers();  // at least 1: the layout is usable()
         m_h.physical_view = view;
-        if (registers == 0) return;
         if (wanted[0] != physical[0]) {
             m_hw.template write<csr::pmpcfg0>(wanted[0]);
             physical[0] = wanted[0];

@@ -76,7 +76,8 @@ _start:
 
 /* ---- the trap vector (direct mode), in three tiers (docs/metal.md):
  *   1. the firmware's csrr/csrrw on a CSR kept in the context (hart::fast_csrs,
- *      mstatus and misa reads): served here, with five temporaries saved;
+ *      mstatus and misa reads): served here, with three temporaries saved
+ *      (five for a write);
  *   2. with the caller-saved registers saved, vfm_fast_trap (a C++ leaf, the
  *      monitor's fast path and its policies' fast hooks);
  *   3. with every register saved, vfm_handle_trap (the engine).
@@ -88,14 +89,15 @@ vfm_trap_vector:
     csrrw sp, mscratch, sp
     beqz sp, .Lmonitor_trap
     SAVE(5)
-    SAVE(7)
     SAVE(28)
     SAVE(29)
 
 #if VFM_METAL_CSR_FAST_PATH
-    /* Tier 1. t0 = the instruction, t2 = the CSR's slot, t3 = its old value,
-     * t4 = scratch; t1 keeps the guest's value but around a register-table
-     * read, where it is the link (saved in its slot meanwhile). */
+    /* Tier 1. t0 = the instruction, t3 = the CSR's old value, t4 = scratch.
+     * Reads use no other register. Writes save t2 first (t2 = the CSR's
+     * slot) and restore it before writing rd; t1 keeps the guest's value but
+     * around a register-table read, where it is the link (saved in its slot
+     * meanwhile). A path that gives up with t2 saved goes to .Ltier2_t2_saved. */
     lbu t0, VFM_CTX_WORLD(sp)
     bnez t0, .Ltier2                      /* the OS trapped */
     csrr t0, mcause
@@ -113,21 +115,22 @@ vfm_trap_vector:
     andi t4, t4, 7
     addi t4, t4, -1                       /* csrrw rd, csr, rs1: a swap */
     bnez t4, .Ltier2
+    SAVE(7)
     srli t3, t0, 20
     addi t3, t3, -0x340
     sltiu t4, t3, 16
     beqz t4, .Lcsr_write_3xx
     add t4, sp, t3
     lbu t2, VFM_CTX_FAST_CSRS(t4)
-    beqz t2, .Ltier2
+    beqz t2, .Ltier2_t2_saved
     slli t2, t2, 3
     add t2, t2, sp                        /* t2 = &slot */
     srli t4, t0, 12
     andi t4, t4, 0xf8                     /* rs1 * 8: an entry of the register table */
     SAVE(6)
-    la t1, .Lread_register
+1:  auipc t1, %pcrel_hi(.Lread_register)
     add t4, t4, t1
-    jalr t1, t4                           /* t4 = x[rs1] */
+    jalr t1, %pcrel_lo(1b)(t4)            /* t4 = x[rs1] */
     LOAD(6)
     srli t3, t0, 20
     addi t3, t3, -0x341                   /* mepc keeps only its writable bits */
@@ -136,36 +139,37 @@ vfm_trap_vector:
     and t4, t4, t3
 1:  ld t3, 0(t2)
     sd t4, 0(t2)
+    LOAD(7)
     j .Lwrite_rd
 
 .Lcsr_write_3xx:                          /* csrrw rd, mstatus, rs1 */
     addi t3, t3, 0x40
-    bnez t3, .Ltier2
+    bnez t3, .Ltier2_t2_saved
     ld t2, VFM_CTX_MSTATUS_FAST_WRITABLE(sp)
-    beqz t2, .Ltier2
+    beqz t2, .Ltier2_t2_saved
     srli t4, t0, 12
     andi t4, t4, 0xf8                     /* rs1 * 8: an entry of the register table */
     SAVE(6)
-    la t1, .Lread_register
+1:  auipc t1, %pcrel_hi(.Lread_register)
     add t4, t4, t1
-    jalr t1, t4                           /* t4 = the new value; t1 is scratch from here */
+    jalr t1, %pcrel_lo(1b)(t4)            /* t4 = the new value; t1 is scratch from here */
     csrr t3, mstatus                      /* t3 = the physical mstatus */
     li t1, VFM_MSTATUS_PHYSICAL_WRITABLE
     xor t2, t3, t4
     and t2, t2, t1
-    bnez t2, .Ltier2_t1_saved                      /* supervisor fields change: the physical register too */
+    bnez t2, .Ltier2_t1_saved             /* supervisor fields change: the physical register too */
     ld t1, VFM_CTX_MSTATUS(sp)            /* t1 = the old virtual fields */
     xor t2, t1, t4
     andi t2, t2, 8
-    bnez t2, .Ltier2_t1_saved                      /* MIE changes: interrupts to re-evaluate */
+    bnez t2, .Ltier2_t1_saved             /* MIE changes: interrupts to re-evaluate */
     or t2, t1, t4
     srli t2, t2, 17
     andi t2, t2, 1
-    bnez t2, .Ltier2_t1_saved                      /* MPRV, before or after: the PMP view */
+    bnez t2, .Ltier2_t1_saved             /* MPRV, before or after: the PMP view */
     srli t2, t4, 11
     andi t2, t2, 3
     addi t2, t2, -2
-    beqz t2, .Ltier2_t1_saved                      /* MPP = 2 is reserved: legalised by the engine */
+    beqz t2, .Ltier2_t1_saved             /* MPP = 2 is reserved: legalised by the engine */
     ld t2, VFM_CTX_MSTATUS_FAST_WRITABLE(sp)
     and t4, t4, t2
     sd t4, VFM_CTX_MSTATUS(sp)
@@ -174,6 +178,7 @@ vfm_trap_vector:
     and t1, t1, t2
     xor t3, t3, t1
     LOAD(6)
+    LOAD(7)
     j .Lwrite_rd
 
 .Lcsr_read_3xx:
@@ -184,13 +189,16 @@ vfm_trap_vector:
     ld t3, VFM_CTX_MISA(sp)
     j .Lwrite_rd
 .Lcsr_read_mstatus:
-    /* The monitor's M-level fields over the physical supervisor fields. */
+    /* The monitor's M-level fields over the physical supervisor fields:
+     * t3 ^= (virtual ^ t3) & VFM_MSTATUS_VIRTUAL, with t0 borrowed for the
+     * mask (the bits are still in mtval). */
     csrr t3, mstatus
-    li t4, VFM_MSTATUS_VIRTUAL
-    ld t2, VFM_CTX_MSTATUS(sp)
-    xor t2, t2, t3
-    and t2, t2, t4
-    xor t3, t3, t2
+    ld t4, VFM_CTX_MSTATUS(sp)
+    xor t4, t4, t3
+    li t0, VFM_MSTATUS_VIRTUAL
+    and t4, t4, t0
+    xor t3, t3, t4
+    csrr t0, mtval                        /* the bits again */
     j .Lwrite_rd
 
 .Lcsr_read:
@@ -199,24 +207,23 @@ vfm_trap_vector:
     sltiu t4, t3, 16
     beqz t4, .Lcsr_read_3xx
     add t4, sp, t3
-    lbu t2, VFM_CTX_FAST_CSRS(t4)
-    beqz t2, .Ltier2
-    slli t2, t2, 3
-    add t2, t2, sp
-    ld t3, 0(t2)                          /* on into .Lwrite_rd */
+    lbu t4, VFM_CTX_FAST_CSRS(t4)
+    beqz t4, .Ltier2
+    slli t4, t4, 3
+    add t4, t4, sp
+    ld t3, 0(t4)                          /* on into .Lwrite_rd */
 
-.Lwrite_rd:                               /* x[rd] = t3, then past the instruction */
+.Lwrite_rd:                               /* x[rd] = t3, then past the instruction; t0 is free */
     srli t4, t0, 4
     andi t4, t4, 0xf8                     /* rd * 8 */
-    la t2, .Lwrite_register
-    add t4, t4, t2
-    jr t4
+1:  auipc t0, %pcrel_hi(.Lwrite_register)
+    add t4, t4, t0
+    jr %pcrel_lo(1b)(t4)
 .Ltier1_done:
     csrr t4, mepc
     addi t4, t4, 4
     csrw mepc, t4
     LOAD(5)
-    LOAD(7)
     LOAD(28)
     LOAD(29)
     csrrw sp, mscratch, sp
@@ -226,6 +233,8 @@ vfm_trap_vector:
 
     /* Tier 2: the other caller-saved registers and sp. */
 .Ltier2:
+    SAVE(7)
+.Ltier2_t2_saved:
     SAVE(6)
 .Ltier2_t1_saved:
     SAVE(1)
@@ -305,8 +314,10 @@ vfm_resume:
 
 #if VFM_METAL_CSR_FAST_PATH
 /* Register tables of tier 1, one 8-byte entry per register. Reading: t4 = xN,
- * return through t1. Writing: xN = t3, then on to .Ltier1_done. Registers the
- * vector saved live in the context; sp lives in mscratch. */
+ * return through t1 (a write has saved t0-t4: they are read from the
+ * context). Writing: xN = t3, then on to .Ltier1_done, which restores t0, t3
+ * and t4 from the context (t1 and t2 are the guest's again by then). sp lives
+ * in mscratch. */
     .balign 8
 .Lread_register:
     li t4, 0
@@ -356,10 +367,8 @@ vfm_resume:
     sd t3, VFM_GPR_OFFSET(\n)(sp)
     j .Ltier1_done
     .endr
-    mv t1, t3                             /* t1 is live at the exit of tier 1 */
-    j .Ltier1_done
-    .irp n, 7
-    sd t3, VFM_GPR_OFFSET(\n)(sp)
+    .irp n, 6, 7                          /* t1 and t2 are live at the exit of tier 1 */
+    mv x\n, t3
     j .Ltier1_done
     .endr
     .irp n, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27
