@@ -80,11 +80,6 @@ template <platform Platform, u32 MaxHarts>
     set_hart_timer(board, h, deadline);
 }
 
-/// Upper bound of an emulated wfi, in timer ticks per timebase Hz: the firmware
-/// gets control back at least this often (a spurious wake-up, allowed by the
-/// spec, priv. 3.3.3), so no firmware can put a hart to sleep for ever.
-inline constexpr u64 wfi_slices_per_second = 100;
-
 /// The trap being handled, as the hart reported it (priv. spec 3.1.15-3.1.17).
 struct trap_info {
     world origin;  ///< who trapped
@@ -872,27 +867,28 @@ private:
     }
 
     /// wfi from the firmware (priv. spec 3.3.3): resume when an interrupt is
-    /// pending and enabled in the virtual mie, whatever MIE and mideleg say; a
-    /// firmware that enabled nothing does not sleep (wfi as a nop), and no wait
-    /// lasts longer than 1/wfi_slices_per_second of a second.
+    /// pending and enabled in the virtual mie, whatever MIE and mideleg say,
+    /// and only then, as the hart does natively: the monitor's own events
+    /// (doorbells, its deadline) are served in the loop without waking the
+    /// firmware. A spurious wake-up would be legal but breaks stock firmware:
+    /// OpenSBI 1.1's hart_start marks the hart START_PENDING before it stores
+    /// the start address, so a hart that wakes in between jumps to a stale
+    /// one. A firmware that enabled nothing does not sleep (wfi as a nop).
     void emulate_wfi() noexcept {
         m_h.pc += 4;
         const u64 wake = m_h.csr.mie;
         if (wake != 0 && (virtual_mip() & wake) == 0) {
-            const u64 slice = board().layout().timebase_frequency / wfi_slices_per_second;
-            const u64 limit = board().read_time() + (slice == 0 ? 100000 : slice);
             const u64 physical_wake = (wake & passthrough_interrupts) | monitor_interrupts;
             m_hw.template write<csr::mie>(physical_wake);
             m_h.physical_mie = physical_wake;
-            for (;;) {
-                u64 deadline = detail::min(m_h.monitor_deadline, limit);
+            do {
+                u64 deadline = m_h.monitor_deadline;
                 if ((wake & riscv::mip::mtip::mask) != 0)
                     deadline = detail::min(deadline, shared().mtimecmp[m_h.index]);
                 set_physical_timer(deadline);
                 m_hw.wait_for_interrupt();
                 service_monitor_events(m_hw.template read<csr::mip>());
-                if ((virtual_mip() & wake) != 0 || board().read_time() >= limit) break;
-            }
+            } while ((virtual_mip() & wake) == 0);
         }
         refresh_interrupts();
     }
