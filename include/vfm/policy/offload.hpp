@@ -36,12 +36,7 @@ public:
 
     template <class E>
     bool on_os_trap(E& engine, u64 cause) noexcept {
-        if (is_sbi_call(cause)) {
-            const virt::hart& h = engine.current();
-            // Forwarded calls (most of them) leave here, before the call is read.
-            if (!may_answer(h.reg(17), h.reg(16))) return false;
-            return sbi(engine, read_sbi_call(h));
-        }
+        if (is_sbi_call(cause)) return sbi(engine);
         if (cause == riscv::cause_value(riscv::exception::illegal_instruction)) return illegal(engine);
         if (cause == riscv::cause_value(riscv::exception::load_address_misaligned) ||
             cause == riscv::cause_value(riscv::exception::store_address_misaligned))
@@ -131,48 +126,38 @@ private:
         u32 pending = 0;
     };
 
-    /// The calls sbi() may answer: the others go to the firmware untouched.
-    [[nodiscard]] static constexpr bool may_answer(u64 extension, u64 function) noexcept {
-        namespace sbi = riscv::sbi;
-        switch (extension) {
-            case sbi::eid::time:
-            case sbi::eid::legacy_set_timer:
-            case sbi::eid::ipi:
-            case sbi::eid::rfence: return true;
-            case sbi::eid::base:
-                return function == sbi::base_fid::get_mvendorid || function == sbi::base_fid::get_marchid ||
-                       function == sbi::base_fid::get_mimpid;
-            default: return false;
-        }
-    }
-
+    /// An SBI call of the OS: answered here, or false for the firmware. Reads
+    /// a7 and a6 first and the arguments only for the calls it answers, so a
+    /// forwarded call (the common case) costs a switch and nothing more.
     template <class E>
-    bool sbi(E& engine, const sbi_call& call) noexcept {
+    bool sbi(E& engine) noexcept {
         namespace sbi = riscv::sbi;
         const virt::hart& h = engine.current();
+        const u64 extension = h.reg(17);
+        const u64 function = h.reg(16);
         const bool timer_delegated = (h.csr.mideleg & riscv::mip::stip::mask) != 0;
         const bool ipi_delegated = (h.csr.mideleg & riscv::mip::ssip::mask) != 0;
-        switch (call.extension) {
+        switch (extension) {
             case sbi::eid::time:
-                if (call.function != sbi::time_fid::set_timer || !timer_delegated) return false;
-                set_timer(engine, call.args[0]);
+                if (function != sbi::time_fid::set_timer || !timer_delegated) return false;
+                set_timer(engine, h.reg(10));
                 sbi_return(engine, sbi::error::success);
                 return true;
             case sbi::eid::legacy_set_timer:
                 if (!timer_delegated) return false;
-                set_timer(engine, call.args[0]);
+                set_timer(engine, h.reg(10));
                 engine.set_reg(10, 0);  // legacy calls return in a0 only
                 engine.skip_instruction(4);
                 return true;
             case sbi::eid::ipi:
-                if (call.function != sbi::ipi_fid::send_ipi || !ipi_delegated) return false;
-                sbi_return(engine, send_ipi(engine, call.args[0], call.args[1]) ? sbi::error::success
-                                                                                  : sbi::error::invalid_param);
+                if (function != sbi::ipi_fid::send_ipi || !ipi_delegated) return false;
+                sbi_return(engine, send_ipi(engine, h.reg(10), h.reg(11)) ? sbi::error::success
+                                                                          : sbi::error::invalid_param);
                 return true;
-            case sbi::eid::rfence: return remote_fence(engine, call);
+            case sbi::eid::rfence: return remote_fence(engine, read_sbi_call(h));
             case sbi::eid::base:
                 // The machine's identity, which the firmware reads from the same CSRs.
-                switch (call.function) {
+                switch (function) {
                     case sbi::base_fid::get_mvendorid: sbi_return(engine, sbi::error::success, engine.features().mvendorid); return true;
                     case sbi::base_fid::get_marchid: sbi_return(engine, sbi::error::success, engine.features().marchid); return true;
                     case sbi::base_fid::get_mimpid: sbi_return(engine, sbi::error::success, engine.features().mimpid); return true;

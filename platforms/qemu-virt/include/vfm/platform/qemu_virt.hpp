@@ -80,10 +80,9 @@ public:
             const u64 high = detail::max(mswi.value().base + mswi.value().size, mtimer.value().base + 0x8000);
             m_layout.emulated_devices = napot_cover(low, high);
         }
-
-        constexpr const char* uarts[] = {"ns16550a", "ns16550"};
         m_mtime = m_layout.mtimer.base + m_layout.mtime_offset;  // read on every trapping `time` read
 
+        constexpr const char* uarts[] = {"ns16550a", "ns16550"};
         if (const auto uart = fdt::device_region(t, uarts)) m_uart = uart.value().base;
         constexpr const char* finishers[] = {"sifive,test0", "sifive,test1"};
         if (const auto finisher = fdt::device_region(t, finishers)) {
