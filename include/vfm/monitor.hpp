@@ -153,10 +153,28 @@ public:
                 }
             }
         }
-        if constexpr (engine_on_fast_path)
+        if constexpr (engine_on_fast_path) {
+            // The two world switches of every forwarded SBI call, specialized.
+            const u64 cause = hw.template read<riscv::csr::mcause>();
+            if (h.world == virt::world::os) {
+                if (cause == riscv::cause_value(riscv::exception::ecall_from_s)) return forward_ecall(hw, h);
+            } else if (cause == riscv::cause_value(riscv::exception::illegal_instruction) &&
+                       hw.template read<riscv::csr::mtval>() == riscv::mret_bits) {
+                return return_to_os(hw, h);
+            }
             return handle_trap_in_engine(hw, h, false);
-        else
+        } else {
             return false;
+        }
+    }
+
+    [[gnu::noinline]] bool forward_ecall(Arch& hw, virt::hart& h) noexcept {
+        engine_type engine(hw, *this, h, false);
+        return engine.handle_supervisor_ecall();
+    }
+    [[gnu::noinline]] bool return_to_os(Arch& hw, virt::hart& h) noexcept {
+        engine_type engine(hw, *this, h, false);
+        return engine.handle_firmware_mret();
     }
 
     /// Whether some policy answers traps of the OS on the fast path.

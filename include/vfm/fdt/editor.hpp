@@ -117,18 +117,34 @@ public:
 private:
     // Defined before its callers: clang 14 cannot evaluate at compile time a
     // member template whose definition follows the constexpr caller.
-    /// set_property with the value written by `fill(out)` (exactly `size` bytes).
-    template <class Fill>
-    [[nodiscard]] constexpr error set_with(node n, const char* name, u32 size, Fill fill) noexcept {
-        if (!ok()) return m_error;
-        if (detail::is_null(name)) return error::bad_argument;
+    /// The header's view of the blocks, updated by an edit and then committed.
+    struct blocks {
+        u32 struct_offset;
+        u32 struct_size;
+        u32 strings_offset;
+        u32 strings_size;
+    };
+
+    /// Where set_with puts a value: room made for `size` bytes at `at` in the
+    /// buffer (the property's header written, the padding zeroed), and the
+    /// blocks to commit once the value is in.
+    struct value_slot {
+        error status = error::none;
+        u32 at = 0;
+        blocks b{};
+    };
+
+    /// The part of set_with that does not depend on the value: one copy in an image.
+    [[nodiscard]] constexpr value_slot make_room(node n, const char* name, u32 size) noexcept {
+        if (!ok()) return {m_error};
+        if (detail::is_null(name)) return {error::bad_argument};
         const usize name_length = detail::length(name);
-        if (name_length == 0 || name_length > max_name_length) return error::bad_argument;
+        if (name_length == 0 || name_length > max_name_length) return {error::bad_argument};
         for (usize i = 0; i < name_length; ++i) {
-            if (!detail::is_property_name_char(name[i])) return error::bad_argument;
+            if (!detail::is_property_name_char(name[i])) return {error::bad_argument};
         }
-        if (!m_tree.is_node(n)) return error::bad_argument;
-        if (size > 0xffff0000u) return error::no_space;
+        if (!m_tree.is_node(n)) return {error::bad_argument};
+        if (size > 0xffff0000u) return {error::no_space};
         const u32 padded = static_cast<u32>(detail::align4(size));
         blocks b = current();
 
@@ -138,7 +154,7 @@ private:
             const u32 value_at = b.struct_offset + existing.offset() + 12;
             if (padded > old_padded) {
                 const u32 grow = padded - old_padded;
-                if (u64{used_end()} + grow > m_capacity) return error::no_space;
+                if (u64{used_end()} + grow > m_capacity) return {error::no_space};
                 open_gap(value_at + old_padded, grow);
                 b.struct_size += grow;
                 b.strings_offset += grow;
@@ -149,17 +165,16 @@ private:
                 b.strings_offset -= shrink;
             }
             detail::store_be32(m_buffer + value_at - 8, size);
-            fill(m_buffer + value_at);
             detail::fill_bytes(m_buffer + value_at + size, 0, padded - size);
-            return commit(b);
+            return {error::none, value_at, b};
         }
 
         u32 nameoff = find_string(name, name_length);
         const u32 string_grow = nameoff == ~u32{0} ? static_cast<u32>(name_length + 1) : 0;
         const u32 grow = 12 + padded;
-        if (u64{used_end()} + string_grow + grow > m_capacity) return error::no_space;
+        if (u64{used_end()} + string_grow + grow > m_capacity) return {error::no_space};
         const u32 props_end = m_tree.properties_end(n);
-        if (props_end == ~u32{0}) return error::bad_argument;
+        if (props_end == ~u32{0}) return {error::bad_argument};
         if (string_grow != 0) {
             // The strings block is the last block: the new name goes at its end.
             nameoff = b.strings_size;
@@ -173,11 +188,21 @@ private:
         detail::store_be32(m_buffer + at, static_cast<u32>(token::prop));
         detail::store_be32(m_buffer + at + 4, size);
         detail::store_be32(m_buffer + at + 8, nameoff);
-        fill(m_buffer + at + 12);
         detail::fill_bytes(m_buffer + at + 12 + size, 0, padded - size);
         b.struct_size += grow;
         b.strings_offset += grow;
-        return commit(b);
+        return {error::none, at + 12, b};
+    }
+
+    // Defined before its callers: clang 14 cannot evaluate at compile time a
+    // member template whose definition follows the constexpr caller.
+    /// set_property with the value written by `fill(out)` (exactly `size` bytes).
+    template <class Fill>
+    [[nodiscard]] constexpr error set_with(node n, const char* name, u32 size, Fill fill) noexcept {
+        const value_slot slot = make_room(n, name, size);
+        if (slot.status != error::none) return slot.status;
+        fill(m_buffer + slot.at);
+        return commit(slot.b);
     }
 
 public:
@@ -295,14 +320,6 @@ public:
     }
 
 private:
-    /// The header's view of the blocks, updated by an edit and then committed.
-    struct blocks {
-        u32 struct_offset;
-        u32 struct_size;
-        u32 strings_offset;
-        u32 strings_size;
-    };
-
     [[nodiscard]] constexpr blocks current() const noexcept {
         return {m_tree.struct_offset(), m_tree.struct_size(), m_tree.strings_offset(), m_tree.strings_size()};
     }

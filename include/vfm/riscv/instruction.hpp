@@ -38,6 +38,9 @@ namespace insn {
 }
 }  // namespace insn
 
+/// mret's encoding (priv. spec 3.3.2, table of privileged instructions).
+inline constexpr u32 mret_bits = 0x30200073;
+
 /// The SYSTEM instructions a monitor emulates.
 enum class system_op : u8 {
     unknown,

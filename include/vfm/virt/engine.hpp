@@ -134,6 +134,52 @@ public:
         return true;
     }
 
+    /// handle_trap for an ecall from S-mode, the path of every SBI call the
+    /// monitor forwards: the same steps, with what the cause fixes taken as
+    /// constants (the OS ran in S-mode, not virtualized; mtval, mtval2, mtinst
+    /// and GVA are zero, priv. spec 3.1.16, H ext. 9.4.6-9.4.7), inlined into
+    /// the fast path. test/unit/virt/world_switch_test.cpp checks it against handle_trap.
+    [[gnu::always_inline]] bool handle_supervisor_ecall() noexcept {
+        constexpr u64 cause = riscv::cause_value(riscv::exception::ecall_from_s);
+        m_h.pc = m_hw.template read<riscv::csr::mepc>();
+        m_trap.origin = world::os;
+        m_trap.cause = cause;
+        m_trap.tval = 0;
+        m_trap.tval2 = 0;
+        m_trap.tinst = 0;
+        m_trap.gva = false;
+        m_h.os_mode = riscv::privilege::supervisor;
+        m_h.os_virtualized = false;
+        sync_os_interrupt_enables();
+        if (!m_hooks.on_os_trap(*this, cause)) {
+            if (m_missing_registers) return false;
+            enter_virtual_trap_from_os</*Inline=*/true>(cause, 0, 0, 0, false);
+        }
+        if (m_missing_registers) return false;
+        m_hooks.on_trap(*this, cause);
+        m_hw.template write<riscv::csr::mepc>(m_h.pc);
+        return true;
+    }
+
+    /// handle_trap for the firmware's mret (illegal instruction, mtval the
+    /// instruction's bits): the firmware's return to the OS after every
+    /// forwarded call, without the decoder. Checked against handle_trap with it.
+    /// Returns false, changing nothing, when the mret stays in vM-mode or an
+    /// interrupt of the firmware would be taken at once: the general path does those.
+    [[gnu::always_inline]] bool handle_firmware_mret() noexcept {
+        constexpr u64 cause = riscv::cause_value(riscv::exception::illegal_instruction);
+        if (riscv::mstatus::mpp::extract(m_h.csr.mstatus) == 3 || takeable_interrupts_in(world::os, false) != 0) {
+            m_missing_registers = true;
+            return false;
+        }
+        m_trap.origin = world::firmware;
+        m_trap.cause = cause;
+        emulate_mret</*ToOs=*/true>();
+        m_hooks.on_trap(*this, cause);
+        m_hw.template write<riscv::csr::mepc>(m_h.pc);
+        return true;
+    }
+
     /// Whether the guest registers `n...` are in the context; if not, the trap
     /// is handled again with all of them (callers must check before changing anything).
     template <class... R>
@@ -221,14 +267,17 @@ public:
     /// With `check_timer` false the firmware's timer is not compared with mtime:
     /// the caller knows the physical timer, armed with the firmware's deadline,
     /// will raise MTIP by itself if that deadline passed (the OS runs next).
-    void refresh_interrupts_checking(bool check_timer) noexcept {
+    void refresh_interrupts_checking(bool check_timer) noexcept { refresh_interrupts_inline(check_timer); }
+
+    /// refresh_interrupts_checking, inlined (the world switches' fast path).
+    [[gnu::always_inline]] void refresh_interrupts_inline(bool check_timer) noexcept {
         const u64 takeable = takeable_interrupts(check_timer);
         if (takeable != 0) {
             const int code = highest_priority_interrupt(takeable);
             enter_virtual_trap(riscv::mcause::interrupt::mask | static_cast<u64>(code), 0, 0, 0, false);
             return;
         }
-        program_physical_interrupts();
+        program_physical_interrupts_inline();
     }
 
     /// Changes one of the monitor's own PMP entries on this hart (a policy's:
@@ -370,8 +419,7 @@ private:
     /// Emulates a SYSTEM instruction of the firmware; false if it must raise
     /// illegal instruction instead.
     [[gnu::always_inline]] bool emulate_system(u32 bits) noexcept {
-        constexpr u32 mret_bits = 0x30200073;  // the firmware's way back to the OS: skip the decoder
-        if (bits == mret_bits) {
+        if (bits == riscv::mret_bits) {  // the firmware's way back to the OS: skip the decoder
             emulate_mret();
             return true;
         }
@@ -489,7 +537,10 @@ private:
             case csr::mip: return mip_access(kind, operand & m_h.features.mip_writable, write, old_value, effect);
             case csr::mtvec:
                 old_value = m_h.csr.mtvec;
-                if (write) m_h.csr.mtvec = rules::write_mtvec(old_value, apply_csr_op(kind, old_value, operand));
+                if (write) {
+                    m_h.csr.mtvec = rules::write_mtvec(old_value, apply_csr_op(kind, old_value, operand));
+                    check_trap_vector();
+                }
                 return true;
             case csr::mcounteren:
                 if (!m_h.features.has_u) return false;
@@ -771,6 +822,7 @@ private:
     void recompute_pmp_views() noexcept {
         for (unsigned v = 0; v < 4; ++v)
             compute_pmpcfg(m_h.pmp, m_h.csr.pmpcfg, static_cast<pmp_view>(v), m_h.pmpcfg_views[v]);
+        check_trap_vector();
         if (m_h.world == world::firmware)
             apply_pmp_view(firmware_view());
         else
@@ -788,7 +840,10 @@ public:
     }
 
     /// Writes the pmpcfg registers of `view` that differ from what the hart holds.
-    void apply_pmp_view(pmp_view view) noexcept {
+    void apply_pmp_view(pmp_view view) noexcept { apply_pmp_view_inline(view); }
+
+    /// apply_pmp_view, inlined (the world switches' fast path).
+    [[gnu::always_inline]] void apply_pmp_view_inline(pmp_view view) noexcept {
         const u64* wanted = m_h.pmpcfg_views[static_cast<unsigned>(view)];
         u64* physical = m_h.physical_pmpcfg;
         const unsigned registers = m_h.pmp.cfg_registers();  // at least 1: the layout is usable()
@@ -803,15 +858,15 @@ public:
             physical[1] = wanted[1];
         }
         if (registers > 2) [[unlikely]]
-            apply_more_pmpcfg(wanted, registers);
+            apply_more_pmpcfg(m_hw, m_h, wanted, registers);
     }
 
     /// pmpcfg4 and up (harts with more than 16 entries), out of the hot path.
-    [[gnu::noinline]] void apply_more_pmpcfg(const u64* wanted, unsigned registers) noexcept {
+    [[gnu::noinline]] static void apply_more_pmpcfg(Arch& hw, hart& h, const u64* wanted, unsigned registers) noexcept {
         for (unsigned r = 2; r < registers; ++r) {
-            if (wanted[r] != m_h.physical_pmpcfg[r]) {
-                (void)m_hw.csr_write(static_cast<csr>(riscv::pmpcfg_number(2 * r)), wanted[r]);
-                m_h.physical_pmpcfg[r] = wanted[r];
+            if (wanted[r] != h.physical_pmpcfg[r]) {
+                (void)hw.csr_write(static_cast<csr>(riscv::pmpcfg_number(2 * r)), wanted[r]);
+                h.physical_pmpcfg[r] = wanted[r];
             }
         }
     }
@@ -821,21 +876,26 @@ private:
 
     /// mret (priv. spec 3.3.2): to MPP, with MIE = MPIE, MPIE = 1, MPP = least
     /// privileged mode, MPRV = 0 when leaving M, V = MPV (H ext.).
+    /// With `ToOs`, the caller knows that MPP is below M and that no interrupt
+    /// of the firmware is takeable once the OS runs (handle_firmware_mret).
+    template <bool ToOs = false>
     [[gnu::always_inline]] void emulate_mret() noexcept {
         namespace ms = riscv::mstatus;
-        u64 s = m_h.csr.mstatus;
+        const u64 s = m_h.csr.mstatus;
         const u64 target = ms::mpp::extract(s);
-        const bool target_virtualized = m_h.features.has_h && target != 3 && ms::mpv::test(s);
-        s = ms::mie::insert(s, ms::mpie::extract(s));
-        s = ms::mpie::insert(s, 1);
-        s = ms::mpp::insert(s, rules::least_privilege(m_h.features));
-        s = ms::mpv::insert(s, 0);
-        if (target != 3) s = ms::mprv::insert(s, 0);
-        m_h.csr.mstatus = s;
+        const bool to_m = !ToOs && target == 3;
+        const bool target_virtualized = m_h.features.has_h && !to_m && ms::mpv::test(s);
+        const u64 cleared = ms::mie::mask | ms::mpp::mask | ms::mpv::mask | (to_m ? 0 : ms::mprv::mask);
+        const u64 set = ((s & ms::mpie::mask) >> (ms::mpie::lsb - ms::mie::lsb)) | ms::mpie::mask |
+                        ms::mpp::make(rules::least_privilege(m_h.features));
+        m_h.csr.mstatus = (s & ~cleared) | set;
         m_h.pc = m_h.csr.mepc;
-        if (target != 3) {
-            switch_to_os(static_cast<riscv::privilege>(target), target_virtualized);
-            refresh_interrupts_checking(false);  // the OS runs next: the physical timer speaks for MTIP
+        if (!to_m) {
+            switch_to_os<ToOs>(static_cast<riscv::privilege>(target), target_virtualized);
+            if constexpr (ToOs)
+                program_physical_interrupts_inline();
+            else
+                refresh_interrupts_checking(false);  // the OS runs next: the physical timer speaks for MTIP
             return;
         }
         if (m_h.physical_view != firmware_view()) apply_pmp_view(firmware_view());
@@ -895,6 +955,12 @@ private:
 
     // ---- traps from the OS --------------------------------------------------------------------
 
+    [[nodiscard]] static constexpr bool is_ecall(u64 cause) noexcept {
+        return cause == riscv::cause_value(riscv::exception::ecall_from_u) ||
+               cause == riscv::cause_value(riscv::exception::ecall_from_s) ||
+               cause == riscv::cause_value(riscv::exception::ecall_from_vs);
+    }
+
     [[gnu::always_inline]] void os_trap(u64 cause) noexcept {
         namespace ms = riscv::mstatus;
         const u64 status = m_hw.template read<csr::mstatus>();
@@ -905,14 +971,20 @@ private:
             physical_interrupt(riscv::mcause::code::extract(cause));
             return;
         }
-        m_trap.tval = m_hw.template read<csr::mtval>();
+        m_trap.tval = 0;
         m_trap.tval2 = 0;
         m_trap.tinst = 0;
-        if (m_h.features.has_mtval2) {
-            m_trap.tval2 = m_hw.template read<csr::mtval2>();
-            m_trap.tinst = m_hw.template read<csr::mtinst>();
+        m_trap.gva = false;
+        // An ecall writes zero to mtval, mtval2 and mtinst and clears GVA
+        // (priv. spec 3.1.16, H ext. 9.4.6-9.4.7, table of mtinst values).
+        if (!is_ecall(cause)) {
+            m_trap.tval = m_hw.template read<csr::mtval>();
+            if (m_h.features.has_mtval2) {
+                m_trap.tval2 = m_hw.template read<csr::mtval2>();
+                m_trap.tinst = m_hw.template read<csr::mtinst>();
+            }
+            m_trap.gva = m_h.features.has_h && ms::gva::test(status);
         }
-        m_trap.gva = m_h.features.has_h && ms::gva::test(status);
         if ((cause == riscv::cause_value(riscv::exception::load_access_fault) ||
              cause == riscv::cause_value(riscv::exception::store_access_fault)) &&
             (emulate_device_access(m_trap.tval) || m_missing_registers))
@@ -946,7 +1018,12 @@ private:
 
     /// Pending, enabled interrupts the virtual firmware takes right now.
     [[nodiscard, gnu::always_inline]] u64 takeable_interrupts(bool check_timer = true) noexcept {
-        const bool in_m = m_h.world == world::firmware;
+        return takeable_interrupts_in(m_h.world, check_timer);
+    }
+
+    /// takeable_interrupts, as they would be with `running` running.
+    [[nodiscard, gnu::always_inline]] u64 takeable_interrupts_in(world running, bool check_timer) noexcept {
+        const bool in_m = running == world::firmware;
         const bool mie = riscv::mstatus::mie::test(m_h.csr.mstatus);
         if (in_m && !mie) return 0;
         const u64 enabled = m_h.csr.mie & ~(m_h.csr.mideleg | m_h.features.mideleg_forced);
@@ -993,7 +1070,10 @@ private:
     }
 
     /// The physical mie and timer for the world that runs (docs/virtual-hart.md).
-    void program_physical_interrupts() noexcept {
+    void program_physical_interrupts() noexcept { program_physical_interrupts_inline(); }
+
+    /// program_physical_interrupts, inlined (the world switches' fast path).
+    [[gnu::always_inline]] void program_physical_interrupts_inline() noexcept {
         u64 wanted;
         if (m_h.world == world::firmware) {
             const bool mie = riscv::mstatus::mie::test(m_h.csr.mstatus);
@@ -1017,38 +1097,106 @@ private:
 
     /// Takes a trap into the virtual firmware (priv. spec 3.1.6.1, 3.1.7, 3.1.14-16).
     void enter_virtual_trap(u64 cause, u64 tval, u64 tval2, u64 tinst, bool gva) noexcept {
+        if (m_h.world == world::os) {
+            enter_virtual_trap_from_os<false>(cause, tval, tval2, tinst, gva);
+            return;
+        }
+        const u64 base = record_virtual_trap(cause, tval, tval2, tinst, 3, false, gva);
+        // An exception at the first instruction of the firmware's own trap
+        // handler comes back to that instruction with the same registers: a
+        // real machine would loop for ever. Say so instead (no silent hang).
+        if (m_h.csr.mepc == base && loops_at_vector(cause))
+            m_hooks.on_fatal(*this, "the firmware faults at its own trap vector", cause, tval);
+        m_h.pc = virtual_trap_target(cause, base);
+        if (m_h.physical_view != firmware_view()) apply_pmp_view(firmware_view());
+        program_physical_interrupts();
+    }
+
+    /// enter_virtual_trap when the OS runs: a world switch.
+    template <bool Inline>
+    [[gnu::always_inline]] void enter_virtual_trap_from_os(u64 cause, u64 tval, u64 tval2, u64 tinst,
+                                                           bool gva) noexcept {
+        const u64 base = record_virtual_trap(cause, tval, tval2, tinst, static_cast<u64>(m_h.os_mode),
+                                             m_h.os_virtualized, gva);
+        m_h.pc = virtual_trap_target(cause, base);
+        switch_to_firmware<Inline>();
+        run_trap_vector_entry();
+    }
+
+    /// Recomputes hart::trap_vector_executable: mtvec's base is in RAM and the
+    /// physical PMP of the firmware's view lets it (U-mode) execute there.
+    void check_trap_vector() noexcept {
+        const u64 base = m_h.csr.mtvec & ~u64{3};
+        const pmp_layout& layout = m_h.pmp;
+        const u64* view = m_h.pmpcfg_views[static_cast<unsigned>(pmp_view::firmware)];
+        auto cfg_of = [view](unsigned i) {
+            return riscv::pmp::cfg_byte(view[i / riscv::pmp::entries_per_cfg], i % riscv::pmp::entries_per_cfg);
+        };
+        auto addr_of = [&](unsigned i) -> u64 {
+            if (i < layout.reserved_count) return layout.reserved_addr[i];
+            if (i == layout.floor()) return 0;
+            if (i == layout.everything()) return pmpaddr_everything;
+            return m_h.csr.pmpaddr[i - layout.first_virtual()];
+        };
+        m_h.trap_vector_executable =
+            board().layout().ram.contains(base, 4) &&
+            pmp_allows_entries(cfg_of, addr_of, layout.physical_count, m_h.features.pmp_granularity, base, 4, pmp_x);
+    }
+
+    /// Runs the first instruction of the firmware's trap handler in the
+    /// monitor when it is `csrrw r, mscratch, r`, the usual way into a trap
+    /// handler (swap a register with mscratch): one trap fewer on every world
+    /// switch. Only where the firmware could fetch it (check_trap_vector) and
+    /// with registers the context holds; otherwise the firmware runs it itself.
+    [[gnu::always_inline]] void run_trap_vector_entry() noexcept {
+        constexpr u32 mask = 0xfff0707f;            // csr, funct3, opcode
+        constexpr u32 swap_mscratch = 0x34001073;   // csrrw _, mscratch (0x340), _
+        if (!m_h.trap_vector_executable) return;
+        const u64 pc = m_h.pc;
+        if (pc != (m_h.csr.mtvec & ~u64{3})) return;  // a vectored interrupt's entry
+        const u8* code = m_hw.physical(pc, 4);
+        if (code == nullptr) return;
+        u32 bits;
+        __builtin_memcpy(&bits, __builtin_assume_aligned(code, 4), 4);  // little-endian, like instructions
+        if ((bits & mask) != swap_mscratch) return;
+        const unsigned r = riscv::insn::rd(bits);  // the swap: rd = rs1, not x0
+        if (riscv::insn::rs1(bits) != r || r == 0) return;
+        if (!m_all_registers && !hart::saved_on_fast_path(r)) return;
+        const u64 old_value = m_h.csr.mscratch;
+        m_h.csr.mscratch = m_h.x[r];
+        m_h.x[r] = old_value;
+        m_h.pc = pc + 4;
+    }
+
+    /// The trap CSRs and mstatus of a trap into vM-mode from `previous_mode`
+    /// (priv. spec 3.1.6.1: MPIE = MIE, MIE = 0, MPP; H ext. 9.4.1: MPV, GVA).
+    /// Returns the trap vector's base.
+    [[gnu::always_inline]] u64 record_virtual_trap(u64 cause, u64 tval, u64 tval2, u64 tinst, u64 previous_mode,
+                                                   bool previous_virtualized, bool gva) noexcept {
         namespace ms = riscv::mstatus;
-        const bool from_os = m_h.world == world::os;
         virtual_csrs& c = m_h.csr;
         c.mepc = m_h.pc;
         c.mcause = cause;
         c.mtval = tval;
         c.mtval2 = tval2;
         c.mtinst = tinst;
-        u64 s = c.mstatus;
-        s = ms::mpie::insert(s, ms::mie::extract(s));
-        s = ms::mie::insert(s, 0);
-        s = ms::mpp::insert(s, from_os ? static_cast<u64>(m_h.os_mode) : 3);
+        const u64 s = c.mstatus;
+        u64 cleared = ms::mie::mask | ms::mpie::mask | ms::mpp::mask;
+        u64 set = ((s & ms::mie::mask) << (ms::mpie::lsb - ms::mie::lsb)) | ms::mpp::make(previous_mode);
         if (m_h.features.has_h) {
-            s = ms::mpv::insert(s, from_os && m_h.os_virtualized ? 1 : 0);
-            s = ms::gva::insert(s, gva ? 1 : 0);
+            cleared |= ms::mpv::mask | ms::gva::mask;
+            set |= (previous_virtualized ? ms::mpv::mask : 0) | (gva ? ms::gva::mask : 0);
         }
-        c.mstatus = s;
-        const u64 base = c.mtvec & ~u64{3};
-        // An exception at the first instruction of the firmware's own trap
-        // handler comes back to that instruction with the same registers: a
-        // real machine would loop for ever. Say so instead (no silent hang).
-        if (!from_os && c.mepc == base && loops_at_vector(cause))
-            m_hooks.on_fatal(*this, "the firmware faults at its own trap vector", cause, tval);
-        const bool vectored = riscv::mtvec::mode::extract(c.mtvec) == riscv::mtvec::mode_vectored;
-        m_h.pc = (riscv::mcause::interrupt::test(cause) && vectored) ? base + 4 * riscv::mcause::code::extract(cause)
-                                                                      : base;
-        if (from_os) {
-            switch_to_firmware();
-        } else {
-            if (m_h.physical_view != firmware_view()) apply_pmp_view(firmware_view());
-            program_physical_interrupts();
-        }
+        c.mstatus = (s & ~cleared) | set;
+        return c.mtvec & ~u64{3};
+    }
+
+    /// Where a trap enters the firmware: the base, or base + 4 * code for an
+    /// interrupt in vectored mode (priv. spec 3.1.7).
+    [[nodiscard, gnu::always_inline]] u64 virtual_trap_target(u64 cause, u64 base) const noexcept {
+        const bool vectored = riscv::mtvec::mode::extract(m_h.csr.mtvec) == riscv::mtvec::mode_vectored;
+        return (riscv::mcause::interrupt::test(cause) && vectored) ? base + 4 * riscv::mcause::code::extract(cause)
+                                                                  : base;
     }
 
     /// Exceptions that do not depend on what a trap changes (MPP, MPIE, MIE):
@@ -1068,6 +1216,7 @@ private:
 
     /// OS → firmware: the physical hart is made to run the firmware in U-mode
     /// with Bare translation, no delegation, no counter access, the firmware's PMP view.
+    template <bool Inline>
     [[gnu::always_inline]] void switch_to_firmware() noexcept {
         namespace ms = riscv::mstatus;
         if (m_h.features.has_s) {
@@ -1079,12 +1228,18 @@ private:
         m_hw.template clear<csr::mstatus>(ms::mpp::mask | ms::tvm::mask | ms::tw::mask | ms::tsr::mask | mpv_mask());
         m_h.world = world::firmware;
         m_hooks.on_enter_firmware(*this);
-        apply_pmp_view(firmware_view());
-        program_physical_interrupts();
+        if constexpr (Inline) {
+            apply_pmp_view_inline(firmware_view());
+            program_physical_interrupts_inline();
+        } else {
+            apply_pmp_view(firmware_view());
+            program_physical_interrupts();
+        }
     }
 
     /// firmware → OS, at `mode` (S or U, virtualized or not).
-    void switch_to_os(riscv::privilege mode, bool virtualized) noexcept {
+    template <bool Inline = false>
+    [[gnu::always_inline]] void switch_to_os(riscv::privilege mode, bool virtualized) noexcept {
         namespace ms = riscv::mstatus;
         m_h.world = world::os;
         m_h.os_mode = mode;
@@ -1100,7 +1255,10 @@ private:
         const u64 set = ms::mpp::make(static_cast<u64>(mode)) | (virtualized ? ms::mpv::mask : 0) |
                         (m_h.csr.mstatus & traps);
         if (set != 0) m_hw.template set<csr::mstatus>(set);
-        apply_pmp_view(pmp_view::os);
+        if constexpr (Inline)
+            apply_pmp_view_inline(pmp_view::os);
+        else
+            apply_pmp_view(pmp_view::os);
         // The caller re-evaluates the interrupts next (refresh_interrupts), which
         // programs the physical mie and timer for the OS.
     }
@@ -1284,8 +1442,8 @@ private:
 
 /// The hot path of the trap vector: a CSR instruction of the firmware (which
 /// the hart reports in mtval) on a CSR whose access has no effect beyond the
-/// virtual hart: mscratch, mepc, mcause, mtval, mtval2, mtinst, mtvec, misa,
-/// mhartid, and mstatus when no field with a side effect changes. It needs no
+/// virtual hart: mscratch, mepc, mcause, mtval, mtval2, mtinst, misa, mhartid,
+/// mtvec (reads), and mstatus when no field with a side effect changes. It needs no
 /// engine: anything else returns false before changing any state, and the
 /// general path (engine::handle_trap) takes over.
 template <arch Arch>
@@ -1334,8 +1492,8 @@ template <arch Arch>
             if (write) c.mtinst = apply_csr_op(kind, old_value, operand);
             break;
         case csr::mtvec:
+            if (write) return false;  // the engine rechecks the trap vector (check_trap_vector)
             old_value = c.mtvec;
-            if (write) c.mtvec = rules::write_mtvec(old_value, apply_csr_op(kind, old_value, operand));
             break;
         case csr::misa:
             old_value = h.features.misa;

@@ -113,6 +113,11 @@ struct hart {
     riscv::privilege os_mode = riscv::privilege::supervisor;
     /// Whether the OS runs virtualized (VS/VU, H extension).
     bool os_virtualized = false;
+    /// Whether the first instruction of the firmware's trap vector (mtvec's
+    /// base) lies in RAM the firmware may execute, recomputed when mtvec or
+    /// the PMP changes: a world switch may then run that instruction in the
+    /// monitor (engine::run_trap_vector_entry).
+    bool trap_vector_executable = false;
 
     /// A deadline of the monitor's own (policies, e.g. the OS timer under offload);
     /// ~0 when none. The physical timer fires at the earlier of it and the firmware's.
@@ -130,9 +135,11 @@ struct hart {
     pmp_view physical_view = pmp_view::firmware;
 
     /// The registers a backend's fast trap path has saved in `x` (the caller-
-    /// saved ones and sp: ra, sp, t0-t6, a0-a7); the fast path must use no
-    /// other (the others still hold the guest's values in the hart).
-    static constexpr u32 fast_path_registers = (1u << 1) | (1u << 2) | (7u << 5) | (0xffu << 10) | (0xfu << 28);
+    /// saved ones, sp and tp: ra, sp, tp, t0-t6, a0-a7); the fast path must use
+    /// no other (the others still hold the guest's values in the hart). tp is
+    /// among them because trap handlers swap it with mscratch on entry.
+    static constexpr u32 fast_path_registers =
+        (1u << 1) | (1u << 2) | (1u << 4) | (7u << 5) | (0xffu << 10) | (0xfu << 28);
     [[nodiscard, gnu::always_inline]] static constexpr bool saved_on_fast_path(unsigned n) noexcept {
         return n == 0 || ((fast_path_registers >> (n & 31)) & 1) != 0;
     }

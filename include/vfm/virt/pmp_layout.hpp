@@ -125,22 +125,34 @@ constexpr void compute_pmpcfg(const pmp_layout& layout, const u8* virtual_cfg, p
     set(layout.everything(), everything);
 }
 
-/// Whether PMP entries `cfg`/`addr` (count entries, granularity G) let an S- or
-/// U-mode access of `size` bytes at `address` needing permissions `needed`
-/// through (priv. spec 3.7.1): the lowest-numbered entry matching any byte
-/// decides and must cover all of them; with no match the access fails, as it
-/// does once any entry is implemented.
-[[nodiscard]] constexpr bool pmp_allows(const u8* cfg, const u64* addr, unsigned count, unsigned g, u64 address,
-                                        u64 size, u8 needed) noexcept {
+/// Whether `count` PMP entries, entry i given by `cfg_of(i)` and `addr_of(i)`
+/// at granularity G, let an S- or U-mode access of `size` bytes at `address`
+/// needing permissions `needed` through (priv. spec 3.7.1): the lowest-numbered
+/// entry matching any byte decides and must cover all of them; with no match
+/// the access fails, as it does once any entry is implemented.
+template <class CfgOf, class AddrOf>
+[[nodiscard]] constexpr bool pmp_allows_entries(CfgOf cfg_of, AddrOf addr_of, unsigned count, unsigned g,
+                                                u64 address, u64 size, u8 needed) noexcept {
+    u64 previous = 0;
     for (unsigned i = 0; i < count; ++i) {
-        const riscv::pmp::range r = riscv::pmp::decode(cfg[i], addr[i], i == 0 ? 0 : addr[i - 1], g);
+        const u8 cfg = cfg_of(i);
+        const u64 addr = addr_of(i);
+        const riscv::pmp::range r = riscv::pmp::decode(cfg, addr, previous, g);
+        previous = addr;
         if (r.empty) continue;
         const bool touches = address < r.end && r.base < address + size;
         if (!touches) continue;
         if (address < r.base || address + size > r.end) return false;  // partial match fails (3.7.1)
-        return (cfg[i] & needed) == needed;
+        return (cfg & needed) == needed;
     }
     return count == 0;
+}
+
+/// pmp_allows_entries over arrays of configuration bytes and address registers.
+[[nodiscard]] constexpr bool pmp_allows(const u8* cfg, const u64* addr, unsigned count, unsigned g, u64 address,
+                                        u64 size, u8 needed) noexcept {
+    return pmp_allows_entries([cfg](unsigned i) { return cfg[i]; }, [addr](unsigned i) { return addr[i]; }, count,
+                              g, address, size, needed);
 }
 
 /// pmpaddr value of the "everything" entry: NAPOT over the whole address space.

@@ -231,13 +231,14 @@ vfm_trap_vector:
 
 #endif /* VFM_METAL_CSR_FAST_PATH */
 
-    /* Tier 2: the other caller-saved registers and sp. */
+    /* Tier 2: the other caller-saved registers, tp and sp. */
 .Ltier2:
     SAVE(7)
 .Ltier2_t2_saved:
     SAVE(6)
 .Ltier2_t1_saved:
     SAVE(1)
+    SAVE(4)
     SAVE(10)
     SAVE(11)
     SAVE(12)
@@ -256,7 +257,6 @@ vfm_trap_vector:
 
     /* Tier 3: every register. */
     SAVE(3)
-    SAVE(4)
     SAVE(8)
     SAVE(9)
     SAVE(18)
@@ -278,7 +278,6 @@ vfm_trap_vector:
 vfm_resume:
     mv sp, a0
     LOAD(3)
-    LOAD(4)
     LOAD(8)
     LOAD(9)
     LOAD(18)
@@ -294,6 +293,7 @@ vfm_resume:
 .Lrestore_caller_saved:
     csrw mscratch, sp
     LOAD(1)
+    LOAD(4)
     LOAD(5)
     LOAD(6)
     LOAD(7)

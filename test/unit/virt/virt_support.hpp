@@ -298,6 +298,10 @@ public:
     /// Checks that the firmware is at its handler with these trap CSRs.
     void expect_delivered(u64 cause, u64 tval, u64 epc, u64 handler = firmware_vector);
 
+    /// false: every trap takes the general path (monitor::handle_trap), as on a
+    /// backend without a fast path; the reference the fast paths are compared with.
+    bool fast_path = true;
+
 private:
     friend class machine;
     void run_monitor();
@@ -355,7 +359,7 @@ inline void cpu::run_monitor() {
     std::jmp_buf* const outer = m_machine.m_jump;
     m_machine.m_jump = &here;
     if (setjmp(here) == 0) {
-        if (!m_machine.monitor.fast_trap(hw, h)) m_machine.monitor.handle_trap(hw, h);
+        if (!fast_path || !m_machine.monitor.fast_trap(hw, h)) m_machine.monitor.handle_trap(hw, h);
     } else {
         m_machine.stopped = true;
     }

@@ -154,3 +154,251 @@ TEST_CASE("a world switch rewrites only the PMP registers that differ", "[virt][
     CHECK(c.hw.log().writes_to(csr::pmpcfg0).empty());       // entries 0-7: the same in both views
     CHECK(c.hw.log().writes_to(csr::pmpcfg2).size() == 2);  // entry 15, "everything": RWX / OFF
 }
+
+// ---- the trap handler's first instruction, run during the world switch ----
+
+TEST_CASE("a world switch runs the firmware's first csrrw tp, mscratch, tp itself", "[virt][world][vector]") {
+    // Natively the firmware executes it first thing in its handler (unpriv.
+    // spec 9.1: rd = the CSR's old value, the CSR = rs1's old value): it then
+    // stands at mtvec + 4 with tp and mscratch swapped, as after the monitor's switch.
+    machine m{qemu_h::make()};
+    cpu& c = m.hart0();
+    REQUIRE(c.boot() == boot_error::none);
+    c.hw.place_instruction(firmware_vector, enc::csrrw(4, csr::mscratch, 4));
+    c.csrw(csr::mtvec, firmware_vector);
+    c.csrw(csr::mscratch, 0x8011'0000);
+    c.enter_os(os_entry);
+    c.h.x[4] = 0x7777;  // the OS's tp
+    c.trap(riscv::exception::ecall_from_s, 0);
+    CHECK(c.pc() == firmware_vector + 4);
+    CHECK(c.mode() == privilege::user);
+    CHECK(c.h.x[4] == 0x8011'0000);
+    CHECK(c.csrr(csr::mscratch) == 0x7777);
+    CHECK(c.csrr(csr::mepc) == os_entry);
+    CHECK(c.csrr(csr::mcause) == 9);
+    // The firmware swaps back and returns; the next call does the same.
+    c.csrw(csr::mscratch, 0x8011'0000);
+    c.h.x[4] = 0x7777;
+    c.csrw(csr::mepc, os_entry + 4);
+    c.exec(enc::mret);
+    REQUIRE(c.mode() == privilege::supervisor);
+    c.trap(riscv::exception::ecall_from_s, 0);
+    CHECK(c.pc() == firmware_vector + 4);
+    CHECK(c.h.x[4] == 0x8011'0000);
+    // The instruction is read at every switch: rewritten, it is the firmware's to run.
+    c.csrw(csr::mscratch, 0x8011'0000);
+    c.h.x[4] = 0x7777;
+    c.hw.place_instruction(firmware_vector, 0x0000'0013);  // nop
+    c.csrw(csr::mepc, os_entry + 8);
+    c.exec(enc::mret);
+    c.trap(riscv::exception::ecall_from_s, 0);
+    CHECK(c.pc() == firmware_vector);
+    CHECK(c.h.x[4] == 0x7777);
+}
+
+TEST_CASE("the firmware runs its first instruction itself where the monitor must not", "[virt][world][vector]") {
+    struct variant {
+        const char* what;
+        u32 first;        // the instruction at the vector
+        u64 vector;       // mtvec
+        bool lock_vector; // a locked PMP entry (R, no X) over the vector: M-mode cannot fetch there (3.7.1)
+    };
+    const variant variants[] = {
+        {"csrrw with rd != rs1", enc::csrrw(2, csr::mscratch, 4), firmware_vector, false},
+        {"csrrw x0, mscratch, x0", enc::csrrw(0, csr::mscratch, 0), firmware_vector, false},
+        {"csrrw tp, mepc, tp", enc::csrrw(4, csr::mepc, 4), firmware_vector, false},
+        {"a vector the firmware may not execute", enc::csrrw(4, csr::mscratch, 4), firmware_vector, true},
+        {"a vector outside RAM", enc::csrrw(4, csr::mscratch, 4), 0x1000, false},
+    };
+    for (const variant& v : variants) {
+        INFO(v.what);
+        machine m{qemu_h::make()};
+        cpu& c = m.hart0();
+        REQUIRE(c.boot() == boot_error::none);
+        if (v.vector == firmware_vector) c.hw.place_instruction(firmware_vector, v.first);
+        c.csrw(csr::mtvec, v.vector);
+        c.csrw(csr::mscratch, 0x8011'0000);
+        if (v.lock_vector) {
+            c.csrw(csr::pmpaddr0, (firmware_vector >> 2) | 0x1ff);  // NAPOT, 4 KiB
+            c.csrw(csr::pmpaddr1, 0x003f'ffff'ffff'ffff);           // NAPOT, everything
+            c.csrw(csr::pmpcfg0, 0x1f'99);                          // L|NAPOT|R; NAPOT|RWX
+        }
+        c.enter_os(os_entry);
+        c.h.x[4] = 0x7777;
+        c.h.x[2] = 0x2222;
+        c.trap(riscv::exception::ecall_from_s, 0);
+        CHECK(c.pc() == v.vector);
+        CHECK(c.h.x[4] == 0x7777);
+        CHECK(c.h.x[2] == 0x2222);
+        CHECK(c.h.csr.mscratch == 0x8011'0000);
+    }
+}
+
+TEST_CASE("an interrupt entering a vectored handler is not run by the monitor", "[virt][world][vector]") {
+    // Vectored mode: the machine timer interrupt enters at base + 4 * 7 (3.1.7).
+    machine m{rv64gc::make()};
+    cpu& c = m.hart0();
+    REQUIRE(c.boot() == boot_error::none);
+    c.hw.place_instruction(firmware_vector, enc::csrrw(4, csr::mscratch, 4));
+    c.hw.place_instruction(firmware_vector + 28, enc::csrrw(4, csr::mscratch, 4));
+    c.csrw(csr::mtvec, firmware_vector | 1);
+    c.csrw(csr::mscratch, 0x8011'0000);
+    c.h.x[5] = 0x9000;
+    c.h.x[6] = mtimecmp0;
+    REQUIRE(c.access(enc::sd(5, 6, 0)).advanced);
+    c.csrw(csr::mie, 0x80);
+    c.enter_os(os_entry);
+    c.h.x[4] = 0x7777;
+    m.board.set_time(0x9000);
+    c.settle();
+    CHECK(c.pc() == firmware_vector + 28);
+    CHECK(c.csrr(csr::mcause) == (riscv::mcause::interrupt::mask | 7));
+    CHECK(c.h.x[4] == 0x7777);
+}
+
+// ---- the fast path's world switches against the general path ----
+
+namespace {
+
+/// A small deterministic generator (the runs must be reproducible).
+struct lcg {
+    u64 state;
+    u64 next() noexcept {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        return state >> 33;
+    }
+    bool coin() noexcept { return (next() & 1) != 0; }
+    u64 pick(std::initializer_list<u64> values) noexcept {
+        return values.begin()[next() % values.size()];
+    }
+};
+
+/// Everything a trap can change: the virtual hart, the physical hart, the timer.
+void check_same(machine& a, machine& b) {
+    cpu& x = a.hart0();
+    cpu& y = b.hart0();
+    CHECK(x.pc() == y.pc());
+    CHECK(x.mode() == y.mode());
+    for (unsigned i = 0; i < 32; ++i) {
+        INFO("x" << i);
+        CHECK(x.h.x[i] == y.h.x[i]);
+    }
+    CHECK(x.h.pc == y.h.pc);
+    CHECK(x.h.world == y.h.world);
+    const virt::virtual_csrs& p = x.h.csr;
+    const virt::virtual_csrs& q = y.h.csr;
+    CHECK(hex(p.mstatus) == hex(q.mstatus));
+    CHECK(p.medeleg == q.medeleg);
+    CHECK(p.mideleg == q.mideleg);
+    CHECK(hex(p.mie) == hex(q.mie));
+    CHECK(p.mtvec == q.mtvec);
+    CHECK(p.mscratch == q.mscratch);
+    CHECK(p.mepc == q.mepc);
+    CHECK(p.mcause == q.mcause);
+    CHECK(p.mtval == q.mtval);
+    CHECK(p.mtval2 == q.mtval2);
+    CHECK(p.mtinst == q.mtinst);
+    CHECK(p.satp == q.satp);
+    CHECK(x.h.os_mode == y.h.os_mode);
+    CHECK(x.h.os_virtualized == y.h.os_virtualized);
+    CHECK(x.h.physical_mie == y.h.physical_mie);
+    CHECK(x.h.physical_timer == y.h.physical_timer);
+    CHECK(x.h.physical_view == y.h.physical_view);
+    CHECK(x.h.physical_pmpcfg[0] == y.h.physical_pmpcfg[0]);
+    CHECK(x.h.physical_pmpcfg[1] == y.h.physical_pmpcfg[1]);
+    for (const csr n : {csr::mstatus, csr::mie, csr::mip, csr::mepc, csr::satp, csr::medeleg, csr::mideleg,
+                        csr::mcounteren, csr::pmpcfg0, csr::pmpcfg2, csr::sstatus, csr::sepc}) {
+        INFO("physical CSR " << hex(static_cast<u16>(n)));
+        CHECK(hex(x.hw.peek_csr(n).value_or(0)) == hex(y.hw.peek_csr(n).value_or(0)));
+    }
+    CHECK(a.board.mtimecmp(0) == b.board.mtimecmp(0));
+    CHECK(a.board.msip(0) == b.board.msip(0));
+}
+
+/// One scripted round of OS → firmware → OS with the choices `g` makes, played
+/// on both machines alike.
+void play_round(machine& a, machine& b, lcg& g) {
+    const u64 time = 0x1000 + g.next() % 0x100;
+    const u64 deadline = g.pick({time - 1, time + 0x100, ~u64{0}});
+    const u64 fw_mie = g.pick({0x0, 0x8, 0x80, 0x88, 0x808, 0x888});
+    const bool msip = g.next() % 4 == 0;
+    const u64 vector_insn = g.pick({enc::csrrw(4, csr::mscratch, 4), enc::csrrw(2, csr::mscratch, 2),
+                                    enc::csrrw(10, csr::mscratch, 11), 0x0000'0013});
+    const u64 target_mode = g.pick({0, 1, 1, 1, 3});
+    const bool mpie = g.coin();
+    const bool mprv = g.coin();
+    const u64 os_sie = g.pick({0x0, 0x2, 0x220, 0x222});
+    u64 regs[32];
+    for (u64& r : regs) r = g.next();
+    for (machine* m : {&a, &b}) {
+        cpu& c = m->hart0();
+        m->board.set_time(time);
+        c.hw.place_instruction(firmware_vector, static_cast<u32>(vector_insn));
+        c.hw.poke_csr(csr::sie, os_sie);
+        for (unsigned i = 1; i < 32; ++i) c.h.x[i] = regs[i];
+        c.trap(riscv::exception::ecall_from_s, 0);  // the first world switch
+        if (c.mode() != privilege::user) continue;  // (cannot happen: the firmware takes an ecall)
+        if (c.pc() != firmware_vector && c.pc() != firmware_vector + 4) continue;
+        // The firmware answers: its timer, its msip, mie, then mepc, mstatus, mret.
+        c.h.x[5] = deadline;
+        c.h.x[6] = mtimecmp0;
+        (void)c.access(enc::sd(5, 6, 0));
+        c.h.x[5] = msip ? 1 : 0;
+        c.h.x[6] = 0x200'0000;
+        (void)c.access(enc::sw(5, 6, 0));
+        c.csrw(csr::mie, fw_mie);
+        c.csrw(csr::mepc, c.h.csr.mepc + 4);
+        u64 status = c.h.csr.mstatus;
+        status = (status & ~u64{0x1800}) | (target_mode << 11);
+        status = (status & ~u64{0x80}) | (mpie ? 0x80 : 0);
+        status = (status & ~u64{0x2'0000}) | (mprv ? 0x2'0000 : 0);
+        c.csrw(csr::mstatus, status);
+        c.exec(enc::mret);  // the second world switch (or an mret within vM-mode)
+        if (c.mode() == privilege::user && c.h.world == virt::world::firmware) {
+            // Still the firmware (MPP = M, or an interrupt taken at once): back to the OS.
+            c.csrw(csr::mie, 0);
+            c.csrw(csr::mepc, os_entry);
+            c.csrw(csr::mstatus, (c.h.csr.mstatus & ~u64{0x1800}) | 0x800);
+            c.exec(enc::mret);
+        }
+        c.jump(os_entry + 0x100);
+    }
+}
+
+template <class Config>
+void compare_world_switches(u64 seed) {
+    machine general{Config::make()};
+    machine fast{Config::make()};
+    general.hart0().fast_path = false;
+    for (machine* m : {&general, &fast}) {
+        cpu& c = m->hart0();
+        REQUIRE(c.boot() == boot_error::none);
+        c.csrw(csr::mtvec, firmware_vector);
+        c.csrw(csr::mscratch, 0x8011'0000);
+        c.csrw(csr::medeleg, 0xb109);
+        c.csrw(csr::mideleg, 0x222);
+        c.csrw(csr::mcounteren, 0x7);
+        c.csrw(csr::pmpaddr0, 0x2000'7fff);
+        c.csrw(csr::pmpaddr1, 0x003f'ffff'ffff'ffff);
+        c.csrw(csr::pmpcfg0, 0x1f'18);
+        c.enter_os(os_entry);
+    }
+    check_same(general, fast);
+    lcg g{seed};
+    for (int round = 0; round < 8; ++round) {
+        INFO("seed " << seed << " round " << round);
+        lcg same = g;
+        play_round(general, fast, same);
+        g = same;
+        check_same(general, fast);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("the fast path's world switches leave the state the general path leaves", "[virt][world][fast]") {
+    for (u64 seed = 1; seed <= 40; ++seed) {
+        compare_world_switches<qemu_h>(seed);
+        compare_world_switches<rv64gc>(seed);
+    }
+}

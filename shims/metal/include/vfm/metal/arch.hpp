@@ -31,11 +31,12 @@ inline constexpr u32 ret_instruction = 0x00008067;  // jalr x0, 0(ra)
 }
 }  // namespace detail_asm
 
-/// One physical hart, seen from M-mode. Holds only the hart's index, which
-/// selects its trampoline slot.
+/// The physical hart the code runs on, seen from M-mode. Holds nothing (so
+/// the trap path never builds it in memory): its trampoline slot is found
+/// from mhartid, which also indexes the hart blocks (entry.S parks harts
+/// with mhartid >= VFM_MAX_HARTS).
 class hart_backend {
 public:
-    explicit hart_backend(u32 index) noexcept : m_index(index) {}
 
     // ---- constant-number CSR access (hot path) ----
     // No "memory" clobber: a CSR write changes nothing the monitor's own memory
@@ -120,7 +121,7 @@ public:
 private:
     /// Runs one CSR instruction (rd = a0, rs1 = a1 or x0) in the trampoline.
     [[gnu::noinline]] csr_result guarded_csr(u32 instruction, u64 value) noexcept {
-        u32* slot = vfm_trampolines[m_index];
+        u32* slot = trampoline();
         slot[0] = instruction;
         slot[1] = detail_asm::ret_instruction;
         const u64 saved_status = read<riscv::csr::mstatus>();
@@ -189,7 +190,7 @@ private:
         const u32 rs1 = f.all_addresses ? 0 : 5;
         const u32 rs2 = f.all_ids ? 0 : 6;
         const u32 instruction = base | (rs2 << 20) | (rs1 << 15);
-        u32* slot = vfm_trampolines[m_index];
+        u32* slot = trampoline();
         slot[0] = instruction;
         slot[1] = detail_asm::ret_instruction;
         register u64 t0 asm("t0") = f.address;
@@ -197,7 +198,7 @@ private:
         asm volatile("fence.i\n jalr ra, 0(%2)" : "+r"(t0), "+r"(t1) : "r"(slot) : "ra", "memory");
     }
 
-    u32 m_index;
+    [[nodiscard]] u32* trampoline() const noexcept { return vfm_trampolines[read<riscv::csr::mhartid>()]; }
 };
 
 static_assert(arch<hart_backend>, "the metal backend implements the arch concept");
