@@ -168,10 +168,14 @@ public:
         }
     }
 
+    /// The world switch of an ecall from S-mode into the firmware (fast path:
+    /// engine::handle_supervisor_ecall, docs/metal.md).
     [[gnu::noinline]] bool forward_ecall(Arch& hw, virt::hart& h) noexcept {
         engine_type engine(hw, *this, h, false);
         return engine.handle_supervisor_ecall();
     }
+    /// The firmware's mret back to the OS (fast path: engine::handle_firmware_mret;
+    /// false, nothing changed, when the general path must do it).
     [[gnu::noinline]] bool return_to_os(Arch& hw, virt::hart& h) noexcept {
         engine_type engine(hw, *this, h, false);
         return engine.handle_firmware_mret();

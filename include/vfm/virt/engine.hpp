@@ -267,17 +267,14 @@ public:
     /// With `check_timer` false the firmware's timer is not compared with mtime:
     /// the caller knows the physical timer, armed with the firmware's deadline,
     /// will raise MTIP by itself if that deadline passed (the OS runs next).
-    void refresh_interrupts_checking(bool check_timer) noexcept { refresh_interrupts_inline(check_timer); }
-
-    /// refresh_interrupts_checking, inlined (the world switches' fast path).
-    [[gnu::always_inline]] void refresh_interrupts_inline(bool check_timer) noexcept {
+    void refresh_interrupts_checking(bool check_timer) noexcept {
         const u64 takeable = takeable_interrupts(check_timer);
         if (takeable != 0) {
             const int code = highest_priority_interrupt(takeable);
             enter_virtual_trap(riscv::mcause::interrupt::mask | static_cast<u64>(code), 0, 0, 0, false);
             return;
         }
-        program_physical_interrupts_inline();
+        program_physical_interrupts();
     }
 
     /// Changes one of the monitor's own PMP entries on this hart (a policy's:
