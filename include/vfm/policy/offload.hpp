@@ -179,8 +179,10 @@ private:
         engine.set_monitor_deadline(deadline);
     }
 
+    // send_ipi and remote_fence stay out of line: their frames would
+    // otherwise be set up in sbi() for every call, also the forwarded ones.
     template <class E>
-    bool send_ipi(E& engine, u64 mask, u64 base) noexcept {
+    [[gnu::noinline]] bool send_ipi(E& engine, u64 mask, u64 base) noexcept {
         const u32 self = engine.current().index;
         return for_each_hart_in_mask(engine.board(), mask, base, [&](u32 target) {
             if (target == self) {
@@ -193,7 +195,7 @@ private:
     }
 
     template <class E>
-    bool remote_fence(E& engine, const sbi_call& call) noexcept {
+    [[gnu::noinline]] bool remote_fence(E& engine, const sbi_call& call) noexcept {
         namespace sbi = riscv::sbi;
         fence_request request;
         switch (call.function) {
