@@ -128,6 +128,12 @@ public:
             firmware_trap(cause);
         else
             os_trap(cause);
+        return finish_trap(cause);
+    }
+
+    /// The end of every trap path: false when a register was missing (nothing
+    /// changed), else the policies' on_trap and mepc for the vector's mret.
+    [[gnu::always_inline]] bool finish_trap(u64 cause) noexcept {
         if (m_missing_registers) return false;
         m_hooks.on_trap(*this, cause);
         m_hw.template write<riscv::csr::mepc>(m_h.pc);
@@ -151,14 +157,9 @@ public:
         m_h.os_mode = riscv::privilege::supervisor;
         m_h.os_virtualized = false;
         sync_os_interrupt_enables();
-        if (!m_hooks.on_os_trap(*this, cause)) {
-            if (m_missing_registers) return false;
+        if (!m_hooks.on_os_trap(*this, cause) && !m_missing_registers)
             enter_virtual_trap_from_os</*Inline=*/true>(cause, 0, 0, 0, false);
-        }
-        if (m_missing_registers) return false;
-        m_hooks.on_trap(*this, cause);
-        m_hw.template write<riscv::csr::mepc>(m_h.pc);
-        return true;
+        return finish_trap(cause);
     }
 
     /// handle_trap for the firmware's mret (illegal instruction, mtval the
@@ -175,9 +176,7 @@ public:
         m_trap.origin = world::firmware;
         m_trap.cause = cause;
         emulate_mret</*ToOs=*/true>();
-        m_hooks.on_trap(*this, cause);
-        m_hw.template write<riscv::csr::mepc>(m_h.pc);
-        return true;
+        return finish_trap(cause);
     }
 
     /// Whether the guest registers `n...` are in the context; if not, the trap
