@@ -41,6 +41,11 @@ constinit monitor_type monitor{board};
 
 [[nodiscard]] u64 address_of(const char* symbol) { return reinterpret_cast<vfm::uptr>(symbol); }
 
+/// Where the image was linked to run: an absolute address stored in the
+/// image at link time (the code itself addresses everything relative to pc,
+/// so it reaches this check even when loaded elsewhere).
+constinit const char* const linked_start = __vfm_start;
+
 }  // namespace
 
 /// Every hart arrives here from the boot code, on its own stack; the first one
@@ -48,7 +53,12 @@ constinit monitor_type monitor{board};
 extern "C" [[noreturn]] void vfm_main(u64 hartid, u64 device_tree, u64 boot_info, u64 primary) {
     if (primary != 0) {
         const vfm::region image = vfm::platforms::napot_cover(address_of(__vfm_start), address_of(__vfm_end));
-        if (const char* error = board.init(device_tree, image, VFM_FIRMWARE_ADDRESS)) stop(hartid, error, device_tree);
+        const char* error = board.init(device_tree, image, VFM_FIRMWARE_ADDRESS);
+        if (error == nullptr && address_of(*const_cast<const char* volatile*>(&linked_start)) != address_of(__vfm_start))
+            error = "the monitor image runs at another address than it was linked for";
+        for (u32 i = 0; error == nullptr && i < board.hart_count(); ++i)
+            if (board.hart_id(i) >= VFM_MAX_HARTS) error = "the device tree has a hart id this build cannot run (max_harts)";
+        if (error != nullptr) stop(hartid, error, device_tree);
         const u32 first_word = *reinterpret_cast<const volatile u32*>(static_cast<vfm::uptr>(VFM_FIRMWARE_ADDRESS));
         if (first_word == 0) stop(hartid, "no firmware image at the firmware address (memory there is zero)", VFM_FIRMWARE_ADDRESS);
         if (VFM_LOG_LEVEL >= 1)

@@ -33,14 +33,42 @@ public:
 
     constexpr qemu_virt() noexcept = default;
 
+    /// QEMU virt's console and test finisher, used until the device tree
+    /// names its own (and when there is no usable tree): an error found
+    /// before that must still be printed and stop the machine.
+    static constexpr u64 default_uart = 0x1000'0000;
+    static constexpr u64 default_finisher = 0x10'0000;
+
     /// Reads the board from the device tree at `device_tree` and reserves
-    /// `monitor` in it. Returns nullptr, or why the board cannot be used.
+    /// `monitor` in it. Returns nullptr, or why the board cannot be used. The
+    /// console and the shutdown device are found first, so that every later
+    /// error is printed where the device tree says and ends the machine.
     [[nodiscard]] const char* init(u64 device_tree, region monitor, u64 firmware_entry) noexcept {
+        m_uart = default_uart;
+        m_finisher = default_finisher;
         u8* blob = reinterpret_cast<u8*>(static_cast<uptr>(device_tree));
         if (blob == nullptr) return "no device tree (a1 is 0)";
         const u64 window_end = bits::align_down(device_tree, device_tree_window) + device_tree_window;
         const fdt::tree t(blob, window_end - device_tree);
         if (!t.ok()) return fdt::to_string(t.status());
+
+        // The console: the node /chosen/stdout-path names when it is a 16550,
+        // else the first 16550 (DT spec 3.6).
+        constexpr const char* uarts[] = {"ns16550a", "ns16550"};
+        m_uart = 0;
+        const fdt::node chosen_console = fdt::stdout_node(t);
+        if (chosen_console && is_compatible(t, chosen_console, uarts)) {
+            if (const auto uart = fdt::device_region(t, chosen_console)) m_uart = uart.value().base;
+        }
+        if (m_uart == 0) {
+            if (const auto uart = fdt::device_region(t, uarts)) m_uart = uart.value().base;
+        }
+        constexpr const char* finishers[] = {"sifive,test0", "sifive,test1"};
+        m_finisher = 0;
+        if (const auto finisher = fdt::device_region(t, finishers)) {
+            m_finisher = finisher.value().base;
+            m_layout.shutdown_device = napot_cover(finisher.value().base, finisher.value().base + finisher.value().size);
+        }
 
         m_layout.monitor = monitor;
         m_layout.firmware_entry = firmware_entry;
@@ -61,6 +89,12 @@ public:
         fdt::region ram[1];
         if (fdt::memory_regions(t, ram, 1) == 0) return "the device tree lists no memory";
         m_layout.ram = {ram[0].base, ram[0].size};
+        if (!m_layout.ram.contains(monitor.base, monitor.size + shared_buffer_size))
+            return "the monitor's image is not in the first memory region of the device tree";
+        if (!m_layout.ram.contains(firmware_entry, 4))
+            return "the firmware address is not in the first memory region of the device tree";
+        if (firmware_entry >= monitor.base && firmware_entry < m_layout.shared_buffer.end())
+            return "the firmware address is inside the monitor's memory";
 
         if (const auto clint = fdt::clint_region(t)) {
             // SiFive CLINT: msip at +0, mtimecmp at +0x4000, mtime at +0xbff8.
@@ -81,14 +115,6 @@ public:
             m_layout.emulated_devices = napot_cover(low, high);
         }
         m_mtime = m_layout.mtimer.base + m_layout.mtime_offset;  // read on every trapping `time` read
-
-        constexpr const char* uarts[] = {"ns16550a", "ns16550"};
-        if (const auto uart = fdt::device_region(t, uarts)) m_uart = uart.value().base;
-        constexpr const char* finishers[] = {"sifive,test0", "sifive,test1"};
-        if (const auto finisher = fdt::device_region(t, finishers)) {
-            m_finisher = finisher.value().base;
-            m_layout.shutdown_device = napot_cover(finisher.value().base, finisher.value().base + finisher.value().size);
-        }
 
         // Reserve the monitor before the firmware sees the tree (DT spec 3.5.4, no-map).
         fdt::editor e(blob, window_end - device_tree);
@@ -136,6 +162,14 @@ public:
     }
 
 private:
+    template <usize N>
+    [[nodiscard]] static bool is_compatible(const fdt::tree& t, fdt::node n, const char* const (&compatibles)[N]) noexcept {
+        const fdt::property compatible = t.find_property(n, "compatible");
+        for (const char* c : compatibles)
+            if (compatible && compatible.contains(c)) return true;
+        return false;
+    }
+
     [[nodiscard]] static volatile u64& mmio64(u64 address) noexcept {
         return *reinterpret_cast<volatile u64*>(static_cast<uptr>(address));
     }
