@@ -139,6 +139,23 @@ sandbox_m_entry:
     .balign 64
     .globl sandbox_os_begin
 sandbox_os_begin:
+    # A RISC-V Linux image header (Linux Documentation/arch/riscv/boot-image-header.rst):
+    # the sandbox measures exactly the image it declares.
+    .option push
+    .option norvc
+    j       sandbox_os_start                        # code0
+    .option pop
+    .word   0                                       # code1
+    .dword  0                                       # text_offset
+    .dword  sandbox_os_end - sandbox_os_begin       # image_size
+    .dword  0                                       # flags
+    .word   2                                       # version 0.2
+    .word   0                                       # res1
+    .dword  0                                       # res2
+    .ascii  "RISCV\0\0\0"                          # magic (deprecated)
+    .ascii  "RSC\x05"                               # magic2
+    .word   0                                       # res3
+sandbox_os_start:
     lla     t0, sandbox_os_trap
     csrw    stvec, t0
     li      t0, 0x5afe5c5c5c5c5c5c

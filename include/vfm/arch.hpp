@@ -31,9 +31,22 @@
 /// Memory on behalf of a less privileged mode (MPRV semantics, priv. spec 3.1.6.3):
 ///   load(how, addr, width)          -> access_result
 ///   store(how, addr, width, value)  -> access_result
+///   amo(how, addr, width, op, operand) -> access_result   value = the old value
+///   compare_exchange(how, addr, width, expected, desired) -> access_result
+///     value = the old value; `desired` was stored iff it equals `expected`
 ///     performed with the privilege, virtualization and MXR of `how`, with the
-///     current physical satp / hgatp / vsatp and PMP. A fault does not stop the
-///     monitor: ok = false and cause/tval/tval2/tinst say what the hart raised.
+///     current physical satp / hgatp / vsatp and PMP; width 1, 2, 4 or 8 (4 or
+///     8 for amo and compare_exchange, naturally aligned), values zero-extended.
+///     A fault does not stop the monitor: ok = false and cause/tval/tval2/tinst
+///     say what the hart raised. The core translates in software and calls
+///     these with satp Bare and `how.virtualized` false, so they are physical
+///     accesses with the PMP check of `how.privilege` (virt/guest_memory.hpp);
+///     only discovery translates through them (to learn how A/D are updated).
+///
+/// The floating-point registers (F/D; only called where the hart has them and
+/// mstatus.FS is not Off):
+///   fp_read(n, width) -> u64       f[n]'s low `width` bytes (fmv.x.w / fmv.x.d)
+///   fp_write(n, width, value)      f[n] = value, NaN-boxed when width is 4 (fmv.w.x / fmv.d.x)
 ///
 /// The monitor's own view of physical memory (M-mode, no translation):
 ///   physical(addr, size) -> u8* or nullptr when [addr, addr+size) is not memory
@@ -83,6 +96,43 @@ struct access_mode {
     bool mxr = false;          ///< make executable pages readable (instruction fetch emulation)
 };
 
+/// The operation of an AMO: its funct5 (unpriv. spec 8.4).
+enum class amo_op : u8 {
+    add = 0x00,
+    swap = 0x01,
+    bit_xor = 0x04,
+    bit_or = 0x08,
+    bit_and = 0x0c,
+    min = 0x10,
+    max = 0x14,
+    min_unsigned = 0x18,
+    max_unsigned = 0x1c,
+};
+
+/// The new value of an AMO on `width` bytes: `old` and `operand` hold the
+/// memory's and the register's low `width` bytes (unpriv. spec 8.4; min and
+/// max compare as signed or unsigned `width`-byte integers).
+[[nodiscard]] constexpr u64 amo_result(amo_op op, u64 old, u64 operand, unsigned width) noexcept {
+    const u64 mask = width == 8 ? ~u64{0} : (u64{1} << (8 * width)) - 1;
+    old &= mask;
+    operand &= mask;
+    const unsigned shift = 64 - 8 * width;
+    const i64 a = static_cast<i64>(old << shift) >> shift;
+    const i64 b = static_cast<i64>(operand << shift) >> shift;
+    switch (op) {
+        case amo_op::add: return (old + operand) & mask;
+        case amo_op::swap: return operand;
+        case amo_op::bit_xor: return old ^ operand;
+        case amo_op::bit_or: return old | operand;
+        case amo_op::bit_and: return old & operand;
+        case amo_op::min: return a < b ? old : operand;
+        case amo_op::max: return a > b ? old : operand;
+        case amo_op::min_unsigned: return old < operand ? old : operand;
+        case amo_op::max_unsigned: return old > operand ? old : operand;
+    }
+    return old;
+}
+
 /// The outcome of a load or store made on behalf of a less privileged mode.
 struct access_result {
     u64 value = 0;   ///< loaded value, zero-extended to 64 bits
@@ -116,6 +166,10 @@ concept arch = requires(A& hw, riscv::csr number, u64 value, u64 address, unsign
 
     { hw.load(how, address, width) } noexcept -> detail::same_as<access_result>;
     { hw.store(how, address, width, value) } noexcept -> detail::same_as<access_result>;
+    { hw.amo(how, address, width, amo_op::swap, value) } noexcept -> detail::same_as<access_result>;
+    { hw.compare_exchange(how, address, width, value, value) } noexcept -> detail::same_as<access_result>;
+    { hw.fp_read(width, width) } noexcept -> detail::same_as<u64>;
+    { hw.fp_write(width, width, value) } noexcept;
     { hw.physical(address, value) } noexcept -> detail::same_as<u8*>;
 
     { hw.resume(context) } noexcept;

@@ -132,7 +132,7 @@ public:
     /// register) the engine itself, which gives up, changing nothing, when it
     /// needs another register. True when the trap was handled.
     [[nodiscard]] bool fast_trap(Arch& hw, virt::hart& h) noexcept {
-        if (virt::fast_path(hw, h)) {
+        if (virt::fast_path(hw, h, m_board.layout())) {
             if constexpr (watches_fast_path)
                 (fast_trap_of<Policies>(h, riscv::cause_value(riscv::exception::illegal_instruction)), ...);
             return true;
@@ -158,9 +158,12 @@ public:
             const u64 cause = hw.template read<riscv::csr::mcause>();
             if (h.world == virt::world::os) {
                 if (cause == riscv::cause_value(riscv::exception::ecall_from_s)) return forward_ecall(hw, h);
-            } else if (cause == riscv::cause_value(riscv::exception::illegal_instruction) &&
-                       hw.template read<riscv::csr::mtval>() == riscv::mret_bits) {
-                return return_to_os(hw, h);
+            } else if (cause == riscv::cause_value(riscv::exception::illegal_instruction)) {
+                // mret, read from the firmware's memory (mtval may be stale).
+                u32 bits = 0;
+                if (virt::firmware_instruction_in_ram(hw, m_board.layout(), hw.template read<riscv::csr::mepc>(), bits) &&
+                    bits == riscv::mret_bits)
+                    return return_to_os(hw, h);
             }
             return handle_trap_in_engine(hw, h, false);
         } else {

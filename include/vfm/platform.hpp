@@ -65,6 +65,13 @@ struct memory_layout {
     /// bounce buffer for SBI calls that hand the firmware an OS pointer.
     region shared_buffer;
     u64 timebase_frequency = 0;  ///< mtime ticks per second
+
+    /// Devices that master the bus (DMA) and that the firmware does not get:
+    /// denied to the firmware by PMP entries of the monitor, and refused to every
+    /// access the monitor makes for a guest (docs/security.md). The OS keeps them.
+    static constexpr u32 max_bus_masters = 16;
+    region bus_masters[max_bus_masters] = {};
+    u32 bus_master_count = 0;
 };
 
 template <class P>

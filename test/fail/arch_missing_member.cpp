@@ -54,6 +54,14 @@ struct backend {
     template <class... Args>
     vfm::access_result store(Args&&...) noexcept { return {}; }
     template <class... Args>
+    vfm::access_result amo(Args&&...) noexcept { return {}; }
+    template <class... Args>
+    vfm::access_result compare_exchange(Args&&...) noexcept { return {}; }
+    template <class... Args>
+    vfm::u64 fp_read(Args&&...) noexcept { return 0; }
+    template <class... Args>
+    void fp_write(Args&&...) noexcept {}
+    template <class... Args>
     vfm::u8* physical(Args&&...) noexcept { return nullptr; }
 
     template <class... Args>

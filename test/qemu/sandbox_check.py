@@ -92,10 +92,24 @@ def check_pass(run, mode):
     return problems
 
 
-def check_mismatch(run, expected_hex):
+def os_image(firmware):
+    """The OS image the firmware copies to OS_ENTRY: the 64-byte aligned block of
+    the firmware binary that starts with a RISC-V image header (magic2 "RSC\\x05"
+    at offset 56), `image_size` (offset 16) bytes long."""
+    with open(firmware, "rb") as f:
+        data = f.read()
+    for start in range(0, len(data) - 64, 64):
+        if data[start + 56:start + 60] == b"RSC\x05":
+            size = int.from_bytes(data[start + 16:start + 24], "little")
+            return data[start:start + size]
+    raise SystemExit(f"sandbox_check: no RISC-V image header in {firmware}")
+
+
+def check_mismatch(run, expected_hex, firmware):
     problems = []
-    measured = hashlib.sha256(OS_ENTRY.to_bytes(8, "little")).hexdigest()
-    line = (f"vfm: sandbox: the OS image (entry {OS_ENTRY:#x}, 0 bytes) measures {measured}, "
+    image = os_image(firmware)
+    measured = hashlib.sha256(OS_ENTRY.to_bytes(8, "little") + image).hexdigest()
+    line = (f"vfm: sandbox: the OS image (entry {OS_ENTRY:#x}, {len(image)} bytes) measures {measured}, "
             f"not the expected {expected_hex}: not starting it")
     if run.timed_out or run.returncode != SANDBOX_EXIT_CODE:
         problems.append(f"expected QEMU exit status {SANDBOX_EXIT_CODE} ({run.describe()})")
@@ -134,7 +148,7 @@ def main():
     run.execute()
     run_qemu.print_run(run)
     if args.expect == "mismatch":
-        problems = check_mismatch(run, args.expected)
+        problems = check_mismatch(run, args.expected, args.firmware)
     else:
         problems = check_pass(run, args.expect)
     print()

@@ -270,6 +270,8 @@ private:
             (void)engine;
             return false;
         } else {
+            // As the firmware takes it (docs/virtual-hart.md, "mtval"): mtval when
+            // the hart reports the bits there, else read on the guarded path.
             u32 bits = static_cast<u32>(engine.trap().tval);
             if (bits == 0 && !engine.fetch_os_instruction(engine.current().pc, bits)) return false;
             const riscv::system_instruction si = riscv::decode_system(bits);
@@ -290,15 +292,16 @@ private:
         if (!engine.have_all_registers()) return false;
         virt::hart& h = engine.current();
         if ((h.csr.medeleg & (u64{1} << riscv::mcause::code::extract(engine.trap().cause))) != 0) return false;
-        const access_mode how{h.os_mode, h.os_virtualized, false};
-        const virt::misaligned_outcome outcome =
-            virt::emulate_misaligned(engine.hw(), h, how, h.pc, engine.trap().tval);
+        const virt::translation_regime regime = engine.os_regime();
+        const u64 address = engine.trap().tval;
+        const virt::misaligned_outcome outcome = engine.with_os_memory(
+            [&](auto& memory) { return virt::emulate_misaligned(memory, regime, h, h.pc, address); });
         switch (outcome.result) {
             case virt::misaligned_outcome::status::emulated: engine.skip_instruction(outcome.length); return true;
             case virt::misaligned_outcome::status::fault:
                 if ((h.csr.medeleg & (u64{1} << outcome.cause)) != 0 && engine.redirect_to_os(outcome.cause, outcome.tval))
                     return true;
-                engine.deliver_exception(outcome.cause, outcome.tval, outcome.tval2, 0, how.virtualized);
+                engine.deliver_exception(outcome.cause, outcome.tval, outcome.tval2, 0, regime.virtualized);
                 return true;
             default: return false;
         }

@@ -4,10 +4,12 @@
 /// none of the OS's registers and supervisor CSRs beyond what an SBI call
 /// needs, and the OS image is measured before it first runs (docs/policies.md).
 ///
-///   - Memory: at the first switch to the OS (on any hart), two monitor PMP
-///     entries on every hart wall [OS base, end of RAM) off from the firmware
-///     (physical U-mode) and from accesses the monitor makes for it under MPRV.
-///     The OS base is the page of the entry point the firmware hands over to.
+///   - Memory: at the first switch to the OS (on any hart, the *handover*),
+///     two monitor PMP entries on every hart wall [OS base, end of RAM) off
+///     from the firmware (physical U-mode) and from every access the monitor
+///     makes for it (the guarded path checks the same entries in software).
+///     The handover walls every hart and waits until each has acknowledged
+///     before it measures; a hart that starts later is walled before it runs.
 ///   - Registers: on a switch into the firmware the OS's general registers are
 ///     saved and cleared, except the arguments of the SBI call being made
 ///     (per extension and function); on the way back only a0 and a1 (the SBI
@@ -20,11 +22,15 @@
 ///     itself (as a firmware does with a trap it cannot emulate).
 ///   - Pointers: SBI calls that hand the firmware an OS pointer (the debug
 ///     console, the legacy hart masks) go through a bounce buffer in memory the
-///     firmware may use.
+///     firmware may use; the OS's memory is reached on the guarded path with
+///     the OS's own rights, and an address the OS may not use is refused
+///     (SBI_ERR_INVALID_PARAM for the debug console, SBI spec 12;
+///     SBI_ERR_INVALID_ADDRESS for a legacy hart mask), never a fault.
 ///   - Measurement: SHA-256 over the entry address (8 bytes, little-endian)
-///     followed by the kernel image (its size from the RISC-V Linux image
-///     header), computed before the OS first runs; with an expected value
-///     configured, a mismatch stops the boot with one line.
+///     followed by the image the RISC-V Linux image header at the entry
+///     declares (`image_size` bytes from the entry), computed once every hart
+///     is walled, before the OS first runs; with an expected value configured,
+///     a mismatch, or an image without that header, stops the boot with one line.
 #pragma once
 
 #include <vfm/detail/atomic.hpp>
@@ -104,7 +110,7 @@ public:
     template <class E>
     void on_enter_os(E& engine) noexcept {
         virt::hart& h = engine.current();
-        if (detail::atomic_load(&m_handed_over) == 0) handover(engine);
+        if (detail::atomic_load(&m_state) != handed_over) handover(engine);
         wall_off(engine);
         // The OS's registers come back, but for the SBI call's results.
         saved_state& saved = m_saved[h.index];
@@ -114,7 +120,7 @@ public:
         const bool returning = saved.valid && (h.pc == saved.pc || (saved.sbi && h.pc == saved.pc + 4));
         if (saved.valid && !returning) {
             saved.valid = false;
-            saved.bounce_read = 0;
+            saved.bounce_read = false;
         }
         if (saved.valid) {
             const u64 a0 = h.x[10];
@@ -126,20 +132,22 @@ public:
                 if (saved.x[17] >= riscv::sbi::eid::base) h.x[11] = a1;
             }
             restore_csrs(engine, saved);
-            if (saved.bounce_read != 0) finish_console_read(engine, saved);
+            if (saved.bounce_read) finish_console_read(engine, saved);
             saved.valid = false;
         }
     }
 
     template <class E>
     void on_enter_firmware(E& engine) noexcept {
-        if (detail::atomic_load(&m_handed_over) == 0) return;
+        if (detail::atomic_load(&m_state) != handed_over) return;
         virt::hart& h = engine.current();
         saved_state& saved = m_saved[h.index];
+        // The OS's translation, for pointers it passes, while its satp is still known.
+        const virt::translation_regime os = engine.os_regime();
         for (unsigned i = 1; i < 32; ++i) saved.x[i] = h.x[i];
         saved.sbi = is_sbi_call(h.csr.mcause);
         saved.pc = h.csr.mepc;
-        saved.bounce_read = 0;
+        saved.bounce_read = false;
         const unsigned kept = saved.sbi ? sbi_argument_count(h.x[17], h.x[16]) : 0;
         for (unsigned i = 1; i < 32; ++i) {
             const bool argument = i >= 10 && i < 10 + kept;
@@ -148,25 +156,15 @@ public:
         }
         hide_csrs(engine, saved);
         saved.valid = true;
-        if (saved.sbi) bounce_pointer_arguments(engine, saved);
+        if (saved.sbi) bounce_pointer_arguments(engine, saved, os);
     }
 
-    /// Traps of the OS other than SBI calls never reach the firmware.
+    /// Traps of the OS other than SBI calls never reach the firmware; SBI
+    /// calls whose memory arguments the OS may not use are refused here.
     template <class E>
     bool on_os_trap(E& engine, u64 cause) noexcept {
-        if (detail::atomic_load(&m_handed_over) == 0) return false;
-        if (is_sbi_call(cause)) {
-            // A debug console buffer above 2^64 (base_addr_hi != 0 on RV64) does not
-            // exist: SBI_ERR_INVALID_PARAM (SBI 12.1), as no bounce could carry it.
-            const virt::hart& h = engine.current();
-            const bool buffer_call = h.reg(17) == riscv::sbi::eid::dbcn &&
-                                     h.reg(16) != riscv::sbi::dbcn_fid::console_write_byte;
-            if (buffer_call && h.reg(12) != 0) {
-                sbi_return(engine, riscv::sbi::error::invalid_param);
-                return true;
-            }
-            return false;
-        }
+        if (detail::atomic_load(&m_state) != handed_over) return false;
+        if (is_sbi_call(cause)) return refuse_bad_pointers(engine);
         if (riscv::mcause::interrupt::test(cause)) return false;
         if (engine.redirect_to_os(cause, engine.trap().tval)) return true;
         engine.print("vfm: sandbox: hart {}: exception {:#x} of a virtualized OS at {:#x} cannot be kept from the firmware\n",
@@ -174,17 +172,37 @@ public:
         return false;
     }
 
+    /// A hart about to start the firmware: announced, and walled first if the
+    /// OS has been handed over already (see handover).
+    template <class E>
+    void on_boot(E& engine) noexcept {
+        detail::atomic_store(&m_started[engine.current().index], u32{1});
+        detail::atomic_fence();
+        if (detail::atomic_load(&m_state) != before) {
+            wait_for_range();
+            wall_off(engine);
+        }
+    }
+
     /// Another hart handed over: wall the OS off on this one too.
     template <class E>
     void on_request(E& engine) noexcept {
-        if (detail::atomic_load(&m_handed_over) != 0) wall_off(engine);
+        const u32 state = detail::atomic_load(&m_state);
+        if (state == walling || state == handed_over) wall_off(engine);
     }
     template <class E>
     void on_trap(E& engine, u64) noexcept {
-        if (detail::atomic_load(&m_handed_over) != 0 && m_walled[engine.current().index] == 0) wall_off(engine);
+        const u32 state = detail::atomic_load(&m_state);
+        if ((state == walling || state == handed_over) && detail::atomic_load(&m_walled[engine.current().index]) == 0)
+            wall_off(engine);
     }
 
     [[nodiscard]] const u8 (&measurement() const noexcept)[32] { return m_measurement; }
+
+    /// How long the handover waits for a hart to acknowledge its wall before
+    /// it stops the machine (a hart that never answers would otherwise let the
+    /// measurement wait for ever), in seconds of the platform timer.
+    static constexpr u64 wall_timeout_seconds = 5;
 
 private:
     struct saved_state {
@@ -198,72 +216,153 @@ private:
         u64 satp = 0;
         u64 scounteren = 0;
         u64 senvcfg = 0;
-        u64 pc = 0;            ///< where the OS trapped
-        u64 bounce_read = 0;   ///< a console read to copy back: the OS's buffer address
-        u64 bounce_length = 0;  ///< and the size the OS gave
+        u64 pc = 0;                 ///< where the OS trapped
+        u64 bounce_address = 0;     ///< a console read to copy back: the OS's buffer (physical)
+        u64 bounce_length = 0;      ///< and the size the OS gave (at most the bounce buffer)
+        bool bounce_read = false;
         bool sbi = false;
         bool valid = false;
     };
 
-    /// The first switch to the OS on any hart: measure, then wall off.
+    /// m_state: the handover's progress.
+    static constexpr u32 before = 0;       ///< the firmware has not entered the OS yet
+    static constexpr u32 claimed = 3;      ///< a hart leads the handover; the OS's range is being found
+    static constexpr u32 walling = 2;      ///< the range is known: every hart walls itself, then the measurement
+    static constexpr u32 handed_over = 1;  ///< measured; the OS runs
+
+    /// The first switch to the OS on any hart (priv. spec does not know it: a
+    /// policy decision, docs/policies.md). The leading hart finds the OS's
+    /// image, publishes the range to wall, walls itself and every other hart
+    /// (each acknowledges in m_walled after its own PMP write; a hart that has
+    /// not started the firmware walls itself in on_boot), and only then
+    /// measures: no hart can write the image while it is hashed, and the hash
+    /// covers exactly what will run. Another hart arriving meanwhile walls
+    /// itself and waits.
     template <class E>
     void handover(E& engine) noexcept {
-        u32 expected = 0;
-        if (!detail::atomic_compare_exchange(&m_handed_over, expected, u32{2})) {
-            while (detail::atomic_load(&m_handed_over) != 1) {
+        u32 expected = before;
+        if (!detail::atomic_compare_exchange(&m_state, expected, claimed)) {
+            wait_for_range();
+            wall_off(engine);
+            while (detail::atomic_load(&m_state) != handed_over) {
             }
             return;
         }
         const virt::hart& h = engine.current();
-        m_os_base = h.pc & ~u64{0xfff};
+        const image os = find_image(engine, h.pc);
+        m_os_base = os.base & ~u64{0xfff};
         m_os_end = engine.board().layout().ram.end();
-        measure(engine, h.pc);
-        detail::atomic_store(&m_handed_over, u32{1});
-        for (u32 other = 0; other < engine.board().hart_count(); ++other)
-            if (other != h.index) engine.request(other, virt::request::policy);
+        detail::atomic_store(&m_state, walling);
+        detail::atomic_fence();
+        wall_off(engine);
+        const u64 timeout = engine.board().read_time() + wall_timeout_seconds * engine.board().layout().timebase_frequency;
+        for (u32 other = 0; other < engine.board().hart_count(); ++other) {
+            if (other == h.index || detail::atomic_load(&m_started[other]) == 0) continue;  // it walls itself at boot
+            engine.request(other, virt::request::policy);
+            while (detail::atomic_load(&m_walled[other]) == 0) {
+                if (engine.board().read_time() > timeout) {
+                    engine.print("vfm: sandbox: hart {} did not wall itself off from the OS: not starting it\n",
+                                 engine.board().hart_id(other));
+                    engine.board().exit(sandbox_exit_code);
+                    for (;;) {
+                    }
+                }
+            }
+        }
+        measure(engine, os);
+        detail::atomic_store(&m_state, handed_over);
+    }
+
+    void wait_for_range() noexcept {
+        while (detail::atomic_load(&m_state) == claimed) {
+        }
     }
 
     template <class E>
     void wall_off(E& engine) noexcept {
         const u32 index = engine.current().index;
-        if (m_walled[index] != 0) return;
-        m_walled[index] = 1;
-        if (m_os_base >= m_os_end) return;
-        engine.set_reserved_pmp_entry(m_first_entry, riscv::pmp::tor_encode(m_os_base), 0, 0);
-        engine.set_reserved_pmp_entry(m_first_entry + 1, riscv::pmp::tor_encode(m_os_end),
-                                      virt::pmp_layout::with_mode(riscv::pmpcfg::a_tor, virt::pmp_none), 0);
+        if (detail::atomic_load(&m_walled[index]) != 0) return;
+        if (m_os_base < m_os_end) {
+            engine.set_reserved_pmp_entry(m_first_entry, riscv::pmp::tor_encode(m_os_base), 0, 0);
+            engine.set_reserved_pmp_entry(m_first_entry + 1, riscv::pmp::tor_encode(m_os_end),
+                                          virt::pmp_layout::with_mode(riscv::pmpcfg::a_tor, virt::pmp_none), 0);
+        }
+        // The acknowledgement, after this hart's own PMP writes (the handover waits for it).
+        detail::atomic_store(&m_walled[index], u32{1});
     }
 
+    /// The OS image the firmware hands over to: the range its RISC-V Linux
+    /// image header at the entry declares.
+    struct image {
+        u64 entry = 0;  ///< physical
+        u64 base = 0;
+        u64 size = 0;   ///< 0: no header there
+    };
+
     template <class E>
-    void measure(E& engine, u64 entry) noexcept {
+    [[nodiscard]] image find_image(E& engine, u64 pc) noexcept {
+        image out;
+        out.entry = pc;
+        out.base = pc;
+        // The entry as the OS will fetch it (Linux is entered with satp Bare;
+        // anything else is translated the way the OS will see it).
+        const virt::translation_regime regime = engine.os_regime();
+        u8 header[64] = {};
+        virt::guest_fault fault;
+        const bool read = engine.with_os_memory([&](auto& memory) {
+            virt::physical_class klass = virt::physical_class::refused;
+            const virt::guest_translation t = memory.translate(regime, pc, 1, virt::access_kind::fetch, virt::reach::ram, klass);
+            if (!t.ok) return false;
+            out.entry = t.physical;
+            out.base = t.physical;
+            virt::translation_regime physical = regime;
+            physical.privilege = riscv::privilege::machine;
+            return memory.copy_from_guest(physical, t.physical, header, sizeof header, fault);
+        });
+        if (!read || load32(header + linux_image::magic2_offset) != linux_image::magic2) return out;
+        const u64 size = load64(header + linux_image::image_size_offset);
+        const memory_layout& layout = engine.board().layout();
+        if (size == 0 || !layout.ram.contains(out.base, size) || layout.monitor.overlaps(out.base, size) ||
+            layout.shared_buffer.overlaps(out.base, size))
+            return out;
+        out.size = size;
+        return out;
+    }
+
+    /// SHA-256 of the entry (8 bytes, little-endian) and the image; the image
+    /// is RAM outside the monitor (find_image checked), read in place.
+    template <class E>
+    void measure(E& engine, const image& os) noexcept {
         detail::sha256 hash;
         u8 entry_bytes[8];
-        for (unsigned i = 0; i < 8; ++i) entry_bytes[i] = static_cast<u8>(entry >> (8 * i));
+        for (unsigned i = 0; i < 8; ++i) entry_bytes[i] = static_cast<u8>(os.entry >> (8 * i));
         hash.update(entry_bytes, 8);
-        u64 size = 0;
-        const u8* header = engine.hw().physical(entry, 64);
-        if (header != nullptr && load32(header + linux_image::magic2_offset) == linux_image::magic2)
-            size = load64(header + linux_image::image_size_offset);
-        if (size > m_os_end - entry) size = m_os_end - entry;
-        if (size != 0) {
-            const u8* image = engine.hw().physical(entry, size);
-            if (image != nullptr) hash.update(image, size);
+        if (os.size != 0) {
+            const u8* bytes = engine.hw().physical(os.base, os.size);
+            if (bytes != nullptr) hash.update(bytes, os.size);
         }
         hash.finish(m_measurement);
         char text[65];
         detail::to_hex(m_measurement, text);
         if constexpr (Settings::expected_measurement != nullptr) {
             u8 expected[32];
+            if (os.size == 0) {
+                engine.print("vfm: sandbox: the OS image at {:#x} has no RISC-V image header to measure: not starting it\n",
+                             os.entry);
+                engine.board().exit(sandbox_exit_code);
+                for (;;) {
+                }
+            }
             if (!detail::from_hex(Settings::expected_measurement, expected) || !equal(expected, m_measurement)) {
                 engine.print("vfm: sandbox: the OS image (entry {:#x}, {} bytes) measures {}, not the expected {}: not starting it\n",
-                             entry, size, static_cast<const char*>(text), Settings::expected_measurement);
+                             os.entry, os.size, static_cast<const char*>(text), Settings::expected_measurement);
                 engine.board().exit(sandbox_exit_code);
                 for (;;) {
                 }
             }
         }
         if constexpr (Settings::verbose)
-            engine.print("vfm: sandbox: OS image at {:#x}, {} bytes, SHA-256 {}\n", entry, size,
+            engine.print("vfm: sandbox: OS image at {:#x}, {} bytes, SHA-256 {}\n", os.entry, os.size,
                          static_cast<const char*>(text));
     }
 
@@ -300,11 +399,69 @@ private:
         engine.current().csr.satp = saved.satp;
     }
 
+    /// The regime of a physical address the OS passes (the debug console's
+    /// buffers, SBI spec 12): S-mode's rights, no translation.
+    [[nodiscard]] static constexpr virt::translation_regime os_physical(const virt::translation_regime& os) noexcept {
+        virt::translation_regime r = os;
+        r.privilege = riscv::privilege::supervisor;
+        r.virtualized = false;
+        r.satp = 0;
+        return r;
+    }
+
+    /// Whether the call is a debug-console transfer, and its buffer.
+    [[nodiscard]] static constexpr bool console_buffer_call(const virt::hart& h) noexcept {
+        return h.reg(17) == riscv::sbi::eid::dbcn && h.reg(16) != riscv::sbi::dbcn_fid::console_write_byte;
+    }
+    [[nodiscard]] static constexpr bool legacy_mask_call(u64 extension) noexcept {
+        namespace eid = riscv::sbi::eid;
+        return extension == eid::legacy_send_ipi || extension == eid::legacy_remote_fence_i ||
+               extension == eid::legacy_remote_sfence_vma || extension == eid::legacy_remote_sfence_vma_asid;
+    }
+
+    /// SBI calls that hand the firmware memory the OS may not use are answered
+    /// here with the error the SBI spec gives, before anything is copied: the
+    /// debug console's buffer (physical, SBI spec 12.1-12.2:
+    /// SBI_ERR_INVALID_PARAM; above 2^64, base_addr_hi != 0, it cannot exist on
+    /// RV64) and a legacy hart mask (virtual, SBI_ERR_INVALID_ADDRESS).
+    template <class E>
+    bool refuse_bad_pointers(E& engine) noexcept {
+        const virt::hart& h = engine.current();
+        const region buffer = engine.board().layout().shared_buffer;
+        if (console_buffer_call(h)) {
+            const u64 length = h.reg(10) < buffer.size ? h.reg(10) : buffer.size;
+            const virt::translation_regime regime = os_physical(engine.os_regime());
+            const bool read = h.reg(16) == riscv::sbi::dbcn_fid::console_read;
+            virt::guest_fault fault;
+            const bool ok = h.reg(12) == 0 && engine.with_os_memory([&](auto& memory) {
+                return memory.check_range(regime, h.reg(11), length, read ? virt::access_kind::store : virt::access_kind::load,
+                                          fault);
+            });
+            if (ok) return false;
+            sbi_return(engine, riscv::sbi::error::invalid_param);
+            return true;
+        }
+        if (legacy_mask_call(h.reg(17)) && h.reg(10) != 0) {
+            const virt::translation_regime regime = engine.os_regime();
+            virt::guest_fault fault;
+            const u64 mask_address = h.reg(10);
+            if (engine.with_os_memory([&](auto& memory) {
+                    return memory.check_range(regime, mask_address, 8, virt::access_kind::load, fault);
+                }))
+                return false;
+            engine.set_reg(10, static_cast<u64>(static_cast<i64>(riscv::sbi::error::invalid_address)));
+            engine.skip_instruction(4);
+            return true;
+        }
+        return false;
+    }
+
     /// The debug console's buffers (physical addresses, SBI spec 12) and the
     /// legacy calls' hart masks (virtual addresses) are copied into the shared
-    /// buffer, and the firmware gets that buffer's address instead.
+    /// buffer on the guarded path with the OS's rights, and the firmware gets
+    /// that buffer's address instead. Runs while the OS's PMP view is in place.
     template <class E>
-    void bounce_pointer_arguments(E& engine, saved_state& saved) noexcept {
+    void bounce_pointer_arguments(E& engine, saved_state& saved, const virt::translation_regime& os) noexcept {
         namespace eid = riscv::sbi::eid;
         virt::hart& h = engine.current();
         const region buffer = engine.board().layout().shared_buffer;
@@ -313,37 +470,38 @@ private:
         const u64 function = saved.x[16];
         u8* bounce = engine.hw().physical(buffer.base, buffer.size);
         if (bounce == nullptr) return;
+        virt::guest_fault fault;
         if (extension == eid::dbcn && function != riscv::sbi::dbcn_fid::console_write_byte) {
             const u64 length = saved.x[10] < buffer.size ? saved.x[10] : buffer.size;
             const u64 address = saved.x[11];  // RV64: base_addr_lo holds the whole physical address
-            if (function == riscv::sbi::dbcn_fid::console_write && !copy_from_os(engine, address, bounce, length, 0)) {
+            const virt::translation_regime regime = os_physical(os);
+            if (function == riscv::sbi::dbcn_fid::console_write &&
+                !engine.with_os_memory([&](auto& memory) { return memory.copy_from_guest(regime, address, bounce, length, fault); })) {
                 h.x[10] = 0;  // the firmware writes nothing the OS could not read itself
             } else {
                 h.x[10] = length;
             }
             if (function == riscv::sbi::dbcn_fid::console_read) {
-                saved.bounce_read = address;
+                saved.bounce_read = true;
+                saved.bounce_address = address;
                 saved.bounce_length = length;
             }
             h.x[11] = buffer.base;
             h.x[12] = 0;
             return;
         }
-        const bool legacy_mask = extension == eid::legacy_send_ipi || extension == eid::legacy_remote_fence_i ||
-                                 extension == eid::legacy_remote_sfence_vma ||
-                                 extension == eid::legacy_remote_sfence_vma_asid;
-        if (legacy_mask) {
-            if (!copy_from_os(engine, saved.x[10], bounce, 8, saved.satp)) {
+        if (legacy_mask_call(extension)) {
+            if (saved.x[10] == 0 ||
+                !engine.with_os_memory([&](auto& memory) { return memory.copy_from_guest(os, saved.x[10], bounce, 8, fault); })) {
                 for (unsigned i = 0; i < 8; ++i) bounce[i] = 0;
             }
-            h.x[10] = buffer.base;
+            h.x[10] = saved.x[10] == 0 ? 0 : buffer.base;
         }
     }
 
     /// After a console read: the bytes the firmware put in the bounce buffer go
-    /// to the OS's buffer, at most as many as the OS asked for. This runs while
-    /// the firmware's view (and so the wall) is still in place: the monitor copies
-    /// itself, into memory the OS's own PMP view lets it write, outside the monitor.
+    /// to the OS's buffer, at most as many as the OS asked for, on the guarded
+    /// path with the OS's rights (its PMP view, for the time of the copy).
     template <class E>
     void finish_console_read(E& engine, saved_state& saved) noexcept {
         virt::hart& h = engine.current();
@@ -351,37 +509,18 @@ private:
         const u8* bounce = engine.hw().physical(buffer.base, buffer.size);
         u64 count = h.x[11] < saved.bounce_length ? h.x[11] : saved.bounce_length;
         if (count > buffer.size) count = buffer.size;
-        const u64 address = saved.bounce_read;
-        const bool writable = virt::pmp_allows(h.csr.pmpcfg, h.csr.pmpaddr, h.pmp.virtual_count(),
-                                               h.features.pmp_granularity, address, count, virt::pmp_w) &&
-                              !engine.board().layout().monitor.overlaps(address, count) &&
-                              !buffer.overlaps(address, count);
-        u8* target = writable ? engine.hw().physical(address, count) : nullptr;
-        if (h.x[10] == 0 && bounce != nullptr && target != nullptr && count != 0) {
-            for (u64 i = 0; i < count; ++i) target[i] = bounce[i];
-            h.x[11] = count;
-        } else if (h.x[10] == 0) {
-            h.x[11] = 0;  // nothing could be delivered
+        saved.bounce_read = false;
+        if (h.x[10] != 0) return;  // the firmware's error stands
+        if (bounce == nullptr || count == 0) {
+            h.x[11] = 0;
+            return;
         }
-        saved.bounce_read = 0;
-    }
-
-    /// Copies from the OS's memory with the OS's rights: as S-mode, under `satp`
-    /// (the OS's for a virtual address, 0 for a physical one). Called on the
-    /// switch into the firmware, while the OS's PMP view is still in place.
-    template <class E>
-    bool copy_from_os(E& engine, u64 address, u8* to, u64 length, u64 satp) noexcept {
-        auto& hw = engine.hw();
-        const u64 previous = hw.template swap<riscv::csr::satp>(satp);
-        const access_mode how{riscv::privilege::supervisor, false, false};
-        bool ok = true;
-        for (u64 i = 0; i < length && ok; ++i) {
-            const access_result byte = hw.load(how, address + i, 1);
-            ok = byte.ok;
-            to[i] = static_cast<u8>(byte.value);
-        }
-        hw.template write<riscv::csr::satp>(previous);
-        return ok;
+        const virt::translation_regime regime = os_physical(engine.os_regime());
+        virt::guest_fault fault;
+        const u64 address = saved.bounce_address;
+        const bool copied = engine.with_os_memory(
+            [&](auto& memory) { return memory.copy_to_guest(regime, address, bounce, count, fault); });
+        h.x[11] = copied ? count : 0;
     }
 
     [[nodiscard]] static constexpr u32 load32(const u8* p) noexcept {
@@ -402,8 +541,9 @@ public:
 
 private:
     saved_state m_saved[MaxHarts] = {};
-    u32 m_walled[MaxHarts] = {};
-    u32 m_handed_over = 0;  ///< 0 before, 2 while measuring, 1 after the handover
+    u32 m_walled[MaxHarts] = {};   ///< 1 once the hart's PMP holds the wall (its acknowledgement)
+    u32 m_started[MaxHarts] = {};  ///< 1 once the hart is about to run the firmware
+    u32 m_state = before;          ///< the handover's progress (before, claimed, walling, handed_over)
     u64 m_os_base = 0;
     u64 m_os_end = 0;
     unsigned m_first_entry = 0;

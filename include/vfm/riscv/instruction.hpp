@@ -18,6 +18,7 @@ inline constexpr u32 load = 0x03;
 inline constexpr u32 load_fp = 0x07;
 inline constexpr u32 store = 0x23;
 inline constexpr u32 store_fp = 0x27;
+inline constexpr u32 amo = 0x2f;
 inline constexpr u32 system = 0x73;
 }  // namespace opcode
 
@@ -311,6 +312,45 @@ namespace detail_decode {
         }
     }
     return false;
+}
+
+/// An LR, SC or AMO (unpriv. spec 8.2-8.4, RV64A).
+struct atomic_access {
+    enum class kind : u8 { load_reserved, store_conditional, amo };
+    kind op = kind::amo;
+    u8 funct5 = 0;  ///< the AMO's operation (the values of vfm::amo_op)
+    u8 width = 0;   ///< 4 (.w) or 8 (.d)
+    u8 rd = 0;
+    u8 rs1 = 0;     ///< the address
+    u8 rs2 = 0;     ///< the operand (SC: the value)
+    bool aq = false;
+    bool rl = false;
+};
+
+/// Decodes LR.W/D, SC.W/D and the AMOs of RV64A. False for anything else,
+/// including LR with rs2 != 0 and funct5 values RV64A does not define.
+[[nodiscard]] constexpr bool decode_atomic(u32 i, atomic_access& out) noexcept {
+    out = atomic_access{};
+    if ((i & 3) != 3 || insn::opcode(i) != opcode::amo) return false;
+    const u32 f3 = insn::funct3(i);
+    if (f3 != 2 && f3 != 3) return false;
+    out.width = f3 == 2 ? 4 : 8;
+    out.funct5 = static_cast<u8>(i >> 27);
+    out.aq = ((i >> 26) & 1) != 0;
+    out.rl = ((i >> 25) & 1) != 0;
+    out.rd = insn::rd(i);
+    out.rs1 = insn::rs1(i);
+    out.rs2 = insn::rs2(i);
+    switch (out.funct5) {
+        case 0x02:
+            out.op = atomic_access::kind::load_reserved;
+            return out.rs2 == 0;
+        case 0x03: out.op = atomic_access::kind::store_conditional; return true;
+        case 0x00: case 0x01: case 0x04: case 0x08: case 0x0c: case 0x10: case 0x14: case 0x18: case 0x1c:
+            out.op = atomic_access::kind::amo;
+            return true;
+        default: return false;
+    }
 }
 
 }  // namespace vfm::riscv

@@ -19,10 +19,10 @@
 #include <vfm/riscv/instruction.hpp>
 #include <vfm/riscv/pmp.hpp>
 #include <vfm/virt/csr_rules.hpp>
+#include <vfm/virt/guest_memory.hpp>
 #include <vfm/virt/hart.hpp>
 #include <vfm/virt/interrupts.hpp>
 #include <vfm/virt/pmp_layout.hpp>
-#include <vfm/virt/translation.hpp>
 
 namespace vfm::virt {
 
@@ -342,17 +342,117 @@ public:
         return true;
     }
 
-    /// Reads the OS's instruction at `pc` through its own translation (MXR).
+    // ---- the guarded path: every access the monitor makes for a guest ----------------------
+    //
+    // virt/guest_memory.hpp translates in software, refuses the monitor's memory,
+    // its shared page, the bus masters and the monitor's PMP walls, and makes the
+    // access with the PMP in force. The engine picks the regime (whose
+    // translation) and puts the PMP view in place that the access must pass.
+
+    using memory_type = guest_memory<Arch>;
+
+    /// How the hardware translates the OS's own accesses: its mode when it
+    /// trapped (S or U, virtualized or not), its satp (vsatp and hgatp), SUM and MXR.
+    [[nodiscard]] translation_regime os_regime() noexcept {
+        namespace ms = riscv::mstatus;
+        translation_regime r = common_regime();
+        r.privilege = m_h.os_mode;
+        if (!m_h.features.has_s) return r;  // an M/U hart: the OS is U-mode, untranslated
+        const u64 status = m_hw.template read<csr::mstatus>();
+        r.virtualized = m_h.os_virtualized;
+        if (r.virtualized) {
+            const u64 vsstatus = m_hw.csr_read(csr::vsstatus).value;
+            r.satp = m_hw.csr_read(csr::vsatp).value;
+            r.hgatp = m_hw.csr_read(csr::hgatp).value;
+            r.sum = ms::sum::test(vsstatus);
+            r.mxr = ms::mxr::test(vsstatus) || ms::mxr::test(status);
+            r.mxr_g = ms::mxr::test(status);
+            r.pbmt = riscv::henvcfg::pbmte::test(m_hw.csr_read(csr::henvcfg).value);
+        } else {
+            r.satp = m_h.world == world::os ? m_hw.template read<csr::satp>() : m_h.csr.satp;
+            r.sum = ms::sum::test(status);
+            r.mxr = ms::mxr::test(status);
+        }
+        return r;
+    }
+
+    /// How the hardware translates the firmware's loads and stores while its
+    /// mstatus.MPRV is set (priv. spec 3.1.6.3): MPP's privilege, MPV, the
+    /// virtual satp (or vsatp and hgatp), SUM and MXR.
+    [[nodiscard]] translation_regime mprv_regime() noexcept {
+        namespace ms = riscv::mstatus;
+        translation_regime r = common_regime();
+        r.privilege = ms::mpp::extract(m_h.csr.mstatus) == 1 ? riscv::privilege::supervisor : riscv::privilege::user;
+        r.virtualized = m_h.features.has_h && ms::mpv::test(m_h.csr.mstatus);
+        if (!m_h.features.has_s) return r;
+        const u64 status = m_hw.template read<csr::mstatus>();
+        if (r.virtualized) {
+            const u64 vsstatus = m_hw.csr_read(csr::vsstatus).value;
+            r.satp = m_hw.csr_read(csr::vsatp).value;
+            r.hgatp = m_hw.csr_read(csr::hgatp).value;
+            r.sum = ms::sum::test(vsstatus);
+            r.mxr = ms::mxr::test(vsstatus) || ms::mxr::test(status);
+            r.mxr_g = ms::mxr::test(status);
+            r.pbmt = riscv::henvcfg::pbmte::test(m_hw.csr_read(csr::henvcfg).value);
+        } else {
+            r.satp = m_h.csr.satp;
+            r.sum = ms::sum::test(status);
+            r.mxr = ms::mxr::test(status);
+        }
+        return r;
+    }
+
+    /// Runs `f(memory)` on the guarded path for the OS (the monitor's entries
+    /// with the OS's configuration), with the OS's PMP view in place.
+    template <class F>
+    decltype(auto) with_os_memory(F&& f) noexcept {
+        const pmp_view previous = m_h.physical_view;
+        if (previous != pmp_view::os) apply_pmp_view(pmp_view::os);
+        struct restore {
+            engine& e;
+            pmp_view view;
+            ~restore() {
+                if (view != pmp_view::os) e.apply_pmp_view(view);
+            }
+        } restore_view{*this, previous};
+        memory_type memory(m_hw, board().layout(), m_h, memory_type::side::os, Hooks::intercepts_shutdown);
+        return f(memory);
+    }
+
+    /// Runs `f(memory)` on the guarded path for the firmware (the monitor's
+    /// entries with the firmware's configuration: the sandbox's wall too),
+    /// with the view the firmware's MPRV and HLV accesses see: the OS's view of
+    /// its PMP under the monitor's entries (pmp_view::mprv_access).
+    template <class F>
+    decltype(auto) with_firmware_memory(F&& f) noexcept {
+        const pmp_view previous = m_h.physical_view;
+        apply_pmp_view(pmp_view::mprv_access);
+        struct restore {
+            engine& e;
+            pmp_view view;
+            ~restore() { e.apply_pmp_view(view); }
+        } restore_view{*this, previous};
+        memory_type memory(m_hw, board().layout(), m_h, memory_type::side::firmware, Hooks::intercepts_shutdown);
+        return f(memory);
+    }
+
+    /// Reads the OS's instruction at `pc` as it fetched it (its translation,
+    /// execute permission), on the guarded path. False when it cannot be read.
     bool fetch_os_instruction(u64 pc, u32& bits) noexcept {
-        const access_mode how{m_h.os_mode, m_h.os_virtualized, true};
-        const access_result low = m_hw.load(how, pc, 2);
-        if (!low.ok) return false;
-        bits = static_cast<u32>(low.value);
-        if (riscv::instruction_length(bits) == 2) return true;
-        const access_result high = m_hw.load(how, pc + 2, 2);
-        if (!high.ok) return false;
-        bits |= static_cast<u32>(high.value) << 16;
-        return true;
+        const translation_regime regime = os_regime();
+        guest_fault fault;
+        return with_os_memory([&](memory_type& memory) { return memory.read_instruction(regime, pc, bits, fault); });
+    }
+
+    /// Reads the firmware's instruction at `pc` (physical: the firmware runs
+    /// with satp Bare) on the guarded path: never mtval, which a hart may leave
+    /// stale (QEMU 7.2 does for HLV/HSV) or zero (priv. spec 3.1.16).
+    bool read_firmware_instruction(u64 pc, u32& bits) noexcept {
+        translation_regime regime = common_regime();
+        regime.privilege = riscv::privilege::machine;
+        memory_type memory(m_hw, board().layout(), m_h, memory_type::side::firmware, Hooks::intercepts_shutdown);
+        guest_fault fault;
+        return memory.read_instruction(regime, pc, bits, fault);
     }
 
     /// The guest's register `n` and its update (x0 rules apply).
@@ -362,6 +462,17 @@ public:
 private:
     using csr = riscv::csr;
 
+    /// What every regime of this hart shares: how it updates A/D, Svnapot,
+    /// and Svpbmt as the virtual menvcfg enables it for the first stage.
+    [[nodiscard]] translation_regime common_regime() const noexcept {
+        translation_regime r;
+        r.update_ad = m_h.features.updates_accessed_dirty;
+        r.napot = m_h.features.has_svnapot;
+        r.pbmt = riscv::menvcfg::pbmte::test(m_h.csr.menvcfg);
+        r.pbmt_g = r.pbmt;
+        return r;
+    }
+
     /// The supervisor fields of mstatus that software may write (priv. spec 4.1.1).
     static constexpr u64 mstatus_physical_writable = rules::mstatus_physical_writable;
 
@@ -369,10 +480,12 @@ private:
 
     [[gnu::always_inline]] void firmware_trap(u64 cause) noexcept {
         if (cause == riscv::cause_value(riscv::exception::illegal_instruction)) [[likely]] {
-            const u32 bits = instruction_at_trap();
-            if (riscv::insn::opcode(bits) == riscv::opcode::system && emulate_system(bits)) return;
+            // The instruction comes from memory, never from mtval (see read_firmware_instruction).
+            u32 bits = 0;
+            const bool known = read_firmware_instruction(m_h.pc, bits);
+            if (known && riscv::insn::opcode(bits) == riscv::opcode::system && emulate_system(bits)) return;
             if (m_missing_registers) return;
-            deliver_exception(cause, bits);
+            deliver_exception(cause, known ? bits : 0);  // mtval: the bits, or 0 (priv. spec 3.1.16)
             return;
         }
         if (riscv::mcause::interrupt::test(cause)) {
@@ -386,30 +499,11 @@ private:
                 return;
             case riscv::exception::load_access_fault:
             case riscv::exception::store_access_fault:
-                if (emulate_firmware_memory_access(tval) || m_missing_registers) return;
+                if (emulate_firmware_memory_access() || m_missing_registers) return;
                 break;
             default: break;
         }
         deliver_exception(cause, tval);
-    }
-
-    /// The instruction that raised illegal instruction: mtval when the hart
-    /// reports it there (priv. spec 3.1.16), else read from memory at pc.
-    [[nodiscard]] u32 instruction_at_trap() noexcept {
-        const u64 tval = m_hw.template read<csr::mtval>();
-        if (tval != 0) return static_cast<u32>(tval);
-        return fetch_firmware_instruction(m_h.pc);
-    }
-
-    /// Reads the firmware's instruction at `pc` (physical, 16 bits at a time).
-    [[nodiscard]] u32 fetch_firmware_instruction(u64 pc) noexcept {
-        const u8* low = m_hw.physical(pc, 2);
-        if (low == nullptr) return 0;
-        u32 bits = static_cast<u32>(low[0]) | static_cast<u32>(low[1]) << 8;
-        if (riscv::instruction_length(bits) == 2) return bits;
-        const u8* high = m_hw.physical(pc + 2, 2);
-        if (high == nullptr) return 0;
-        return bits | static_cast<u32>(high[0]) << 16 | static_cast<u32>(high[1]) << 24;
     }
 
     /// Emulates a SYSTEM instruction of the firmware; false if it must raise
@@ -447,23 +541,48 @@ private:
         }
     }
 
-    /// HLV/HLVX/HSV from vM-mode (H ext. 9.3.1): an access with VS- or VU-mode's
-    /// two-stage translation (hstatus.SPVP picks which). HLVX reads what is
-    /// executable; vfm asks the hart for MXR, which also lets readable memory through.
+    /// HLV/HLVX/HSV from vM-mode (H ext. 9.3.1): an access with VS- or
+    /// VU-mode's two-stage translation (hstatus.SPVP picks which), made on the
+    /// guarded path; HLVX needs execute permission instead of read permission.
+    /// The instruction comes from memory (QEMU 7.2 leaves a stale mtval here).
     bool emulate_hypervisor_access(u32 bits, const riscv::system_instruction& si) noexcept {
-        if (!have_registers(si.rs1, si.op == riscv::system_op::hypervisor_load ? si.rd : si.rs2)) return false;
-        const u64 hstatus = m_hw.csr_read(csr::hstatus).value;
         const bool load = si.op == riscv::system_op::hypervisor_load;
-        const access_mode how{riscv::hstatus::spvp::test(hstatus) ? riscv::privilege::supervisor : riscv::privilege::user,
-                              true, load && si.rs2 == 3};
+        if (!have_registers(si.rs1, load ? si.rd : si.rs2)) return false;
         const unsigned width = riscv::hypervisor_access_width(bits);
-        const access_result result =
-            load ? m_hw.load(how, reg(si.rs1), width) : m_hw.store(how, reg(si.rs1), width, reg(si.rs2));
-        if (!result.ok) {
-            deliver_exception(result.cause, result.tval, result.tval2, result.tinst, true);
+        const bool hlvx = load && si.rs2 == 3;
+        translation_regime regime = mprv_regime();
+        regime.privilege = riscv::hstatus::spvp::test(m_hw.csr_read(csr::hstatus).value) ? riscv::privilege::supervisor
+                                                                                        : riscv::privilege::user;
+        regime.virtualized = true;
+        regime.execute_for_read = hlvx;
+        {
+            namespace ms = riscv::mstatus;
+            const u64 status = m_hw.template read<csr::mstatus>();
+            const u64 vsstatus = m_hw.csr_read(csr::vsstatus).value;
+            regime.satp = m_hw.csr_read(csr::vsatp).value;
+            regime.hgatp = m_hw.csr_read(csr::hgatp).value;
+            regime.sum = ms::sum::test(vsstatus);
+            regime.mxr = ms::mxr::test(vsstatus) || ms::mxr::test(status);
+            regime.mxr_g = ms::mxr::test(status);
+            regime.pbmt = riscv::henvcfg::pbmte::test(m_hw.csr_read(csr::henvcfg).value);
+        }
+        const u64 address = reg(si.rs1);
+        const u64 value = load ? 0 : reg(si.rs2);
+        const guest_access out = with_firmware_memory([&](memory_type& memory) {
+            return load ? memory.load(regime, address, width, reach::mmio)
+                        : memory.store(regime, address, width, value, reach::mmio);
+        });
+        if (!out.done()) {
+            // An emulated device behind a guest address: as natively, an access fault.
+            const guest_fault f = out.result == guest_access::status::fault
+                                      ? out.fault
+                                      : guest_fault{access_fault_cause(load ? access_kind::load : access_kind::store),
+                                                    address, 0, 0, true};
+            deliver_exception(f.cause, f.tval, f.tval2, f.tinst, f.gva);
             return true;
         }
-        if (load) set_reg(si.rd, si.rs2 == 0 ? bits::sign_extend(result.value, 8 * width) : result.value);
+        // HLV.B/H/W sign-extend; HLV.BU/HU/WU, HLVX zero-extend (funct7 bit 0 is U: rs2 = 1 or 3).
+        if (load) set_reg(si.rd, (si.rs2 & 1) == 0 ? bits::sign_extend(out.value, 8 * width) : out.value);
         m_h.pc += 4;
         return true;
     }
@@ -983,7 +1102,7 @@ private:
         }
         if ((cause == riscv::cause_value(riscv::exception::load_access_fault) ||
              cause == riscv::cause_value(riscv::exception::store_access_fault)) &&
-            (emulate_device_access(m_trap.tval) || m_missing_registers))
+            (emulate_device_access() || m_missing_registers))
             return;
         if (m_hooks.on_os_trap(*this, cause) || m_missing_registers) return;
         deliver_exception(cause, m_trap.tval, m_trap.tval2, m_trap.tinst, m_trap.gva);
@@ -1135,7 +1254,8 @@ private:
             return m_h.csr.pmpaddr[i - layout.first_virtual()];
         };
         m_h.trap_vector_executable =
-            board().layout().ram.contains(base, 4) &&
+            classify_physical(board().layout(), base, 4, Hooks::intercepts_shutdown) == physical_class::ram &&
+            !monitor_entries_refuse(layout, true, m_h.features.pmp_granularity, base, 4, pmp_x) &&
             pmp_allows_entries(cfg_of, addr_of, layout.physical_count, m_h.features.pmp_granularity, base, 4, pmp_x);
     }
 
@@ -1150,10 +1270,11 @@ private:
         if (!m_h.trap_vector_executable) return;
         const u64 pc = m_h.pc;
         if (pc != (m_h.csr.mtvec & ~u64{3})) return;  // a vectored interrupt's entry
-        const u8* code = m_hw.physical(pc, 4);
-        if (code == nullptr) return;
-        u32 bits;
-        __builtin_memcpy(&bits, __builtin_assume_aligned(code, 4), 4);  // little-endian, like instructions
+        // mtvec's base is 4-byte aligned RAM (check_trap_vector): one aligned
+        // word, which the guard has checked is the firmware's to fetch.
+        const access_result word = m_hw.load(access_mode{riscv::privilege::machine, false, false}, pc, 4);
+        if (!word.ok) return;
+        const u32 bits = static_cast<u32>(word.value);
         if ((bits & mask) != swap_mscratch) return;
         const unsigned r = riscv::insn::rd(bits);  // the swap: rd = rs1, not x0
         if (riscv::insn::rs1(bits) != r || r == 0) return;
@@ -1171,6 +1292,7 @@ private:
                                                    bool previous_virtualized, bool gva) noexcept {
         namespace ms = riscv::mstatus;
         virtual_csrs& c = m_h.csr;
+        m_h.reservation_width = 0;  // a trap ends the firmware's LR reservation (as the hart's own)
         c.mepc = m_h.pc;
         c.mcause = cause;
         c.mtval = tval;
@@ -1261,60 +1383,120 @@ private:
 
     // ---- memory accesses the firmware makes that the monitor performs --------------------------
 
-    /// A load or store of the firmware that faulted: to a device the monitor
-    /// emulates (the CLINT), or with virtual MPRV set. False when the fault is
-    /// real and must be delivered.
-    bool emulate_firmware_memory_access(u64 address) noexcept {
-        if (m_h.physical_view == pmp_view::firmware_mprv) return emulate_mprv_access();
-        return emulate_device_access(address);
-    }
+    /// A load, store, AMO, LR or SC, integer or floating point, decoded.
+    struct data_access {
+        enum class kind : u8 { load, store, amo, load_reserved, store_conditional };
+        kind op = kind::load;
+        bool is_float = false;
+        bool sign_extend = false;
+        u8 width = 0;
+        u8 length = 4;       ///< instruction length
+        u8 base_reg = 0;     ///< rs1
+        u8 data_reg = 0;     ///< a load's rd or a store's rs2 (an f register when is_float); AMO/SC: rs2
+        u8 result_reg = 0;   ///< AMO, LR, SC: rd
+        amo_op amo = amo_op::swap;
+        i64 offset = 0;
 
-    /// A load or store to a device the monitor emulates or watches: the CLINT
-    /// the firmware sees, and the shutdown device when a policy acts at
-    /// shutdown. The firmware always reaches them; the OS only where the
-    /// firmware's PMP lets it (the access would otherwise have faulted natively).
-    bool emulate_device_access(u64 address) noexcept {
-        const memory_layout& layout = board().layout();
-        const bool from_os = m_h.world == world::os;
-        // The OS's mtval is a virtual address: find the physical one it meant.
-        if (from_os && (m_h.os_virtualized || !m_h.features.has_s ||
-                        !translate(m_hw, m_hw.template read<csr::satp>(), address, address)))
-            return false;
-        const bool to_mswi = layout.mswi.contains(address);
-        const bool to_mtimer = layout.mtimer.contains(address);
-        const bool to_shutdown = Hooks::intercepts_shutdown && layout.shutdown_device.contains(address);
-        if (!to_mswi && !to_mtimer && !to_shutdown) return false;
-        u32 bits = 0;
-        if (from_os) {
-            if (!fetch_os_instruction(m_h.pc, bits)) return false;
-        } else {
-            bits = fetch_firmware_instruction(m_h.pc);
+        [[nodiscard]] constexpr access_kind access() const noexcept {
+            return op == kind::load || op == kind::load_reserved ? access_kind::load : access_kind::store;
         }
-        riscv::memory_access access;
-        if (!riscv::decode_memory_access(bits, access) || access.is_float) return false;
-        if ((address & (access.width - 1)) != 0 || !have_registers(access.data_reg)) return false;
-        if (from_os && !pmp_allows(m_h.csr.pmpcfg, m_h.csr.pmpaddr, m_h.pmp.virtual_count(), m_h.features.pmp_granularity,
-                                   address, access.width, access.is_store ? pmp_w : pmp_r))
-            return false;
-        if (to_shutdown) {
-            shutdown_device_access(access, address);
-            m_h.pc += access.length;
+    };
+
+    [[nodiscard]] static constexpr bool decode_data_access(u32 bits, data_access& out) noexcept {
+        out = data_access{};
+        riscv::memory_access m;
+        if (riscv::decode_memory_access(bits, m)) {
+            out.op = m.is_store ? data_access::kind::store : data_access::kind::load;
+            out.is_float = m.is_float;
+            out.sign_extend = m.sign_extend;
+            out.width = m.width;
+            out.length = m.length;
+            out.base_reg = m.base_reg;
+            out.data_reg = m.data_reg;
+            out.offset = m.offset;
             return true;
         }
-        // The ACLINT spec (and QEMU) takes 4-byte accesses to msip, 4 or 8 to the timer.
-        if (to_mswi ? access.width != 4 : access.width != 4 && access.width != 8) return false;
-        if (access.is_store) {
-            const u64 value = reg(access.data_reg);
-            for (unsigned half = 0; half < access.width / 4; ++half)
-                clint_write32(address + 4 * half, static_cast<u32>(value >> (32 * half)), to_mswi);
-        } else {
-            u64 value = 0;
-            for (unsigned half = 0; half < access.width / 4; ++half)
-                value |= u64{clint_read32(address + 4 * half, to_mswi)} << (32 * half);
-            if (access.sign_extend) value = bits::sign_extend(value, 8 * access.width);
-            set_reg(access.data_reg, value);
+        riscv::atomic_access a;
+        if (!riscv::decode_atomic(bits, a)) return false;
+        switch (a.op) {
+            case riscv::atomic_access::kind::load_reserved: out.op = data_access::kind::load_reserved; break;
+            case riscv::atomic_access::kind::store_conditional: out.op = data_access::kind::store_conditional; break;
+            case riscv::atomic_access::kind::amo: out.op = data_access::kind::amo; break;
         }
-        m_h.pc += access.length;
+        out.amo = static_cast<amo_op>(a.funct5);
+        out.width = a.width;
+        out.sign_extend = a.width == 4;
+        out.base_reg = a.rs1;
+        out.data_reg = a.rs2;
+        out.result_reg = a.rd;
+        return true;
+    }
+
+    /// Whether the hart has the f registers an FP access of `width` uses.
+    [[nodiscard]] bool has_fp(unsigned width) const noexcept {
+        return (m_h.features.misa & riscv::misa::extension(width == 8 ? 'D' : 'F')) != 0;
+    }
+
+    /// A load or store of the firmware that faulted: with virtual MPRV set, or
+    /// to a device the monitor emulates (the CLINT, an intercepted shutdown
+    /// device). False when the fault is real and must be delivered.
+    bool emulate_firmware_memory_access() noexcept {
+        if (m_h.physical_view == pmp_view::firmware_mprv) return emulate_mprv_access();
+        return emulate_device_access();
+    }
+
+    /// The guest's data access at `pc` (the firmware's or the OS's), decoded,
+    /// with the registers it uses in the context. False to deliver the fault.
+    bool decode_guest_access(bool from_os, data_access& op) noexcept {
+        u32 bits = 0;
+        const bool read = from_os ? fetch_os_instruction(m_h.pc, bits) : read_firmware_instruction(m_h.pc, bits);
+        if (!read || !decode_data_access(bits, op)) return false;
+        if (op.is_float && !has_fp(op.width)) return false;
+        return have_registers(op.base_reg, op.is_float ? 0 : op.data_reg, op.result_reg);
+    }
+
+    /// A load or store to a device the monitor emulates: the CLINT the
+    /// firmware sees, and the shutdown device when a policy acts at shutdown.
+    /// The firmware always reaches them; the OS only where the firmware's PMP
+    /// lets it (the access would otherwise have faulted natively).
+    bool emulate_device_access() noexcept {
+        const bool from_os = m_h.world == world::os;
+        data_access op;
+        if (!decode_guest_access(from_os, op)) return false;
+        const u64 address = reg(op.base_reg) + static_cast<u64>(op.offset);
+        translation_regime regime = from_os ? os_regime() : common_regime();
+        if (!from_os) regime.privilege = riscv::privilege::machine;  // the firmware runs with satp Bare
+        physical_class klass = physical_class::refused;
+        u64 physical = 0;
+        auto find = [&](memory_type& memory) {
+            const u64 size = op.width;
+            if ((address & 0xfff) + size > 0x1000) return false;  // a device access crossing a page: not emulated
+            const guest_translation t = memory.translate(regime, address, size, op.access(), reach::devices, klass);
+            physical = t.physical;
+            return t.ok && klass == physical_class::device;
+        };
+        const bool device = from_os ? with_os_memory(find) : [&] {
+            memory_type memory(m_hw, board().layout(), m_h, memory_type::side::firmware, Hooks::intercepts_shutdown);
+            return find(memory);
+        }();
+        if (!device) return false;
+        if (from_os && !pmp_allows(m_h.csr.pmpcfg, m_h.csr.pmpaddr, m_h.pmp.virtual_count(), m_h.features.pmp_granularity,
+                                   physical, op.width, op.access() == access_kind::load ? pmp_r : pmp_w))
+            return false;
+        return finish_device_access(op, physical, regime.virtualized, address);
+    }
+
+    /// Performs `op` on the emulated device at `physical` and writes its result
+    /// (or delivers the access fault the device raises).
+    bool finish_device_access(const data_access& op, u64 physical, bool virtualized, u64 address) noexcept {
+        u64 value = 0;
+        if (!device_access(op, physical, value)) {
+            const access_kind kind = op.access();
+            deliver_exception(access_fault_cause(kind), address, 0, 0, virtualized);
+            return true;
+        }
+        write_result(op, value);
+        m_h.pc += op.length;
         if (m_interrupts_changed) {
             m_interrupts_changed = false;
             refresh_interrupts();
@@ -1322,28 +1504,117 @@ private:
         return true;
     }
 
-    /// The shutdown device: the policies act first, then the access reaches the device.
-    void shutdown_device_access(const riscv::memory_access& access, u64 address) noexcept {
-        volatile u8* device = m_hw.physical(address, access.width);
-        if (access.is_store) {
-            m_hooks.on_shutdown(*this);
-            const u64 value = reg(access.data_reg);
-            switch (access.width) {
-                case 1: *device = static_cast<u8>(value); break;
-                case 2: *reinterpret_cast<volatile u16*>(device) = static_cast<u16>(value); break;
-                case 4: *reinterpret_cast<volatile u32*>(device) = static_cast<u32>(value); break;
-                default: *reinterpret_cast<volatile u64*>(device) = value; break;
+    /// The value a register gets from `op` (a load's, an AMO's old value, LR's,
+    /// SC's 0 or 1): sign-extended where the instruction does, into x[rd] or f[rd].
+    void write_result(const data_access& op, u64 value) noexcept {
+        switch (op.op) {
+            case data_access::kind::store: return;
+            case data_access::kind::store_conditional: set_reg(op.result_reg, value); return;
+            case data_access::kind::load:
+                if (op.is_float) {
+                    m_hw.fp_write(op.data_reg, op.width, value);
+                    return;
+                }
+                set_reg(op.data_reg, op.sign_extend ? bits::sign_extend(value, 8 * op.width) : value);
+                return;
+            case data_access::kind::amo:
+            case data_access::kind::load_reserved:
+                set_reg(op.result_reg, op.width == 4 ? bits::sign_extend(value, 32) : value);
+                return;
+        }
+    }
+
+    /// The value `op` stores (or operates with): x[rs2] or f[rs2].
+    [[nodiscard]] u64 operand_of(const data_access& op) noexcept {
+        return op.is_float ? m_hw.fp_read(op.data_reg, op.width) : reg(op.data_reg);
+    }
+
+    /// One access to an emulated device. The CLINT's registers are 32 bits
+    /// wide: msip takes naturally aligned 4-byte accesses, mtimecmp and mtime
+    /// 4- and 8-byte accesses at any alignment (made of the 32-bit words they
+    /// touch), AMOs as a read and a write (QEMU 7.2 accepts all of these; 1- and
+    /// 2-byte accesses, 8-byte ones to msip, LR and SC raise access faults).
+    /// False for an access fault.
+    bool device_access(const data_access& op, u64 physical, u64& value) noexcept {
+        const memory_layout& layout = board().layout();
+        if (Hooks::intercepts_shutdown && layout.shutdown_device.contains(physical, op.width)) {
+            if (op.op == data_access::kind::load_reserved || op.op == data_access::kind::store_conditional ||
+                op.op == data_access::kind::amo)
+                return false;
+            return shutdown_device_access(op, physical, value);
+        }
+        if (op.op == data_access::kind::load_reserved || op.op == data_access::kind::store_conditional) return false;
+        if (op.width != 4 && op.width != 8) return false;
+        const bool mswi = layout.mswi.contains(physical, op.width);
+        const bool mtimer = layout.mtimer.contains(physical, op.width);
+        if (!mswi && !mtimer) return false;
+        if (mswi && (op.width != 4 || (physical & 3) != 0)) return false;
+        u64 old = 0;
+        if (op.op != data_access::kind::store) old = clint_read(physical, op.width, mswi);
+        switch (op.op) {
+            case data_access::kind::load: value = old; return true;
+            case data_access::kind::store: clint_write(physical, op.width, operand_of(op), mswi); return true;
+            case data_access::kind::amo:
+                clint_write(physical, op.width, amo_result(op.amo, old, operand_of(op), op.width), mswi);
+                value = old;
+                return true;
+            default: return false;
+        }
+    }
+
+    /// `width` bytes of the CLINT at `address`, from the 32-bit registers they touch.
+    [[nodiscard]] u64 clint_read(u64 address, unsigned width, bool mswi) noexcept {
+        const u64 first = address & ~u64{3};
+        u64 words = 0;  // up to three 32-bit words: 96 bits, of which `width` bytes are wanted
+        u64 high = 0;
+        const unsigned count = static_cast<unsigned>(((address + width - 1) & ~u64{3}) - first) / 4 + 1;
+        for (unsigned w = 0; w < count; ++w) {
+            const u64 word = clint_read32(first + 4 * w, mswi);
+            if (w < 2) words |= word << (32 * w);
+            else high = word;
+        }
+        const unsigned shift = static_cast<unsigned>(address - first) * 8;
+        u64 value = shift == 0 ? words : (words >> shift) | (high << (64 - shift));
+        return width == 8 ? value : value & 0xffff'ffffu;
+    }
+
+    /// Writes `width` bytes of `value` at `address` of the CLINT: each 32-bit
+    /// register touched is read, merged and written.
+    void clint_write(u64 address, unsigned width, u64 value, bool mswi) noexcept {
+        const u64 first = address & ~u64{3};
+        const u64 last = (address + width - 1) & ~u64{3};
+        for (u64 word_address = first; word_address <= last; word_address += 4) {
+            u32 word = 0;
+            bool partial = false;
+            for (unsigned b = 0; b < 4; ++b) {
+                const u64 byte_address = word_address + b;
+                if (byte_address < address || byte_address >= address + width) {
+                    partial = true;
+                    continue;
+                }
+                word |= static_cast<u32>((value >> (8 * (byte_address - address))) & 0xff) << (8 * b);
             }
-            return;
+            if (partial) {
+                const u32 old = clint_read32(word_address, mswi);
+                for (unsigned b = 0; b < 4; ++b) {
+                    const u64 byte_address = word_address + b;
+                    if (byte_address < address || byte_address >= address + width) word |= old & (u32{0xff} << (8 * b));
+                }
+            }
+            clint_write32(word_address, word, mswi);
         }
-        u64 value = 0;
-        switch (access.width) {
-            case 1: value = *device; break;
-            case 2: value = *reinterpret_cast<volatile u16*>(device); break;
-            case 4: value = *reinterpret_cast<volatile u32*>(device); break;
-            default: value = *reinterpret_cast<volatile u64*>(device); break;
-        }
-        set_reg(access.data_reg, access.sign_extend ? bits::sign_extend(value, 8 * access.width) : value);
+    }
+
+    /// The shutdown device: the policies act first, then the access reaches the device.
+    bool shutdown_device_access(const data_access& op, u64 address, u64& value) noexcept {
+        if (op.is_float) return false;
+        if (op.op == data_access::kind::store) m_hooks.on_shutdown(*this);
+        const access_result r = op.op == data_access::kind::store
+                                    ? m_hw.store(access_mode{riscv::privilege::machine, false, false}, address, op.width,
+                                                 reg(op.data_reg))
+                                    : m_hw.load(access_mode{riscv::privilege::machine, false, false}, address, op.width);
+        value = r.value;
+        return r.ok;
     }
 
     /// Reads one 32-bit register of the virtual CLINT.
@@ -1397,33 +1668,65 @@ private:
             request(static_cast<u32>(index), request::timer);
     }
 
-    /// A load or store of the firmware while virtual MPRV is set: performed with
-    /// MPP's privilege (and MPV), the OS's translation and the OS's PMP view,
-    /// under the monitor's own entries (priv. spec 3.1.6.3).
+    /// A load, store, AMO, LR or SC of the firmware while virtual MPRV is set
+    /// (MPP below M): performed on the guarded path with MPP's privilege (and
+    /// MPV), translation and the OS's PMP view, under the monitor's own
+    /// entries (priv. spec 3.1.6.3). AMOs stay atomic on RAM; LR takes a
+    /// reservation the emulated SC honours by compare-and-swap (docs/virtual-hart.md).
     bool emulate_mprv_access() noexcept {
-        namespace ms = riscv::mstatus;
-        riscv::memory_access access;
-        if (!riscv::decode_memory_access(fetch_firmware_instruction(m_h.pc), access) || access.is_float) return false;
-        if (!have_registers(access.base_reg, access.data_reg)) return false;
-        const u64 address = reg(access.base_reg) + static_cast<u64>(access.offset);
-        access_mode how;
-        how.privilege = ms::mpp::extract(m_h.csr.mstatus) == 1 ? riscv::privilege::supervisor : riscv::privilege::user;
-        how.virtualized = m_h.features.has_h && ms::mpv::test(m_h.csr.mstatus);
-        how.mxr = ms::mxr::test(m_hw.template read<csr::mstatus>());
-        if (m_h.features.has_s) m_hw.template write<csr::satp>(m_h.csr.satp);
-        apply_pmp_view(pmp_view::mprv_access);
-        const access_result result = access.is_store
-                                         ? m_hw.store(how, address, access.width, reg(access.data_reg))
-                                         : m_hw.load(how, address, access.width);
-        if (m_h.features.has_s) m_hw.template write<csr::satp>(0);
-        apply_pmp_view(firmware_view());
-        if (!result.ok) {
-            deliver_exception(result.cause, result.tval, result.tval2, result.tinst, how.virtualized);
-            return true;
+        data_access op;
+        if (!decode_guest_access(false, op)) return false;
+        const u64 address = reg(op.base_reg) + static_cast<u64>(op.offset);
+        const translation_regime regime = mprv_regime();
+        const u64 operand = op.op == data_access::kind::load || op.op == data_access::kind::load_reserved ? 0
+                                                                                                          : operand_of(op);
+        constexpr u8 reachable = reach::mmio | reach::devices;
+        bool sc_succeeded = false;
+        const guest_access out = with_firmware_memory([&](memory_type& memory) -> guest_access {
+            switch (op.op) {
+                case data_access::kind::load: return memory.load(regime, address, op.width, reachable);
+                case data_access::kind::store: return memory.store(regime, address, op.width, operand, reachable);
+                case data_access::kind::amo: return memory.amo(regime, address, op.width, op.amo, operand, reachable);
+                case data_access::kind::load_reserved: return memory.load_reserved(regime, address, op.width);
+                case data_access::kind::store_conditional: {
+                    // Translated and guarded like a store in every case; it stores only
+                    // while the reservation holds and memory still has its value.
+                    physical_class klass = physical_class::refused;
+                    guest_access result;
+                    const guest_translation t =
+                        (address & (op.width - 1)) != 0
+                            ? guest_translation{}
+                            : memory.translate(regime, address, op.width, access_kind::store, reach::ram, klass);
+                    if ((address & (op.width - 1)) != 0 || !t.ok) {
+                        return memory.compare_exchange(regime, address, op.width, 0, 0);  // the same fault
+                    }
+                    if (m_h.reservation_width != op.width || m_h.reservation_address != t.physical) {
+                        result.result = guest_access::status::done;
+                        return result;
+                    }
+                    result = memory.compare_exchange(regime, address, op.width, m_h.reservation_value, operand);
+                    const u64 mask = op.width == 8 ? ~u64{0} : 0xffff'ffffu;
+                    sc_succeeded = result.done() && (result.value & mask) == (m_h.reservation_value & mask);
+                    return result;
+                }
+            }
+            return guest_access{};
+        });
+        if (op.op == data_access::kind::store_conditional) m_h.reservation_width = 0;
+        switch (out.result) {
+            case guest_access::status::fault:
+                deliver_exception(out.fault.cause, out.fault.tval, out.fault.tval2, out.fault.tinst, out.fault.gva);
+                return true;
+            case guest_access::status::device: return finish_device_access(op, out.physical, regime.virtualized, address);
+            case guest_access::status::done: break;
         }
-        if (!access.is_store)
-            set_reg(access.data_reg, access.sign_extend ? bits::sign_extend(result.value, 8 * access.width) : result.value);
-        m_h.pc += access.length;
+        if (op.op == data_access::kind::load_reserved) {
+            m_h.reservation_address = out.physical;
+            m_h.reservation_value = out.value;
+            m_h.reservation_width = op.width;
+        }
+        write_result(op, op.op == data_access::kind::store_conditional ? (sc_succeeded ? 0 : 1) : out.value);
+        m_h.pc += op.length;
         return true;
     }
 
@@ -1436,19 +1739,42 @@ private:
     bool m_interrupts_changed = false;
 };
 
-/// The hot path of the trap vector: a CSR instruction of the firmware (which
-/// the hart reports in mtval) on a CSR whose access has no effect beyond the
+/// The firmware's instruction at `pc`, for the trap paths that run before any
+/// engine: the firmware runs with satp Bare, so `pc` is physical; when the four
+/// bytes there are RAM outside the monitor's memory the instruction is read
+/// from there in M-mode (never from mtval, which QEMU 7.2 leaves stale for
+/// HLV/HSV). False otherwise: the engine then reads it on the full guarded path.
+template <arch Arch>
+[[nodiscard, gnu::always_inline]] inline bool firmware_instruction_in_ram(Arch& hw, const memory_layout& layout,
+                                                                         u64 pc, u32& bits) noexcept {
+    if (!layout.ram.contains(pc, 4) || layout.monitor.overlaps(pc, 4) || layout.shared_buffer.overlaps(pc, 4))
+        return false;
+    const u8* code = hw.physical(pc, 4);
+    if (code == nullptr) return false;
+    u16 low;
+    u16 high;
+    __builtin_memcpy(&low, __builtin_assume_aligned(code, 2), 2);
+    __builtin_memcpy(&high, __builtin_assume_aligned(code + 2, 2), 2);
+    bits = u32{low} | (u32{high} << 16);
+    if ((low & 3) != 3) bits = low;  // a 16-bit instruction
+    return true;
+}
+
+/// The hot path of the trap vector: a CSR instruction of the firmware (read
+/// from its memory, not from mtval) on a CSR whose access has no effect beyond the
 /// virtual hart: mscratch, mepc, mcause, mtval, mtval2, mtinst, misa, mhartid,
 /// mtvec (reads), and mstatus when no field with a side effect changes. It needs no
 /// engine: anything else returns false before changing any state, and the
 /// general path (engine::handle_trap) takes over.
 template <arch Arch>
-[[gnu::always_inline]] inline bool fast_path(Arch& hw, hart& h) noexcept {
+[[gnu::always_inline]] inline bool fast_path(Arch& hw, hart& h, const memory_layout& layout) noexcept {
     namespace ms = riscv::mstatus;
     using csr = riscv::csr;
     if (h.world != world::firmware) return false;
     if (hw.template read<csr::mcause>() != riscv::cause_value(riscv::exception::illegal_instruction)) return false;
-    const u64 bits = hw.template read<csr::mtval>();
+    u32 instruction = 0;
+    if (!firmware_instruction_in_ram(hw, layout, hw.template read<csr::mepc>(), instruction)) return false;
+    const u64 bits = instruction;
     if ((bits & 0x7f) != riscv::opcode::system) return false;
     const u32 funct3 = (bits >> 12) & 7;
     if ((funct3 & 3) == 0) return false;  // privileged instructions, HLV/HSV

@@ -43,6 +43,10 @@ struct hart_features {
     bool has_time_csr = false;     ///< `time` readable from M-mode
     bool has_mtval2 = false;       ///< mtval2 / mtinst (H extension)
     bool has_senvcfg = false;
+    /// The hart sets a PTE's A and D bits itself (as QEMU does; Svadu) rather
+    /// than raising a page fault (Svade): found by a translated access at boot.
+    bool updates_accessed_dirty = true;
+    bool has_svnapot = false;      ///< Svnapot (the board says so; no CSR shows it)
 };
 
 /// Which world runs on the hart when the monitor is not running.
@@ -118,6 +122,15 @@ struct hart {
     /// the PMP changes: a world switch may then run that instruction in the
     /// monitor (engine::run_trap_vector_entry).
     bool trap_vector_executable = false;
+
+    /// The reservation of an LR the monitor performed for the firmware under
+    /// virtual MPRV (unpriv. spec 8.2): the physical address, width and value
+    /// it loaded. The SC it emulates succeeds iff memory still holds that
+    /// value (compare-and-swap); any trap into the firmware clears it, as the
+    /// hart clears its own (QEMU does).
+    u64 reservation_address = 0;
+    u64 reservation_value = 0;
+    u8 reservation_width = 0;  ///< 0: no reservation
 
     /// A deadline of the monitor's own (policies, e.g. the OS timer under offload);
     /// ~0 when none. The physical timer fires at the earlier of it and the firmware's.

@@ -13,8 +13,11 @@
 // (gen_measurements.py), as literals.
 #include "policy_monitor.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include <vfm/policy/sandbox.hpp>
 
@@ -138,19 +141,53 @@ TEST_CASE("sandbox: the firmware's own PMP entries cannot open the wall", "[poli
     CHECK_FALSE(firmware_may(c, 0x8020'0000, 4, access_type::fetch));
 }
 
-TEST_CASE("sandbox: harts still in the firmware get the wall through their doorbell", "[policy][sandbox][pmp][smp]") {
+TEST_CASE("sandbox: every hart in the firmware is walled before the OS is measured", "[policy][sandbox][pmp][smp]") {
+    // The handover rings every other hart that runs the firmware and waits
+    // until each has walled itself (hart 1 takes its doorbell on another
+    // thread, as it would on its own hart); only then does it measure and let
+    // the OS run. A hart still in the firmware can therefore never write the
+    // image after it was measured.
     machine m{rv64gc::make(), 2};
     cpu& c0 = m[0];
     cpu& c1 = m[1];
     firmware_boot(c1);
+    auto& platform = m.monitor.platform();
+    platform.forget_doorbells();
+    std::atomic<bool> walled_before_handover_ended{false};
+    std::atomic<bool> handover_ended{false};
+    std::thread hart1([&] {
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while ((platform.doorbells() & 2) == 0) {
+            if (std::chrono::steady_clock::now() > give_up) return;
+            std::this_thread::yield();
+        }
+        c1.hw.trap(interrupt_cause(3), 0, c1.mode(), false, c1.pc());
+        m.monitor.handle_trap(c1.hw, c1.h);
+        walled_before_handover_ended = !handover_ended.load();
+    });
     handover(c0);
-    CHECK(m.board.msip(1));  // the monitor rang hart 1
-    CHECK(firmware_may(c1, 0x8020'0000, 8, access_type::load));
-    c1.settle();  // hart 1 takes its doorbell, still in the firmware
+    handover_ended = true;
+    hart1.join();
+    CHECK(walled_before_handover_ended);
+    CHECK(c0.mode() == privilege::supervisor);  // the OS runs on hart 0
+    resume_guest(c1);
     CHECK(c1.mode() == privilege::user);
     CHECK(c1.h.world == virt::world::firmware);
     CHECK_FALSE(firmware_may(c1, 0x8020'0000, 8, access_type::load));
     CHECK_FALSE(firmware_may(c1, 0x80ff'fff8, 8, access_type::store));
+    CHECK(firmware_may(c1, 0x801f'fff8, 8, access_type::load));
+}
+
+TEST_CASE("sandbox: a hart that starts the firmware after the handover is walled before it runs",
+          "[policy][sandbox][pmp][smp]") {
+    machine m{rv64gc::make(), 2};
+    cpu& c0 = m[0];
+    cpu& c1 = m[1];
+    handover(c0);  // hart 1 has not started: the handover does not wait for it
+    CHECK(c0.mode() == privilege::supervisor);
+    firmware_boot(c1);
+    CHECK(c1.h.world == virt::world::firmware);
+    CHECK_FALSE(firmware_may(c1, 0x8020'0000, 8, access_type::load));
     CHECK(firmware_may(c1, 0x801f'fff8, 8, access_type::load));
 }
 
@@ -521,16 +558,25 @@ TEST_CASE("sandbox: a debug console write longer than the shared buffer is cut t
     CHECK(c.h.x[reg::a1] == shared_buffer_base);
 }
 
-TEST_CASE("sandbox: a debug console write of memory the OS cannot read hands the firmware nothing",
+TEST_CASE("sandbox: a debug console transfer of memory the OS may not use is refused with SBI_ERR_INVALID_PARAM",
           "[policy][sandbox][dbcn]") {
-    // The copy is made with the OS's rights: the monitor's memory is not the OS's.
+    // SBI v2.0 12.1-12.2: memory that does not satisfy the requirements of the
+    // shared memory (3.2: the OS's own, readable resp. writable) is
+    // SBI_ERR_INVALID_PARAM. The check is the guarded path's, with the OS's
+    // rights: the monitor's memory, its shared page, a device, memory the
+    // firmware's PMP denies the OS, or past the end of RAM; the firmware is
+    // never called and nothing is copied.
     machine m{rv64gc::make()};
     cpu& c = m.hart0();
     handover(c);
-    sbi_call(c, sbi::dbcn, 0, {16, 0x8000'0100, 0});
-    REQUIRE(c.pc() == firmware_vector);
-    CHECK(c.h.x[reg::a0] == 0);
-    CHECK(c.h.x[reg::a1] == shared_buffer_base);
+    const u64 function = GENERATE(0u, 1u);  // console_write, console_read
+    const u64 address = GENERATE(u64{0x8000'0100}, shared_buffer_base, u64{0x1000'0000}, ram_end - 8);
+    CAPTURE(function, address);
+    c.jump(os_entry + 0x100);
+    sbi_call(c, sbi::dbcn, function, {16, address, 0});
+    CHECK(c.pc() == os_entry + 0x104);
+    CHECK(c.h.x[reg::a0] == sbi::err_invalid_param);
+    CHECK(c.h.world == virt::world::os);
 }
 
 TEST_CASE("sandbox: a debug console write with base_addr_hi != 0 stays invalid",

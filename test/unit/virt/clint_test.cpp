@@ -258,11 +258,11 @@ TEST_CASE("CLINT accesses of other sizes or misaligned are access faults", "[vir
         c.access(enc::lb(10, 6, 1));
         c.expect_delivered(5, mtime_address + 1, pc);
     }
-    SECTION("misaligned lw from mtimecmp") {
+    SECTION("misaligned lw from mtimecmp: bytes 2..5, as QEMU's CLINT gives them natively") {
+        store(c, mtimecmp_base, 0x1122'3344'5566'7788);
         c.h.x[6] = mtimecmp_base + 2;
-        const u64 pc = c.pc();
-        c.access(enc::lw(10, 6, 0));
-        c.expect_delivered(5, mtimecmp_base + 2, pc);
+        CHECK(c.access(enc::lw(10, 6, 0)).advanced);
+        CHECK(c.h.x[10] == 0x3344'5566);
     }
 }
 

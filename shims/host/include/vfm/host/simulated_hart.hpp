@@ -149,6 +149,43 @@ public:
         return memory_access(true, how, address, width, value);
     }
 
+    /// An AMO on behalf of `how` (4 or 8 bytes, naturally aligned, else store/AMO
+    /// address misaligned, 6): translated and checked as a store (priv. spec
+    /// 3.7.1: an AMO needs write permission), performed atomically; value = the
+    /// old value. Logged as a store of the new value.
+    [[nodiscard]] access_result amo(access_mode how, u64 address, unsigned width, amo_op op, u64 operand) noexcept {
+        return atomic_access(how, address, width, [&](u64 old, bool& write) {
+            write = true;
+            return amo_result(op, old, operand, width);
+        });
+    }
+    /// Compare-and-swap on behalf of `how` (as amo): stores `desired` iff the
+    /// low `width` bytes of memory equal those of `expected`; value = the old value.
+    [[nodiscard]] access_result compare_exchange(access_mode how, u64 address, unsigned width, u64 expected,
+                                                 u64 desired) noexcept {
+        const u64 mask = width == 8 ? ~u64{0} : (u64{1} << (8 * width)) - 1;
+        return atomic_access(how, address, width, [&](u64 old, bool& write) {
+            write = (old & mask) == (expected & mask);
+            return desired & mask;
+        });
+    }
+
+    /// The F/D registers (unpriv. spec 11, 12): f[n]'s low `width` bytes, and
+    /// a write that NaN-boxes a single (width 4). The hart must have F (D for
+    /// width 8) and mstatus.FS must not be Off; a write sets FS to Dirty.
+    [[nodiscard]] u64 fp_read(unsigned n, unsigned width) noexcept {
+        if (!fp_usable(width)) return 0;
+        return width == 8 ? m_f[n & 31] : m_f[n & 31] & 0xffff'ffffu;
+    }
+    void fp_write(unsigned n, unsigned width, u64 value) noexcept {
+        if (!fp_usable(width)) return;
+        m_f[n & 31] = width == 8 ? value : (value & 0xffff'ffffu) | 0xffff'ffff'0000'0000u;
+        m_mstatus = riscv::mstatus::fs::insert(m_mstatus, 3);
+    }
+    /// Test side: the f registers, as a test plays the guest.
+    [[nodiscard]] u64 f_register(unsigned n) const noexcept { return m_f[n & 31]; }
+    void set_f_register(unsigned n, u64 value) noexcept { m_f[n & 31] = value; }
+
     /// The monitor's own view of RAM: a pointer to `address`, or nullptr when
     /// [address, address + size) is not simulated RAM. Not logged.
     [[nodiscard]] u8* physical(u64 address, u64 size) noexcept { return m_ram.at(address, size); }
@@ -1085,6 +1122,60 @@ private:
         return {false, 0, page_fault};
     }
 
+    [[nodiscard]] bool fp_usable(unsigned width) noexcept {
+        const bool present = width == 8 ? m_config.d : m_config.f;
+        if (!present || riscv::mstatus::fs::extract(m_mstatus) == 0) {
+            misuse(fmt::format("an f register access of width {} without the extension or with FS = Off", width));
+            return false;
+        }
+        return true;
+    }
+
+    /// An atomic read-modify-write on behalf of `how`: `update(old, write&)`
+    /// returns the new value and says whether to store it.
+    template <class Update>
+    access_result atomic_access(access_mode how, u64 address, unsigned width, Update update) noexcept {
+        access_result r;
+        auto fail = [&](u64 cause, u64 tval) {
+            access_result f;
+            f.cause = cause;
+            f.tval = tval;
+            m_log.push(memory_event{true, how, address, width, 0, false, cause, tval});
+            return f;
+        };
+        if (width != 4 && width != 8) {
+            misuse(fmt::format("atomic access of width {}", width));
+            return fail(7, address);
+        }
+        if ((address & (width - 1)) != 0) return fail(6, address);
+        for (const auto& f : m_faults) {
+            if (f.applies(address, width, access_type::store)) {
+                r.cause = f.cause;
+                r.tval = address;
+                r.tval2 = f.tval2;
+                r.tinst = f.tinst;
+                m_log.push(memory_event{true, how, address, width, 0, false, r.cause, r.tval});
+                return r;
+            }
+        }
+        const translation t = translate(how, address, access_type::store);
+        if (!t.ok) return fail(t.cause, address);
+        if (!m_pmp.check(t.address, width, access_type::store, how.privilege).allowed ||
+            !m_pmp.check(t.address, width, access_type::load, how.privilege).allowed)
+            return fail(7, address);
+        u8* target = m_ram.at(t.address, width);
+        if (target == nullptr) return fail(7, address);
+        u64 old = 0;
+        std::memcpy(&old, target, width);
+        bool write = false;
+        const u64 next = update(old, write);
+        if (write) std::memcpy(target, &next, width);
+        m_log.push(memory_event{true, how, address, width, write ? next : old, true, 0, 0});
+        r.ok = true;
+        r.value = old;
+        return r;
+    }
+
     access_result memory_access(bool is_store, access_mode how, u64 address, unsigned width, u64 value) noexcept {
         const access_type type = is_store ? access_type::store : access_type::load;
         access_result r;
@@ -1176,6 +1267,7 @@ private:
     u64 m_mstatus = 0, m_medeleg = 0, m_mideleg = 0, m_mie = 0, m_mip = 0, m_mtvec = 0, m_mcounteren = 0;
     u64 m_menvcfg = 0, m_mcountinhibit = 0, m_mscratch = 0, m_mepc = 0, m_mcause = 0, m_mtval = 0;
     u64 m_mtinst = 0, m_mtval2 = 0, m_mcycle = 0, m_minstret = 0, m_fcsr = 0;
+    u64 m_f[32] = {};
     u64 m_mhpmcounter[32] = {};
     u64 m_mhpmevent[32] = {};
     // Supervisor level.

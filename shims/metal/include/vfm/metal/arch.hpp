@@ -9,6 +9,7 @@
 #pragma once
 
 #include <vfm/arch.hpp>
+#include <vfm/detail/bits.hpp>
 #include <vfm/metal/layout.h>
 #include <vfm/riscv/csr_fields.hpp>
 #include <vfm/virt/hart.hpp>
@@ -108,6 +109,32 @@ public:
     [[nodiscard]] access_result store(access_mode how, u64 address, unsigned width, u64 value) noexcept {
         return guarded_access(how, address, width, true, value);
     }
+    /// amo<op>.w/.d with aq and rl, run in the hart's trampoline slot with MPRV set.
+    [[nodiscard]] access_result amo(access_mode how, u64 address, unsigned width, amo_op op, u64 operand) noexcept {
+        // amo<op>.<w|d>.aqrl a0, a1, (a2)
+        const u32 instruction = (u32{static_cast<u8>(op)} << 27) | (3u << 25) | (11u << 20) | (12u << 15) |
+                                ((width == 8 ? 3u : 2u) << 12) | (10u << 7) | 0x2fu;
+        access_result out = guarded_trampoline(instruction, operand, address, mprv_status(how));
+        if (out.ok && width == 4) out.value &= 0xffff'ffffu;
+        return out;
+    }
+    /// An lr/sc loop with MPRV set: stores `desired` iff memory holds `expected`.
+    [[nodiscard]] access_result compare_exchange(access_mode how, u64 address, unsigned width, u64 expected,
+                                                 u64 desired) noexcept {
+        return guarded_compare_exchange(mprv_status(how), address, width == 8,
+                                        width == 8 ? expected : bits::sign_extend(expected, 32), desired);
+    }
+    /// fmv.x.w / fmv.x.d a0, f[n], run in the trampoline.
+    [[nodiscard]] u64 fp_read(unsigned n, unsigned width) noexcept {
+        const u32 instruction = (width == 8 ? 0xe2000053u : 0xe0000053u) | ((n & 31) << 15) | (10u << 7);
+        const access_result r = guarded_trampoline(instruction, 0, 0, 0);
+        return width == 8 ? r.value : r.value & 0xffff'ffffu;
+    }
+    /// fmv.d.x / fmv.w.x f[n], a1 (the latter NaN-boxes), run in the trampoline.
+    void fp_write(unsigned n, unsigned width, u64 value) noexcept {
+        const u32 instruction = (width == 8 ? 0xf2000053u : 0xf0000053u) | (11u << 15) | ((n & 31) << 7);
+        (void)guarded_trampoline(instruction, value, 0, 0);
+    }
 
     /// The monitor's view of physical memory: identity.
     [[nodiscard]] u8* physical(u64 address, u64 size) noexcept {
@@ -140,48 +167,149 @@ private:
         return {a0, true};
     }
 
-    /// One load or store with mstatus.MPRV set: the access uses MPP's privilege
-    /// (and MPV), translation and PMP (priv. spec 3.1.6.3).
-    [[gnu::noinline, gnu::section(".text.vfm_guarded")]] access_result
-    guarded_access(access_mode how, u64 address, unsigned width, bool is_store, u64 value) noexcept {
+    /// mstatus for an access on behalf of `how`: MPRV, MPP and MPV from it
+    /// (priv. spec 3.1.6.3), MXR when asked; the other fields as they are.
+    [[nodiscard]] u64 mprv_status(access_mode how) const noexcept {
         namespace ms = riscv::mstatus;
-        const u64 saved_status = read<riscv::csr::mstatus>();
-        u64 status = (saved_status & ~(ms::mpp::mask | ms::mpv::mask)) | ms::mprv::mask |
+        u64 status = (read<riscv::csr::mstatus>() & ~(ms::mpp::mask | ms::mpv::mask)) | ms::mprv::mask |
                      ms::mpp::make(static_cast<u64>(how.privilege)) | (how.virtualized ? ms::mpv::mask : 0);
         if (how.mxr) status |= ms::mxr::mask;
+        return status;
+    }
+
+    /// One load or store with mstatus.MPRV set: the access uses MPP's privilege
+    /// (and MPV), translation and PMP (priv. spec 3.1.6.3). mstatus is written
+    /// inside the asm, next to the access, so no access of the compiler's own
+    /// (a spill) can happen with MPRV set; the previous value comes back there
+    /// too (a trap of the access changed MPP and MPIE).
+    [[gnu::noinline, gnu::section(".text.vfm_guarded")]] access_result
+    guarded_access(access_mode how, u64 address, unsigned width, bool is_store, u64 value) noexcept {
+        const u64 status = mprv_status(how);
         register u64 t0 asm("t0") = detail_asm::no_trap;
         register u64 t1 asm("t1") = 0;
         u64 result = 0;
-        write<riscv::csr::mstatus>(status);
+        u64 saved = 0;
         // Each access is one 4-byte instruction (norvc): the guarded-trap path skips 4 bytes.
+#define VFM_GUARDED(insn)                                                                               \
+    asm volatile(".option push\n.option norvc\ncsrrw %[saved], mstatus, %[status]\n" insn            \
+                 "\ncsrw mstatus, %[saved]\n.option pop"                                                 \
+                 : [result] "=&r"(result), [saved] "=&r"(saved), "+r"(t0), "+r"(t1)                  \
+                 : [status] "r"(status), [value] "r"(value), [address] "r"(address)                   \
+                 : "memory")
         if (is_store) {
             switch (width) {
-                case 1: asm volatile(".option push\n.option norvc\nsb %2, 0(%3)\n.option pop" : "+r"(t0), "+r"(t1) : "r"(value), "r"(address) : "memory"); break;
-                case 2: asm volatile(".option push\n.option norvc\nsh %2, 0(%3)\n.option pop" : "+r"(t0), "+r"(t1) : "r"(value), "r"(address) : "memory"); break;
-                case 4: asm volatile(".option push\n.option norvc\nsw %2, 0(%3)\n.option pop" : "+r"(t0), "+r"(t1) : "r"(value), "r"(address) : "memory"); break;
-                default: asm volatile(".option push\n.option norvc\nsd %2, 0(%3)\n.option pop" : "+r"(t0), "+r"(t1) : "r"(value), "r"(address) : "memory"); break;
+                case 1: VFM_GUARDED("sb %[value], 0(%[address])"); break;
+                case 2: VFM_GUARDED("sh %[value], 0(%[address])"); break;
+                case 4: VFM_GUARDED("sw %[value], 0(%[address])"); break;
+                default: VFM_GUARDED("sd %[value], 0(%[address])"); break;
             }
         } else {
             switch (width) {
-                case 1: asm volatile(".option push\n.option norvc\nlbu %0, 0(%3)\n.option pop" : "=&r"(result), "+r"(t0), "+r"(t1) : "r"(address) : "memory"); break;
-                case 2: asm volatile(".option push\n.option norvc\nlhu %0, 0(%3)\n.option pop" : "=&r"(result), "+r"(t0), "+r"(t1) : "r"(address) : "memory"); break;
-                case 4: asm volatile(".option push\n.option norvc\nlwu %0, 0(%3)\n.option pop" : "=&r"(result), "+r"(t0), "+r"(t1) : "r"(address) : "memory"); break;
-                default: asm volatile(".option push\n.option norvc\nld %0, 0(%3)\n.option pop" : "=&r"(result), "+r"(t0), "+r"(t1) : "r"(address) : "memory"); break;
+                case 1: VFM_GUARDED("lbu %[result], 0(%[address])"); break;
+                case 2: VFM_GUARDED("lhu %[result], 0(%[address])"); break;
+                case 4: VFM_GUARDED("lwu %[result], 0(%[address])"); break;
+                default: VFM_GUARDED("ld %[result], 0(%[address])"); break;
             }
         }
-        write<riscv::csr::mstatus>(saved_status);
+#undef VFM_GUARDED
+        return outcome(t0, t1, result, how.virtualized);
+    }
+
+    /// Compare-and-swap by lr/sc with MPRV set (4 or 8 bytes; `expected` as
+    /// lr.w sign-extends it). Returns the old value; a fault of the lr or the
+    /// sc ends the loop with t0 = mcause.
+    [[gnu::noinline, gnu::section(".text.vfm_guarded")]] access_result
+    guarded_compare_exchange(u64 status, u64 address, bool doubleword, u64 expected, u64 desired) noexcept {
+        register u64 t0 asm("t0") = detail_asm::no_trap;
+        register u64 t1 asm("t1") = 0;
+        u64 old = 0;
+        u64 saved = 0;
+        u64 failed = 0;
+        u64 scratch = 0;
+        if (doubleword) {
+            asm volatile(
+                ".option push\n.option norvc\n"
+                "csrrw %[saved], mstatus, %[status]\n"
+                "1: lr.d.aqrl %[old], (%[address])\n"
+                "addi %[scratch], t0, 1\n"
+                "bnez %[scratch], 2f\n"            // the lr faulted
+                "bne %[old], %[expected], 2f\n"
+                "sc.d.aqrl %[failed], %[desired], (%[address])\n"
+                "addi %[scratch], t0, 1\n"
+                "bnez %[scratch], 2f\n"            // the sc faulted
+                "bnez %[failed], 1b\n"
+                "2: csrw mstatus, %[saved]\n"
+                ".option pop"
+                : [old] "=&r"(old), [saved] "=&r"(saved), [failed] "=&r"(failed), [scratch] "=&r"(scratch),
+                  "+r"(t0), "+r"(t1)
+                : [status] "r"(status), [address] "r"(address), [expected] "r"(expected), [desired] "r"(desired)
+                : "memory");
+        } else {
+            asm volatile(
+                ".option push\n.option norvc\n"
+                "csrrw %[saved], mstatus, %[status]\n"
+                "1: lr.w.aqrl %[old], (%[address])\n"
+                "addi %[scratch], t0, 1\n"
+                "bnez %[scratch], 2f\n"
+                "bne %[old], %[expected], 2f\n"
+                "sc.w.aqrl %[failed], %[desired], (%[address])\n"
+                "addi %[scratch], t0, 1\n"
+                "bnez %[scratch], 2f\n"
+                "bnez %[failed], 1b\n"
+                "2: csrw mstatus, %[saved]\n"
+                ".option pop"
+                : [old] "=&r"(old), [saved] "=&r"(saved), [failed] "=&r"(failed), [scratch] "=&r"(scratch),
+                  "+r"(t0), "+r"(t1)
+                : [status] "r"(status), [address] "r"(address), [expected] "r"(expected), [desired] "r"(desired)
+                : "memory");
+            old &= 0xffff'ffffu;
+        }
+        return outcome(t0, t1, old, false);
+    }
+
+    /// Runs one instruction (rd = a0, rs1 = a2, rs2 = a1, or the FP moves'
+    /// registers) in the trampoline slot, with mstatus = `status` around it when
+    /// `status` is not 0; a trap there is reported in t0/t1.
+    [[gnu::noinline]] access_result guarded_trampoline(u32 instruction, u64 a1_value, u64 a2_value,
+                                                       u64 status) noexcept {
+        u32* slot = trampoline();
+        slot[0] = instruction;
+        slot[1] = detail_asm::ret_instruction;
+        register u64 a0 asm("a0") = 0;
+        register u64 a1 asm("a1") = a1_value;
+        register u64 a2 asm("a2") = a2_value;
+        register u64 t0 asm("t0") = detail_asm::no_trap;
+        register u64 t1 asm("t1") = 0;
+        u64 saved = 0;
+        if (status != 0) {
+            asm volatile("fence.i\n csrrw %[saved], mstatus, %[status]\n jalr ra, 0(%[slot])\n csrw mstatus, %[saved]"
+                         : "+r"(a0), "+r"(t0), "+r"(t1), [saved] "=&r"(saved)
+                         : "r"(a1), "r"(a2), [slot] "r"(slot), [status] "r"(status)
+                         : "ra", "memory");
+        } else {
+            asm volatile("fence.i\n jalr ra, 0(%[slot])"
+                         : "+r"(a0), "+r"(t0), "+r"(t1)
+                         : "r"(a1), "r"(a2), [slot] "r"(slot)
+                         : "ra", "memory");
+        }
+        return outcome(t0, t1, a0, false);
+    }
+
+    /// The access_result of a guarded instruction: t0 = mcause and t1 = mtval
+    /// when it trapped (no_trap in t0 otherwise).
+    [[nodiscard]] access_result outcome(u64 t0, u64 t1, u64 value, bool virtualized) const noexcept {
         access_result out;
         if (t0 != detail_asm::no_trap) {
             out.cause = t0;
             out.tval = t1;
-            if (how.virtualized) {
+            if (virtualized) {
                 out.tval2 = read<riscv::csr::mtval2>();
                 out.tinst = read<riscv::csr::mtinst>();
             }
             return out;
         }
         out.ok = true;
-        out.value = result;
+        out.value = value;
         return out;
     }
 
