@@ -89,7 +89,7 @@ void identity_attacks(const setting& s) noexcept {
     const u64 status = access::mprv_status(s.mpp);
     const access::op g_loads[] = {access::load(1), access::load(2), access::load(4), access::load(8)};
     const access::op g_stores[] = {access::store(1), access::store(2), access::store(4), access::store(8)};
-    char d[112];
+    char d[160];
     line(d, sizeof d, s, "lb lh lw ld on every page of the monitor and the shared page");
     group loads(d);
     each_page([&](u64 p, unsigned i) {
@@ -132,7 +132,7 @@ void identity_attacks(const setting& s) noexcept {
 template <class Pages>
 void through(const setting& s, const char* what, u64 va_base, u64 pa_base, u64 status, Pages pages,
              bool stores = true) noexcept {
-    char d[112];
+    char d[160];
     line(d, sizeof d, s, what);
     group g(d);
     pages([&](u64 p, unsigned i) {
@@ -145,7 +145,7 @@ void through(const setting& s, const char* what, u64 va_base, u64 pa_base, u64 s
 
 void control(const setting& s, const char* what, u64 va, u64 pa, u64 status, bool must_work,
              const access::op& o = access::load(8)) noexcept {
-    char d[112];
+    char d[160];
     line(d, sizeof d, s, what);
     attack::control(d, o, va, pa, 0x0123'4567'89ab'cdef, status, must_work);
 }
@@ -185,7 +185,7 @@ void paged_attacks(const setting& s, paging::table& t) noexcept {
     if (s.m == mode::sv48) va_largest = va_sv48_tera;
     if (s.m == mode::sv57) va_largest = va_sv57_peta;
     if (va_largest != 0) ok = ok && t.map(va_largest, 0, flags, paging::levels(s.m) - 1);
-    char d[112];
+    char d[160];
     line(d, sizeof d, s, "the page tables are built");
     if (!check(ok, "%s", d)) return;
     if (!paging::set_satp(t.atp())) {

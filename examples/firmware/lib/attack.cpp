@@ -159,6 +159,9 @@ verdict attempt(const access::op& o, const place& where, u64 status, access::pre
             format(v.detail, sizeof v.detail, "%s %h: %s, mtval %h", o.name, where.va, cause_name(t.cause), t.tval);
         } else {
             v.what = outcome::wrong;
+            v.page_fault = r.traps == 1 && t.epc == r.site && in_range(t.tval) &&
+                           (t.cause == static_cast<u64>(exception::load_page_fault) ||
+                            t.cause == static_cast<u64>(exception::store_page_fault));
             format(v.detail, sizeof v.detail, "%s %h: %s (cause %h), epc at the instruction %b, mtval %h, %u traps%s",
                    o.name, where.va, cause_name(t.cause), t.cause, t.epc == r.site, t.tval, r.traps,
                    sc_stored ? ", the sc succeeded" : "");
@@ -207,7 +210,8 @@ verdict attempt(const access::op& o, const place& where, u64 status, access::pre
 group::group(const char* description) noexcept { copy(m_description, sizeof m_description, description); }
 
 void group::add(const verdict& v) noexcept {
-    const unsigned i = static_cast<unsigned>(v.what);
+    unsigned i = static_cast<unsigned>(v.what);
+    if (m_page_faults_leak && v.page_fault) i = static_cast<unsigned>(outcome::leaked);
     if (m_count[i]++ == 0) copy(m_first[i], sizeof m_first[i], v.detail);
     ++m_total;
 }

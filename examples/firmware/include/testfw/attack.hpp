@@ -87,6 +87,7 @@ struct place {
 struct verdict {
     outcome what = outcome::wrong;
     char detail[128] = {};
+    bool page_fault = false;  ///< wrong because of one page fault at the instruction, mtval in the access
 };
 
 /// The access fault the hardware raises for an access of kind `k`.
@@ -103,6 +104,10 @@ class group {
     /// `description`: what is attempted, without addresses (compared
     /// between runs); copied.
     explicit group(const char* description) noexcept;
+    /// The attempts' page tables lie in the monitor's memory: a page fault
+    /// then means the walk read what the monitor keeps there (leaked), not
+    /// a malformed result.
+    void page_faults_leak() noexcept { m_page_faults_leak = true; }
     void add(const verdict& v) noexcept;
     /// attempt() and add().
     void run(const access::op& o, const place& where, u64 status,
@@ -114,10 +119,11 @@ class group {
     [[nodiscard]] unsigned attempts() const noexcept { return m_total; }
 
   private:
-    char m_description[112] = {};
+    char m_description[160] = {};
     unsigned m_count[4] = {};
     unsigned m_total = 0;
     char m_first[4][128] = {};
+    bool m_page_faults_leak = false;
 };
 
 /// Describes an access's result without judging it, for lines compared
