@@ -77,11 +77,11 @@ struct place {
     u64 va = 0;
     u64 pa = 0;
     u64 pa2 = 0;
-    unsigned split = 8;
+    unsigned split = ~0u;
 };
 /// An access whose bytes are contiguous at `pa`.
-[[nodiscard]] inline place at(u64 va, u64 pa) noexcept { return {va, pa, 0, 8}; }
-[[nodiscard]] inline place at(u64 pa) noexcept { return {pa, pa, 0, 8}; }
+[[nodiscard]] inline place at(u64 va, u64 pa) noexcept { return {va, pa, 0, ~0u}; }
+[[nodiscard]] inline place at(u64 pa) noexcept { return {pa, pa, 0, ~0u}; }
 
 /// The judged attempt.
 struct verdict {
