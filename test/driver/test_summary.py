@@ -60,6 +60,16 @@ class SummaryCommandTest(DriverTest):
         self.assertTrue(any("FAIL build-riscv: t1" in ln for ln in lines))
         proc = self.vfm("summary", "--quiet")
         self.assertEqual(proc.stdout, "4 passed, 1 failed, 1 skipped\n")
+        # The sanitizer dirs count like the others.
+        self.write_log("-asan", testlog("OK", "OK"))
+        self.write_log("-asan-clang", testlog("OK", "FAIL"))
+        proc = self.vfm("summary")
+        lines = proc.stdout.splitlines()
+        self.assertEqual(lines[-1], "7 passed, 2 failed, 1 skipped")
+        self.assertTrue(any("build-asan " in ln and "2 passed, 0 failed" in ln for ln in lines))
+        self.assertTrue(any("build-asan-clang " in ln and "1 passed, 1 failed" in ln
+                            for ln in lines))
+        self.assertTrue(any("FAIL build-asan-clang: t1" in ln for ln in lines))
 
     def test_all_passed(self):
         self.write_log("", testlog("OK", "OK"))
@@ -138,22 +148,66 @@ class TestCommandTest(DriverTest):
         self.env.update(PATH=f"{fake}:{self.env['PATH']}", FAKE_LOG=str(self.log),
                         FAKE_RESULTS=json.dumps({"build": ["OK", "OK", "SKIP"],
                                                  "build-riscv": ["OK"],
-                                                 "build-riscv-clang": ["OK", "FAIL"]}))
+                                                 "build-riscv-clang": ["OK", "FAIL"],
+                                                 "build-asan": ["OK", "OK"],
+                                                 "build-asan-clang": ["OK"]}))
+
+    def tool_lines(self, tool, *words):
+        """The logged calls of a fake tool that contain every word."""
+        return [ln for ln in self.log.read_text().splitlines()
+                if ln.startswith(tool + " ") and all(w in ln.split() for w in words)]
 
     def test_all_dirs_and_summary(self):
         proc = self.vfm("test", "--no-deps", "--no-slow", "--suite", "unit", "--", "-v")
         self.assertEqual(proc.returncode, 1, proc.stderr)
-        self.assertEqual(proc.stdout.splitlines()[-1], "4 passed, 1 failed, 1 skipped")
+        self.assertEqual(proc.stdout.splitlines()[-1], "7 passed, 1 failed, 1 skipped")
         self.assertIn("FAIL build-riscv-clang: t1", proc.stdout)
         log = self.log.read_text()
         self.assertIn("riscv64-gcc.ini --buildtype=minsize", log)
         self.assertIn("riscv64-clang.ini --buildtype=minsize", log)
         self.assertIn("--print-errorlogs --suite=unit --no-suite=slow -v", log)
-        self.assertEqual(self.vfm("summary", "-q").stdout, "4 passed, 1 failed, 1 skipped\n")
+        self.assertEqual(len(self.tool_lines("meson", "test")), 5)
+        self.assertEqual(len(self.tool_lines("ninja")), 5)
+        self.assertEqual(self.vfm("summary", "-q").stdout, "7 passed, 1 failed, 1 skipped\n")
+
+    def test_sanitizer_dirs(self):
+        self.assertEqual(self.vfm("test", "--no-deps", "--only", "asan,asan-clang").returncode, 0)
+        asan = str(self.tmp / "build-asan")
+        asan_clang = str(self.tmp / "build-asan-clang")
+        native_file = str(Path(__file__).resolve().parents[2] / "cross" / "native-clang-14.ini")
+        setup, = self.tool_lines("meson", "setup", asan)
+        self.assertIn("-Db_sanitize=address,undefined", setup.split())
+        self.assertNotIn("--native-file", setup.split())
+        self.assertNotIn("--cross-file", setup.split())
+        setup, = self.tool_lines("meson", "setup", asan_clang)
+        self.assertIn("-Db_sanitize=address,undefined", setup.split())
+        self.assertIn(f"--native-file {native_file}", setup)
+        # Only the unit tests run there, unless the caller chooses suites.
+        for d in (asan, asan_clang):
+            test, = self.tool_lines("meson", "test", d)
+            self.assertTrue(test.endswith(f"-C {d} --print-errorlogs --suite=unit"), test)
+        self.assertEqual(self.tool_lines("meson", "test", str(self.tmp / "build")), [])
+        self.log.unlink()
+        proc = self.vfm("test", "--no-deps", "--suite", "virt", "--only", "asan", "--only", "native")
+        self.assertEqual(proc.returncode, 0)
+        self.assertEqual(proc.stdout.splitlines()[-1], "4 passed, 0 failed, 1 skipped")
+        for d in (asan, str(self.tmp / "build")):
+            test, = self.tool_lines("meson", "test", d)
+            self.assertTrue(test.endswith(f"-C {d} --print-errorlogs --suite=virt"), test)
+        self.assertEqual(self.tool_lines("meson", "test", asan_clang), [])
+        self.log.unlink()
+        self.vfm("test", "--no-deps", "--only", "build-asan-clang", "--", "--suite", "fdt")
+        test, = self.tool_lines("meson", "test")
+        self.assertTrue(test.endswith("--print-errorlogs --suite fdt"), test)
+        # Names and aliases in the usage error.
+        line = self.assertUsageError(self.vfm("test", "--no-deps", "--only", "tsan"), "tsan")
+        self.assertIn("asan-clang", line)
+        self.assertIn("build-asan", line)
 
     def test_build_failure_counts_and_old_results_do_not(self):
         self.env["FAKE_RESULTS"] = json.dumps({"build": ["OK"], "build-riscv": ["OK", "OK"],
-                                               "build-riscv-clang": ["OK"]})
+                                               "build-riscv-clang": ["OK"],
+                                               "build-asan": [], "build-asan-clang": []})
         self.assertEqual(self.vfm("test", "--no-deps").returncode, 0)
         self.env["FAKE_FAIL"] = "ninja:build-riscv"
         proc = self.vfm("test", "--no-deps")
@@ -178,13 +232,29 @@ class TestCommandTest(DriverTest):
         self.assertEqual(self.vfm("setup", "-Dpolicies=offload").returncode, 0)
         self.assertEqual(self.vfm("setup", "-Dlog_level=debug").returncode, 0)
         lines = self.log.read_text().splitlines()
-        self.assertEqual(len(lines), 6)
-        self.assertTrue(all("-Dpolicies=offload" in ln for ln in lines[:3]))
+        self.assertEqual(len(lines), 10)
+        self.assertTrue(all("-Dpolicies=offload" in ln and "--reconfigure" not in ln
+                            for ln in lines[:5]))
         self.assertTrue(all("--reconfigure" in ln and "-Dlog_level=debug" in ln
-                            for ln in lines[3:]))
+                            for ln in lines[5:]))
+        # Reconfiguring keeps the dir's fixed options, not its native or cross file.
+        self.assertIn("-Db_sanitize=address,undefined", lines[9])
+        self.assertNotIn("--native-file", lines[9])
+
+    def test_build_all_dirs(self):
+        self.assertEqual(self.vfm("build").returncode, 0)
+        self.assertEqual([ln.split()[-1] for ln in self.tool_lines("ninja")],
+                         [str(self.tmp / n) for n in ("build", "build-riscv", "build-riscv-clang",
+                                                      "build-asan", "build-asan-clang")])
 
 
 class HelperTest(unittest.TestCase):
+    def test_sanitizer_runtimes_are_installed(self):
+        from vfmtool import deps
+        # clang-14 only recommends its sanitizer runtimes; gcc's come with g++.
+        self.assertIn("libclang-rt-14-dev", deps.PACKAGES)
+        self.assertIn("g++", deps.PACKAGES)
+
     def test_compare_versions(self):
         cmp = fetch.compare_versions
         self.assertGreater(cmp("6.12.107+deb13", "6.12.94+deb13"), 0)

@@ -18,6 +18,8 @@ def _meson_setup_argv(bd: BuildDir, options, root: Path) -> list[str]:
     else:
         if bd.cross_file:
             argv += ["--cross-file", str(root / "cross" / bd.cross_file)]
+        if bd.native_file:
+            argv += ["--native-file", str(root / "cross" / bd.native_file)]
         if bd.buildtype:
             argv.append(f"--buildtype={bd.buildtype}")
     argv += list(bd.options) + list(options or [])
@@ -101,18 +103,23 @@ def select_dirs(only) -> list[BuildDir]:
     wanted = set()
     for item in only:
         wanted.update(x.strip() for x in item.split(",") if x.strip())
-    aliases = {"native": 0, "riscv": 1, "gcc": 1, "clang": 2, "riscv-clang": 2}
     chosen = set()
     for w in wanted:
-        if w in aliases:
-            chosen.add(aliases[w])
-            continue
-        names = [d.name for d in dirs]
-        if w in names:
-            chosen.add(names.index(w))
-            continue
-        raise UsageError(f"unknown build dir '{w}' for --only (native, riscv, clang or {', '.join(names)})")
+        found = [i for i, d in enumerate(dirs) if w == d.name or w in d.aliases]
+        if not found:
+            names = [d.aliases[0] for d in dirs if d.aliases] + [d.name for d in dirs]
+            raise UsageError(f"unknown build dir '{w}' for --only (choose from {', '.join(names)})")
+        chosen.update(found)
     return [d for i, d in enumerate(dirs) if i in chosen]
+
+
+def meson_test_argv(bd: BuildDir, meson_args) -> list[str]:
+    """`meson test` for one dir: the dir's own suites unless meson_args choose some."""
+    argv = ["meson", "test", "-C", str(bd.path), "--print-errorlogs"]
+    chooses = any(a == "--suite" or a.startswith("--suite=") for a in meson_args)
+    if bd.suites and not chooses:
+        argv += [f"--suite={s}" for s in bd.suites]
+    return argv + list(meson_args)
 
 
 def cmd_test(meson_args, options=(), only=(), run_deps=True) -> int:
@@ -145,7 +152,7 @@ def cmd_test(meson_args, options=(), only=(), run_deps=True) -> int:
         if not ninja(bd):
             steps.append({"dir": bd.name, "step": "build", "ok": False})
             continue
-        rc = _call(["meson", "test", "-C", str(bd.path), "--print-errorlogs"] + list(meson_args))
+        rc = _call(meson_test_argv(bd, meson_args))
         counts = summ.read_testlog(bd.path)
         if rc != 0 and (counts is None or counts.failed == 0):
             # meson test failed without a failed test to show for it.

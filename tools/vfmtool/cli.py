@@ -62,10 +62,12 @@ def build_parser() -> Parser:
 
     meson_opt = dict(action="append", default=[], metavar="KEY=VALUE",
                      help="a Meson option for all build dirs, e.g. -Dpolicies=offload")
-    s = add("setup", "configure (or reconfigure) build, build-riscv and build-riscv-clang",
-            "Configures build (native: host tests), build-riscv (GCC cross, minsize) and\n"
-            "build-riscv-clang (clang cross, minsize); reconfigures those that exist.\n"
-            "Arguments after -- go to `meson setup` as they are.")
+    s = add("setup", "configure (or reconfigure) build, build-riscv, build-riscv-clang, "
+                     "build-asan and build-asan-clang",
+            "Configures build (native: host tests), build-riscv (GCC cross, minsize),\n"
+            "build-riscv-clang (clang cross, minsize), build-asan and build-asan-clang\n"
+            "(native, GCC and clang-14, ASan + UBSan: unit tests); reconfigures those\n"
+            "that exist. Arguments after -- go to `meson setup` as they are.")
     s.add_argument("-D", dest="options", **meson_opt)
 
     s = add("build", "setup if needed, then ninja in each build dir")
@@ -73,10 +75,11 @@ def build_parser() -> Parser:
 
     s = add("test", "deps + setup + build + meson test in each build dir, with a summary",
             "Runs deps, configures and builds each build dir, runs `meson test\n"
-            "--print-errorlogs` in build, build-riscv and build-riscv-clang, and prints\n"
-            "a summary from their meson-logs/testlog.json: per-dir counts and a final\n"
-            "line `N passed, N failed[, N skipped]`. A failed configure or build counts\n"
-            "as a failure. Exit status 1 when anything failed.\n"
+            "--print-errorlogs` in build, build-riscv, build-riscv-clang, build-asan\n"
+            "and build-asan-clang (the last two: --suite unit unless --suite is given),\n"
+            "and prints a summary from their meson-logs/testlog.json: per-dir counts\n"
+            "and a final line `N passed, N failed[, N skipped]`. A failed configure or\n"
+            "build counts as a failure. Exit status 1 when anything failed.\n"
             "Arguments after -- go to `meson test`.")
     s.add_argument("--suite", action="append", default=[], metavar="SUITE",
                    help="only tests of this Meson suite (repeatable)")
@@ -84,7 +87,8 @@ def build_parser() -> Parser:
                    help="skip tests of this Meson suite (repeatable)")
     s.add_argument("--no-slow", action="store_true", help="same as --no-suite slow")
     s.add_argument("--only", action="append", default=[], metavar="DIR",
-                   help="only these build dirs: native, riscv, clang or a dir name (repeatable)")
+                   help="only these build dirs: native, riscv, clang, asan, asan-clang or a dir "
+                        "name (repeatable)")
     s.add_argument("--no-deps", action="store_true", help="skip the deps step")
     s.add_argument("-D", dest="options", **meson_opt)
 

@@ -86,8 +86,9 @@ def source_root() -> Path:
 def build_prefix(root: Path | None = None) -> Path:
     """Path prefix of the build dirs: $VFM_BUILD_PREFIX, else <source>/build.
 
-    The build dirs are <prefix>, <prefix>-riscv, <prefix>-riscv-clang and,
-    for monitors with policies, <prefix>-riscv[-clang]-<policy>[-<policy>].
+    The build dirs are <prefix>, <prefix>-riscv, <prefix>-riscv-clang,
+    <prefix>-asan, <prefix>-asan-clang and, for monitors with policies,
+    <prefix>-riscv[-clang]-<policy>[-<policy>].
     A relative prefix is taken relative to the source root.
     """
     root = root or source_root()
@@ -116,6 +117,10 @@ class BuildDir:
     cross_file: str | None = None  # file name under cross/
     buildtype: str | None = None
     options: list[str] = field(default_factory=list)  # fixed -D options
+    native_file: str | None = None  # file name under cross/
+    # The Meson suites `vfm test` runs here unless given --suite (empty: all tests).
+    suites: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # other names for `vfm test --only`
 
     @property
     def name(self) -> str:
@@ -125,13 +130,23 @@ class BuildDir:
         return (self.path / "meson-private" / "coredata.dat").is_file()
 
 
+# The sanitizer dirs: the unit tests (suite `unit`) under ASan + UBSan. The
+# other host tiers run no code of the dir's own compiler (docs/driver.md).
+SANITIZE_OPTIONS = ["-Db_sanitize=address,undefined"]
+
+
 def standard_build_dirs(root: Path | None = None) -> list[BuildDir]:
-    """The three build dirs `setup`, `build` and `test` handle, in order."""
+    """The five build dirs `setup`, `build` and `test` handle, in order."""
     prefix = build_prefix(root)
     return [
-        BuildDir(prefix),
-        BuildDir(Path(f"{prefix}-riscv"), TOOLCHAINS["gcc"], "minsize"),
-        BuildDir(Path(f"{prefix}-riscv-clang"), TOOLCHAINS["clang"], "minsize"),
+        BuildDir(prefix, aliases=("native",)),
+        BuildDir(Path(f"{prefix}-riscv"), TOOLCHAINS["gcc"], "minsize", aliases=("riscv", "gcc")),
+        BuildDir(Path(f"{prefix}-riscv-clang"), TOOLCHAINS["clang"], "minsize",
+                 aliases=("clang", "riscv-clang")),
+        BuildDir(Path(f"{prefix}-asan"), options=list(SANITIZE_OPTIONS), suites=("unit",),
+                 aliases=("asan", "asan-gcc")),
+        BuildDir(Path(f"{prefix}-asan-clang"), options=list(SANITIZE_OPTIONS),
+                 native_file="native-clang-14.ini", suites=("unit",), aliases=("asan-clang",)),
     ]
 
 

@@ -12,8 +12,10 @@ from .common import VfmError, info, quote
 PACKAGES = [
     "meson",
     "ninja-build",
+    "g++",  # the native build dirs; with libasan8, libubsan1 for build-asan
     "gcc-riscv64-unknown-elf",
     "clang-14",
+    "libclang-rt-14-dev",  # build-asan-clang: clang's sanitizer runtimes (only recommended by clang-14)
     "lld-14",
     "llvm-14",
     "qemu-system-misc",

@@ -53,8 +53,9 @@ constexpr rule vals(u64 a, u64 b, u64 c, u64 d) {
 }
 constexpr rule same4(u64 a) { return vals(a, a, a, a); }
 /// Expected value differs from what the engine does: tested in its own
-/// [!shouldfail] test case, skipped here.
-constexpr rule bug(const char* why) {
+/// [!shouldfail] test case, skipped here. Unused while no such bug is known
+/// (clang warns about an unused function, GCC does not).
+[[maybe_unused]] constexpr rule bug(const char* why) {
     rule r;
     r.k = rule::kind::bug;
     r.why = why;
