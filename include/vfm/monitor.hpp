@@ -159,11 +159,7 @@ public:
             if (h.world == virt::world::os) {
                 if (cause == riscv::cause_value(riscv::exception::ecall_from_s)) return forward_ecall(hw, h);
             } else if (cause == riscv::cause_value(riscv::exception::illegal_instruction)) {
-                // mret, read from the firmware's memory (mtval may be stale).
-                u32 bits = 0;
-                if (virt::firmware_instruction_in_ram(hw, m_board.layout(), hw.template read<riscv::csr::mepc>(), bits) &&
-                    bits == riscv::mret_bits)
-                    return return_to_os(hw, h);
+                return return_to_os(hw, h);
             }
             return handle_trap_in_engine(hw, h, false);
         } else {
@@ -177,9 +173,15 @@ public:
         engine_type engine(hw, *this, h, false);
         return engine.handle_supervisor_ecall();
     }
-    /// The firmware's mret back to the OS (fast path: engine::handle_firmware_mret;
-    /// false, nothing changed, when the general path must do it).
+    /// An illegal instruction of the firmware: its mret back to the OS takes the
+    /// fast path (engine::handle_firmware_mret; false, nothing changed, when the
+    /// general path must do it), anything else the engine. The instruction is
+    /// read from the firmware's memory (mtval may be stale).
     [[gnu::noinline]] bool return_to_os(Arch& hw, virt::hart& h) noexcept {
+        u32 bits = 0;
+        if (!virt::firmware_instruction_in_ram(hw, m_board.layout(), hw.template read<riscv::csr::mepc>(), bits) ||
+            bits != riscv::mret_bits)
+            return handle_trap_in_engine(hw, h, false);
         engine_type engine(hw, *this, h, false);
         return engine.handle_firmware_mret();
     }

@@ -90,6 +90,27 @@ struct trap_info {
     bool gva;
 };
 
+/// The firmware's instruction at `pc`, for the trap paths (also those that run
+/// before any engine): the firmware runs with satp Bare, so `pc` is physical; when the four
+/// bytes there are RAM outside the monitor's memory the instruction is read
+/// from there in M-mode (never from mtval, which QEMU 7.2 leaves stale for
+/// HLV/HSV). False otherwise: the engine then reads it on the full guarded path.
+template <arch Arch>
+[[nodiscard, gnu::always_inline]] inline bool firmware_instruction_in_ram(Arch& hw, const memory_layout& layout,
+                                                                         u64 pc, u32& bits) noexcept {
+    if (!layout.ram.contains(pc, 4) || layout.monitor.overlaps(pc, 4) || layout.shared_buffer.overlaps(pc, 4))
+        return false;
+    const u8* code = hw.physical(pc, 4);
+    if (code == nullptr) return false;
+    u16 low;
+    u16 high;
+    __builtin_memcpy(&low, __builtin_assume_aligned(code, 2), 2);
+    __builtin_memcpy(&high, __builtin_assume_aligned(code + 2, 2), 2);
+    bits = u32{low} | (u32{high} << 16);
+    if ((low & 3) != 3) bits = low;  // a 16-bit instruction
+    return true;
+}
+
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 class engine {
 public:
@@ -204,6 +225,7 @@ public:
         m_h.misa = m_h.features.misa;
         set_fast_csrs();
         m_h.world = world::firmware;
+        m_hw.world_switched(true);
         m_h.monitor_deadline = ~u64{0};
         for (auto& r : m_h.x) r = 0;
         m_h.set_reg(10, a0);
@@ -448,6 +470,9 @@ public:
     /// with satp Bare) on the guarded path: never mtval, which a hart may leave
     /// stale (QEMU 7.2 does for HLV/HSV) or zero (priv. spec 3.1.16).
     bool read_firmware_instruction(u64 pc, u32& bits) noexcept {
+        // The common case, RAM outside the monitor's memory, read in place;
+        // anything else (ROM, flash, an edge of RAM) on the whole guarded path.
+        if (firmware_instruction_in_ram(m_hw, board().layout(), pc, bits)) return true;
         translation_regime regime = common_regime();
         regime.privilege = riscv::privilege::machine;
         memory_type memory(m_hw, board().layout(), m_h, memory_type::side::firmware, Hooks::intercepts_shutdown);
@@ -1270,11 +1295,12 @@ private:
         if (!m_h.trap_vector_executable) return;
         const u64 pc = m_h.pc;
         if (pc != (m_h.csr.mtvec & ~u64{3})) return;  // a vectored interrupt's entry
-        // mtvec's base is 4-byte aligned RAM (check_trap_vector): one aligned
-        // word, which the guard has checked is the firmware's to fetch.
-        const access_result word = m_hw.load(access_mode{riscv::privilege::machine, false, false}, pc, 4);
-        if (!word.ok) return;
-        const u32 bits = static_cast<u32>(word.value);
+        // mtvec's base is 4-byte aligned RAM the guard lets the firmware fetch
+        // (check_trap_vector): one aligned word, read in place.
+        const u8* code = m_hw.physical(pc, 4);
+        if (code == nullptr) return;
+        u32 bits;
+        __builtin_memcpy(&bits, __builtin_assume_aligned(code, 4), 4);  // little-endian, like instructions
         if ((bits & mask) != swap_mscratch) return;
         const unsigned r = riscv::insn::rd(bits);  // the swap: rd = rs1, not x0
         if (riscv::insn::rs1(bits) != r || r == 0) return;
@@ -1345,6 +1371,7 @@ private:
         if (m_h.features.has_u) m_hw.template write<csr::mcounteren>(0);
         m_hw.template clear<csr::mstatus>(ms::mpp::mask | ms::tvm::mask | ms::tw::mask | ms::tsr::mask | mpv_mask());
         m_h.world = world::firmware;
+        m_hw.world_switched(true);
         m_hooks.on_enter_firmware(*this);
         if constexpr (Inline) {
             apply_pmp_view_inline(firmware_view());
@@ -1360,6 +1387,7 @@ private:
     [[gnu::always_inline]] void switch_to_os(riscv::privilege mode, bool virtualized) noexcept {
         namespace ms = riscv::mstatus;
         m_h.world = world::os;
+        m_hw.world_switched(false);
         m_h.os_mode = mode;
         m_h.os_virtualized = virtualized;
         m_hooks.on_enter_os(*this);
@@ -1738,27 +1766,6 @@ private:
     bool m_missing_registers = false;
     bool m_interrupts_changed = false;
 };
-
-/// The firmware's instruction at `pc`, for the trap paths that run before any
-/// engine: the firmware runs with satp Bare, so `pc` is physical; when the four
-/// bytes there are RAM outside the monitor's memory the instruction is read
-/// from there in M-mode (never from mtval, which QEMU 7.2 leaves stale for
-/// HLV/HSV). False otherwise: the engine then reads it on the full guarded path.
-template <arch Arch>
-[[nodiscard, gnu::always_inline]] inline bool firmware_instruction_in_ram(Arch& hw, const memory_layout& layout,
-                                                                         u64 pc, u32& bits) noexcept {
-    if (!layout.ram.contains(pc, 4) || layout.monitor.overlaps(pc, 4) || layout.shared_buffer.overlaps(pc, 4))
-        return false;
-    const u8* code = hw.physical(pc, 4);
-    if (code == nullptr) return false;
-    u16 low;
-    u16 high;
-    __builtin_memcpy(&low, __builtin_assume_aligned(code, 2), 2);
-    __builtin_memcpy(&high, __builtin_assume_aligned(code + 2, 2), 2);
-    bits = u32{low} | (u32{high} << 16);
-    if ((low & 3) != 3) bits = low;  // a 16-bit instruction
-    return true;
-}
 
 /// The hot path of the trap vector: a CSR instruction of the firmware (read
 /// from its memory, not from mtval) on a CSR whose access has no effect beyond the

@@ -194,6 +194,15 @@ public:
     // vfm::arch: entering the guest
     // ------------------------------------------------------------------
 
+    /// The engine says which world runs next; the simulated hart has one trap
+    /// path and only remembers it (world_switches() counts the calls).
+    void world_switched(bool firmware_runs) noexcept {
+        m_firmware_world = firmware_runs;
+        ++m_world_switches;
+    }
+    [[nodiscard]] bool firmware_world() const noexcept { return m_firmware_world; }
+    [[nodiscard]] u64 world_switches() const noexcept { return m_world_switches; }
+
     /// mret into the guest: logs the entry (pc = mepc, mode = MPP, V = MPV)
     /// and applies mret's state change (priv. spec 3.3.2, H ext. 9.6.4):
     /// MIE = MPIE, MPIE = 1, MPP = U (M when there is no U), MPRV = 0 when
@@ -1268,6 +1277,8 @@ private:
     u64 m_menvcfg = 0, m_mcountinhibit = 0, m_mscratch = 0, m_mepc = 0, m_mcause = 0, m_mtval = 0;
     u64 m_mtinst = 0, m_mtval2 = 0, m_mcycle = 0, m_minstret = 0, m_fcsr = 0;
     u64 m_f[32] = {};
+    bool m_firmware_world = false;
+    u64 m_world_switches = 0;
     u64 m_mhpmcounter[32] = {};
     u64 m_mhpmevent[32] = {};
     // Supervisor level.
