@@ -18,6 +18,7 @@
 #include <vfm/riscv/csr_fields.hpp>
 #include <vfm/riscv/instruction.hpp>
 #include <vfm/riscv/pmp.hpp>
+#include <vfm/virt/constrained_loop.hpp>
 #include <vfm/virt/csr_rules.hpp>
 #include <vfm/virt/guest_memory.hpp>
 #include <vfm/virt/hart.hpp>
@@ -94,12 +95,12 @@ struct trap_info {
 /// before any engine): the firmware runs with satp Bare, so `pc` is physical; when the four
 /// bytes there are RAM outside the monitor's memory the instruction is read
 /// from there in M-mode (never from mtval, which QEMU 7.2 leaves stale for
-/// HLV/HSV). False otherwise: the engine then reads it on the full guarded path.
+/// HLV/HSV; the shared page is the firmware's memory too). False otherwise:
+/// the engine then reads it on the full guarded path.
 template <arch Arch>
 [[nodiscard, gnu::always_inline]] inline bool firmware_instruction_in_ram(Arch& hw, const memory_layout& layout,
                                                                          u64 pc, u32& bits) noexcept {
-    if (!layout.ram.contains(pc, 4) || layout.monitor.overlaps(pc, 4) || layout.shared_buffer.overlaps(pc, 4))
-        return false;
+    if (!layout.ram.contains(pc, 4) || layout.monitor.overlaps(pc, 4)) return false;
     const u8* code = hw.physical(pc, 4);
     if (code == nullptr) return false;
     u16 low;
@@ -1480,7 +1481,25 @@ private:
         const bool read = from_os ? fetch_os_instruction(m_h.pc, bits) : read_firmware_instruction(m_h.pc, bits);
         if (!read || !decode_data_access(bits, op)) return false;
         if (op.is_float && !has_fp(op.width)) return false;
+        // An LR's loop body runs in the monitor (run_to_store_conditional): any register.
+        if (op.op == data_access::kind::load_reserved && !have_all_registers()) return false;
         return have_registers(op.base_reg, op.is_float ? 0 : op.data_reg, op.result_reg);
+    }
+
+    /// After an LR the monitor performed: the loop's body up to its SC, which
+    /// is then emulated too (virt/constrained_loop.hpp); the run stops, the
+    /// firmware going on natively, at anything a constrained loop may not hold.
+    void run_to_store_conditional() noexcept {
+        for (unsigned n = 0; n < 16; ++n) {  // a constrained loop has at most 16 instructions (unpriv. 8.3)
+            u32 bits = 0;
+            if (!read_firmware_instruction(m_h.pc, bits)) return;
+            const constrained_step step = step_constrained(bits, m_h.pc, m_h);
+            switch (step.result) {
+                case constrained_step::kind::executed: m_h.pc = step.next; break;
+                case constrained_step::kind::store_conditional: (void)emulate_firmware_memory_access(); return;
+                case constrained_step::kind::stop: return;
+            }
+        }
     }
 
     /// A load or store to a device the monitor emulates: the CLINT the
@@ -1491,6 +1510,20 @@ private:
         const bool from_os = m_h.world == world::os;
         data_access op;
         if (!decode_guest_access(from_os, op)) return false;
+        if (!from_os && op.access() == access_kind::store &&
+            m_hw.template read<csr::mcause>() == riscv::cause_value(riscv::exception::load_access_fault)) {
+            // An AMO or SC the PMP denied: QEMU 7.2 reports a load access fault;
+            // the spec's cause is store/AMO access fault (priv. spec 3.7.1).
+            const u64 tval = m_hw.template read<csr::mtval>();
+            if (!emulate_device_op(op, from_os))
+                deliver_exception(riscv::cause_value(riscv::exception::store_access_fault), tval);
+            return true;
+        }
+        return emulate_device_op(op, from_os);
+    }
+
+    /// emulate_device_access once decoded: false when the access is not to an emulated device.
+    bool emulate_device_op(const data_access& op, bool from_os) noexcept {
         const u64 address = reg(op.base_reg) + static_cast<u64>(op.offset);
         translation_regime regime = from_os ? os_regime() : common_regime();
         if (!from_os) regime.privilege = riscv::privilege::machine;  // the firmware runs with satp Bare
@@ -1529,6 +1562,7 @@ private:
             m_interrupts_changed = false;
             refresh_interrupts();
         }
+        if (op.op == data_access::kind::load_reserved && m_h.world == world::firmware) run_to_store_conditional();
         return true;
     }
 
@@ -1571,12 +1605,14 @@ private:
                 return false;
             return shutdown_device_access(op, physical, value);
         }
-        if (op.op == data_access::kind::load_reserved || op.op == data_access::kind::store_conditional) return false;
         if (op.width != 4 && op.width != 8) return false;
         const bool mswi = layout.mswi.contains(physical, op.width);
         const bool mtimer = layout.mtimer.contains(physical, op.width);
         if (!mswi && !mtimer) return false;
-        if (mswi && (op.width != 4 || (physical & 3) != 0)) return false;
+        if (mswi && op.width != 4) return false;
+        // Loads may be misaligned (made of the words they touch); anything that
+        // writes must be naturally aligned (QEMU 7.2's CLINT, checked natively).
+        if (op.op != data_access::kind::load && (physical & (op.width - 1)) != 0) return false;
         u64 old = 0;
         if (op.op != data_access::kind::store) old = clint_read(physical, op.width, mswi);
         switch (op.op) {
@@ -1586,8 +1622,22 @@ private:
                 clint_write(physical, op.width, amo_result(op.amo, old, operand_of(op), op.width), mswi);
                 value = old;
                 return true;
-            default: return false;
+            case data_access::kind::load_reserved:
+                m_h.reservation_address = physical;
+                m_h.reservation_value = old;
+                m_h.reservation_width = op.width;
+                value = old;
+                return true;
+            case data_access::kind::store_conditional: {
+                const bool holds = m_h.reservation_width == op.width && m_h.reservation_address == physical &&
+                                   m_h.reservation_value == old;
+                m_h.reservation_width = 0;
+                if (holds) clint_write(physical, op.width, operand_of(op), mswi);
+                value = holds ? 0 : 1;
+                return true;
+            }
         }
+        return false;
     }
 
     /// `width` bytes of the CLINT at `address`, from the 32-bit registers they touch.
@@ -1755,6 +1805,7 @@ private:
         }
         write_result(op, op.op == data_access::kind::store_conditional ? (sc_succeeded ? 0 : 1) : out.value);
         m_h.pc += op.length;
+        if (op.op == data_access::kind::load_reserved) run_to_store_conditional();
         return true;
     }
 
