@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Runs one firmware of the attack suite (examples/firmware/attack/) on QEMU
+virt and judges its transcript (docs/attacks.md).
+
+  attack_check.py --expect real --bios STUB --firmware F
+      natively (behind the jump stub): nothing guards the memory where a
+      monitor would be, so every attack line must say "real" (the access
+      did on bare hardware what it does there)
+  attack_check.py --expect contained --bios MONITOR --firmware F [--native-bios STUB]
+      under a monitor: every attack line must say "contained" (the access
+      fault the hardware raises, at the firmware's mtvec, mtval = the
+      address); with --native-bios the firmware also runs natively (in
+      parallel) and every line that is not an attack line (the controls
+      and equivalence probes) must be the same in both transcripts, and so
+      must the list of attack descriptions
+
+Both need the firmware's own verdict (PASS: no attempt ended in a way
+neither bare hardware nor a containing monitor explains, and it survived
+every attack) and QEMU's exit status 0.
+
+Attack lines (examples/firmware/include/testfw/attack.hpp):
+  ok   [attack] <description> => <outcome> (<details>)
+with <outcome> one of contained, real, leaked, mixed, wrong.
+Compared lines leave out "~" lines (docs/test-firmware.md) and the
+monitor's own lines ("vfm: ...", e.g. the counters policy's report).
+"""
+
+import argparse
+import difflib
+import os
+import re
+import sys
+import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "qemu"))
+import run_qemu  # noqa: E402  (test/qemu/run_qemu.py)
+
+ATTACK = re.compile(r"^(ok  |FAIL) \[attack\] (.*) => (\w+)(?: \((.*)\))?$")
+MONITOR_LINE = re.compile(r"^vfm: ")
+
+
+def attack_lines(lines):
+    """(description, outcome, details) of each attack line."""
+    out = []
+    for line in lines:
+        m = ATTACK.match(line)
+        if m:
+            out.append((m.group(2), m.group(3), m.group(4) or ""))
+    return out
+
+
+def compared_lines(lines):
+    """The firmware's lines that must be equal natively and under a monitor."""
+    return [l for l in run_qemu.firmware_lines(lines, MONITOR_LINE) if not ATTACK.match(l)]
+
+
+def judge(run, expect):
+    problems = []
+    if not run.passed():
+        problems.append(f"the firmware did not pass ({run.describe()})")
+    attacks = attack_lines(run.lines())
+    if not attacks:
+        problems.append("no attack lines")
+    counts = {}
+    for description, outcome, details in attacks:
+        counts[outcome] = counts.get(outcome, 0) + 1
+        if outcome != expect:
+            problems.append(f"{outcome}, not {expect}: {description} ({details})")
+    summary = ", ".join(f"{n} {o}" for o, n in sorted(counts.items()))
+    print(f"attack lines: {len(attacks)} ({summary or 'none'})")
+    return problems
+
+
+def compare(native, monitor):
+    problems = []
+    if not native.passed():
+        problems.append(f"the native run did not pass ({native.describe()})")
+    native_attacks = [a[0] for a in attack_lines(native.lines())]
+    monitor_attacks = [a[0] for a in attack_lines(monitor.lines())]
+    if native_attacks != monitor_attacks:
+        problems.append("the attacks differ from the native run's:\n" + "".join(
+            difflib.unified_diff([a + "\n" for a in native_attacks], [a + "\n" for a in monitor_attacks],
+                                 fromfile="native", tofile="monitor", n=1)))
+    a = compared_lines(native.lines())
+    b = compared_lines(monitor.lines())
+    if a != b:
+        problems.append("the compared lines differ (attack, '~' and 'vfm:' lines left out):\n" + "".join(
+            difflib.unified_diff([l + "\n" for l in a], [l + "\n" for l in b], fromfile="native", tofile="monitor",
+                                 n=2)))
+    else:
+        print(f"compared with the native run: {len(a)} lines equal, {len(native_attacks)} attacks the same")
+    return problems
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--expect", required=True, choices=["real", "contained"])
+    parser.add_argument("--bios", required=True, help="the monitor image, or the jump stub for --expect real")
+    parser.add_argument("--native-bios", help="--expect contained: also run natively with this stub and compare")
+    parser.add_argument("--firmware", required=True)
+    parser.add_argument("--transcript", help="where QEMU's output goes")
+    parser.add_argument("--native-transcript", help="where the native run's output goes (with --native-bios)")
+    parser.add_argument("--qemu", default="qemu-system-riscv64")
+    parser.add_argument("--smp", default="1")
+    parser.add_argument("--memory", default="256M")
+    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--qemu-args", action="append", help="extra QEMU arguments, one shell-quoted string")
+    args = parser.parse_args()
+
+    smp, extra = run_qemu.split_extra(args)
+    run = run_qemu.Run(args.expect, run_qemu.qemu_command(args.qemu, args.bios, args.firmware, smp, args.memory, extra),
+                       args.timeout, args.transcript)
+    runs = [run]
+    native = None
+    if args.native_bios:
+        native = run_qemu.Run("native", run_qemu.qemu_command(args.qemu, args.native_bios, args.firmware, smp,
+                                                              args.memory, extra),
+                              args.timeout, args.native_transcript)
+        runs.append(native)
+    threads = [threading.Thread(target=r.execute) for r in runs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r in runs:
+        run_qemu.print_run(r)
+        print()
+
+    problems = judge(run, args.expect)
+    if native is not None:
+        problems += compare(native, run)
+    print()
+    if problems:
+        print(f"FAILED (expected every attack {args.expect}):")
+        for p in problems:
+            print("  " + p.replace("\n", "\n  "))
+        return 1
+    print(f"every attack {args.expect}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
