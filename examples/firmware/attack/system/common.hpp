@@ -107,10 +107,11 @@ inline probe g_lower_probe;
 inline u64 g_lower_address;
 inline u64 g_lower_value;
 inline lower_kind g_lower_kind;
+inline unsigned g_lower_width;
 inline u64 lower_body(u64) {
     switch (g_lower_kind) {
-        case lower_kind::load: g_lower_probe = load_probe(g_lower_address); break;
-        case lower_kind::store: g_lower_probe = store_probe(g_lower_address, g_lower_value); break;
+        case lower_kind::load: g_lower_probe = load_probe(g_lower_address, g_lower_width); break;
+        case lower_kind::store: g_lower_probe = store_probe(g_lower_address, g_lower_value, g_lower_width); break;
         case lower_kind::fetch: g_lower_probe = call_probe(g_lower_address); break;
     }
     return 0;
@@ -131,7 +132,7 @@ inline bool plant_return(u64 address, u8 (&saved)[8]) noexcept {
     return ok;
 }
 
-/// One load (8 bytes), store (8 bytes) or fetch at `address` from `mode`
+/// One load or store of `width` bytes, or a fetch, at `address` from `mode`
 /// (M = privilege::machine: from the firmware itself), judged: contained
 /// when it raised its access fault (load, store/AMO, instruction) with mtval
 /// = the address (any byte of it for a straddling access), taken in M-mode
@@ -140,18 +141,21 @@ inline bool plant_return(u64 address, u8 (&saved)[8]) noexcept {
 /// real when it did what it does on bare hardware (the load read the bytes
 /// there, the store left its value there, the fetch ran the code planted
 /// there); wrong otherwise. Memory a store changed is put back.
-inline verdict lower_attempt(privilege mode, lower_kind kind, u64 address) noexcept {
+inline verdict lower_attempt(privilege mode, lower_kind kind, u64 address, unsigned width = 8) noexcept {
     verdict v;
+    if (kind == lower_kind::fetch) width = 8;  // the planted code
     u8 before[8] = {};
-    const bool known = testfw::attack::read_bytes(address, 8, before);
+    const bool known = testfw::attack::read_bytes(address, width, before);
     u64 old = 0;
-    for (unsigned i = 0; i < 8; ++i) old |= u64{before[i]} << (8 * i);
+    for (unsigned i = 0; i < width; ++i) old |= u64{before[i]} << (8 * i);
     u8 planted_saved[8] = {};
     const bool planted = kind == lower_kind::fetch && known && plant_return(address, planted_saved);
     detail::g_lower_probe = {};
     detail::g_lower_address = address;
-    detail::g_lower_value = known ? old ^ 0x5aa5'5aa5'5aa5'5aa5 : 0x0bad'f00d'0bad'f00d;
+    const u64 mask = width == 8 ? ~u64{0} : (u64{1} << (8 * width)) - 1;
+    detail::g_lower_value = (known ? old ^ 0x5aa5'5aa5'5aa5'5aa5 : 0x0bad'f00d'0bad'f00d) & mask;
     detail::g_lower_kind = kind;
+    detail::g_lower_width = width;
     if (mode == privilege::machine)
         (void)detail::lower_body(0);
     else
@@ -165,7 +169,7 @@ inline verdict lower_attempt(privilege mode, lower_kind kind, u64 address) noexc
                                                         : exception::instruction_access_fault;
     if (p.trapped) {
         const bool level_ok = p.level == 3 || (p.level == 1 && mode != privilege::machine);
-        const bool tval_ok = p.tval >= address && p.tval - address < (kind == lower_kind::fetch ? 4u : 8u);
+        const bool tval_ok = p.tval >= address && p.tval - address < (kind == lower_kind::fetch ? 4u : width);
         const bool ok = p.count == 1 && level_ok && p.cause == static_cast<u64>(fault) && tval_ok &&
                         (kind == lower_kind::fetch || p.epc == p.site);
         v.what = ok ? outcome::contained : outcome::wrong;
@@ -173,19 +177,21 @@ inline verdict lower_attempt(privilege mode, lower_kind kind, u64 address) noexc
                cause_name(p.cause), p.level == 3 ? "M" : "S", p.tval);
     } else {
         u8 after[8] = {};
-        const bool readable = testfw::attack::read_bytes(address, 8, after);
+        const bool readable = testfw::attack::read_bytes(address, width, after);
         u64 now = 0;
-        for (unsigned i = 0; i < 8; ++i) now |= u64{after[i]} << (8 * i);
+        for (unsigned i = 0; i < width; ++i) now |= u64{after[i]} << (8 * i);
         bool ok = known && readable;
+        // Loads of fewer than 8 bytes sign-extend (lb, lh, lw).
+        const u64 loaded = width == 8 ? old : static_cast<u64>(static_cast<i64>(old << (64 - 8 * width)) >> (64 - 8 * width));
         switch (kind) {
-            case lower_kind::load: ok = ok && p.value == old; break;
+            case lower_kind::load: ok = ok && p.value == loaded; break;
             case lower_kind::store: ok = ok && now == detail::g_lower_value; break;
             case lower_kind::fetch: ok = ok && planted && p.value == planted_magic; break;
         }
         v.what = ok ? outcome::real : known && readable ? outcome::wrong : outcome::leaked;
         format(v.detail, sizeof v.detail, "%s-mode %s %h: no trap, a0 %h", who, what, address, p.value);
     }
-    if (kind == lower_kind::store && known) (void)testfw::attack::write_bytes(address, 8, before);
+    if (kind == lower_kind::store && known) (void)testfw::attack::write_bytes(address, width, before);
     if (planted) {
         (void)testfw::attack::write_bytes(address, 8, planted_saved);
         asm volatile("fence.i" ::: "memory");
