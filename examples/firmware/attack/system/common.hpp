@@ -103,16 +103,21 @@ inline void hand_over_once() noexcept {
 enum class lower_kind : u8 { load, store, fetch };
 
 namespace detail {
-inline probe g_lower_probe;
-inline u64 g_lower_address;
-inline u64 g_lower_value;
-inline lower_kind g_lower_kind;
-inline unsigned g_lower_width;
+/// One lower-mode attempt's request and result, per hart.
+struct lower_request {
+    probe result;
+    u64 address;
+    u64 value;
+    lower_kind kind;
+    unsigned width;
+};
+inline lower_request g_lower[TESTFW_MAX_HARTS];
 inline u64 lower_body(u64) {
-    switch (g_lower_kind) {
-        case lower_kind::load: g_lower_probe = load_probe(g_lower_address, g_lower_width); break;
-        case lower_kind::store: g_lower_probe = store_probe(g_lower_address, g_lower_value, g_lower_width); break;
-        case lower_kind::fetch: g_lower_probe = call_probe(g_lower_address); break;
+    lower_request& r = g_lower[hartid()];
+    switch (r.kind) {
+        case lower_kind::load: r.result = load_probe(r.address, r.width); break;
+        case lower_kind::store: r.result = store_probe(r.address, r.value, r.width); break;
+        case lower_kind::fetch: r.result = call_probe(r.address); break;
     }
     return 0;
 }
@@ -150,17 +155,18 @@ inline verdict lower_attempt(privilege mode, lower_kind kind, u64 address, unsig
     for (unsigned i = 0; i < width; ++i) old |= u64{before[i]} << (8 * i);
     u8 planted_saved[8] = {};
     const bool planted = kind == lower_kind::fetch && known && plant_return(address, planted_saved);
-    detail::g_lower_probe = {};
-    detail::g_lower_address = address;
+    detail::lower_request& request = detail::g_lower[hartid()];
+    request.result = {};
+    request.address = address;
     const u64 mask = width == 8 ? ~u64{0} : (u64{1} << (8 * width)) - 1;
-    detail::g_lower_value = (known ? old ^ 0x5aa5'5aa5'5aa5'5aa5 : 0x0bad'f00d'0bad'f00d) & mask;
-    detail::g_lower_kind = kind;
-    detail::g_lower_width = width;
+    request.value = (known ? old ^ 0x5aa5'5aa5'5aa5'5aa5 : 0x0bad'f00d'0bad'f00d) & mask;
+    request.kind = kind;
+    request.width = width;
     if (mode == privilege::machine)
         (void)detail::lower_body(0);
     else
         (void)run_lower(mode, detail::lower_body);
-    const probe p = detail::g_lower_probe;
+    const probe p = request.result;
     const char* what = kind == lower_kind::load ? "load" : kind == lower_kind::store ? "store" : "fetch";
     const char* who = mode == privilege::machine ? "M" : mode == privilege::supervisor ? "S" : "U";
     using riscv::exception;
@@ -185,7 +191,7 @@ inline verdict lower_attempt(privilege mode, lower_kind kind, u64 address, unsig
         const u64 loaded = width == 8 ? old : static_cast<u64>(static_cast<i64>(old << (64 - 8 * width)) >> (64 - 8 * width));
         switch (kind) {
             case lower_kind::load: ok = ok && p.value == loaded; break;
-            case lower_kind::store: ok = ok && now == detail::g_lower_value; break;
+            case lower_kind::store: ok = ok && now == request.value; break;
             case lower_kind::fetch: ok = ok && planted && p.value == planted_magic; break;
         }
         v.what = ok ? outcome::real : known && readable ? outcome::wrong : outcome::leaked;
