@@ -23,6 +23,10 @@ virt and judges its transcript (docs/attacks.md).
       and QEMU exit status 70, before any attack line (the firmware prints
       one only when the trap ran the code at mtvec); no hang
 
+With --equivalence-only (a firmware that only probes what a monitor must
+reproduce, e.g. attack-clint-sizes) there are no attack lines: the native
+run must pass, and the monitor run must pass and compare equal.
+
 Both real and contained need the firmware's own verdict (PASS: no attempt ended in a way
 neither bare hardware nor a containing monitor explains, and it survived
 every attack) and QEMU's exit status 0.
@@ -63,12 +67,15 @@ def compared_lines(lines):
     return [l for l in run_qemu.firmware_lines(lines, MONITOR_LINE) if not ATTACK.match(l)]
 
 
-def judge(run, expect):
+def judge(run, expect, equivalence_only):
     problems = []
     if not run.passed():
         problems.append(f"the firmware did not pass ({run.describe()})")
     attacks = attack_lines(run.lines())
-    if not attacks:
+    if equivalence_only:
+        if attacks:
+            problems.append("attack lines in an equivalence-only firmware")
+    elif not attacks:
         problems.append("no attack lines")
     counts = {}
     for description, outcome, details in attacks:
@@ -126,6 +133,8 @@ def main():
     parser.add_argument("--bios", required=True, help="the monitor image, or the jump stub for --expect real")
     parser.add_argument("--native-bios", help="--expect contained: also run natively with this stub and compare")
     parser.add_argument("--firmware", required=True)
+    parser.add_argument("--equivalence-only", action="store_true",
+                        help="the firmware has no attack lines: only its verdict and the comparison count")
     parser.add_argument("--transcript", help="where QEMU's output goes")
     parser.add_argument("--native-transcript", help="where the native run's output goes (with --native-bios)")
     parser.add_argument("--qemu", default="qemu-system-riscv64")
@@ -164,7 +173,7 @@ def main():
             return 1
         print("the monitor stopped the machine with one line")
         return 0
-    problems = judge(run, args.expect)
+    problems = judge(run, args.expect, args.equivalence_only)
     if native is not None:
         problems += compare(native, run)
     print()

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // attack-mprv: loads and stores made with mstatus.MPRV (priv. 3.1.6.3) into
-// the monitor's memory and its shared page, with MPP = S and U, satp Bare,
+// the monitor's memory and its shared page, with MPP = S and U (and M), satp Bare,
 // Sv39, Sv48 and Sv57 (priv. 4.3-4.6), through page tables that map the
 // monitor's pages in every way a table can: identity 4 KiB leaves, other
 // virtual addresses (aliases), 2 MiB, 1 GiB and the largest leaves of each
@@ -77,7 +77,7 @@ void sample_pages(F f) noexcept {
 struct setting {
     const char* label;  // "Sv39, MPP = S"
     mode m;
-    unsigned mpp;       // 1 = S, 0 = U
+    unsigned mpp;       // 3 = M, 1 = S, 0 = U
 };
 
 [[nodiscard]] u64 leaf_flags(const setting& s) noexcept { return paging::pte_rwxad | (s.mpp == 0 ? paging::pte_u : 0); }
@@ -282,9 +282,11 @@ void testfw::firmware_main() {
     for (u64 i = 0; i < sizeof g_ram; ++i) g_ram[i] = static_cast<u8>(i * 7 + 1);
 
     paging::table t(reinterpret_cast<u64>(g_pool), pool_pages, mode::sv39);
+    // MPP = M: MPRV changes nothing (priv. 3.1.6.3), the accesses are M-mode's own.
+    const unsigned bare_mpps[] = {3, 1, 0};
     const unsigned mpps[] = {1, 0};
-    for (const unsigned mpp : mpps) {
-        const setting s{mpp == 1 ? "Bare, MPP = S" : "Bare, MPP = U", mode::bare, mpp};
+    for (const unsigned mpp : bare_mpps) {
+        const setting s{mpp == 3 ? "Bare, MPP = M" : mpp == 1 ? "Bare, MPP = S" : "Bare, MPP = U", mode::bare, mpp};
         section(s.label);
         (void)paging::set_satp(0);
         control(s, "control: ld from the firmware's memory", ram() + 64, ram() + 64, access::mprv_status(mpp), true);

@@ -28,8 +28,10 @@ namespace ms = riscv::mstatus;
 
 namespace {
 
-/// The code slot: its own page, so that rewriting it invalidates no other code.
-alignas(4096) u16 g_slot[64];
+/// The code slot: a whole page of its own, so that rewriting it invalidates
+/// no other code and writing other data does not invalidate it (QEMU
+/// tracks self-modifying code by page).
+alignas(4096) u16 g_slot[2048];
 
 /// Emits instructions into the slot, halfword by halfword.
 class assembler {

@@ -23,7 +23,7 @@ table::table(u64 pool, unsigned pages, mode m, bool x4) noexcept
 void table::clear() noexcept {
     for (u64 a = m_pool; a < m_pool + u64{m_used} * 4096; a += 8) mmio::write<u64>(a, 0);
     m_used = 0;
-    // The root: one page, or four for an x4 root (H 9.5.1: 16 KiB, 16 KiB aligned).
+    // The root: one page, or four for an x4 root (priv. 8.5.1: 16 KiB, 16 KiB aligned).
     const unsigned root_pages = m_x4 ? 4 : 1;
     for (u64 a = m_pool; a < m_pool + u64{root_pages} * 4096; a += 8) mmio::write<u64>(a, 0);
     m_used = root_pages;

@@ -12,8 +12,8 @@
 /// skipped like any probe's.
 ///
 /// Encodings: unprivileged spec 2.6 (loads, stores), 8.2-8.4 (A), 11.5 and
-/// 12.4 (F, D loads and stores, fmv), 16.3-16.5 (C); H extension 9.3.1
-/// (HLV, HLVX, HSV).
+/// 12.4 (F, D loads and stores, fmv), 16.3-16.5 (C); priv. 8.3.1 (HLV,
+/// HLVX, HSV).
 #pragma once
 
 #include "testfw/trap.hpp"

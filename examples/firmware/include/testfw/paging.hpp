@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /// Page tables for Sv39, Sv48 and Sv57 (priv. spec 4.4-4.6) and the G-stage
-/// forms Sv39x4, Sv48x4 (H extension 9.5.1), built in pages the caller owns.
+/// forms Sv39x4, Sv48x4 (priv. 8.5.1), built in pages the caller owns.
 #pragma once
 
 #include "testfw/platform.hpp"

@@ -20,6 +20,12 @@ inline constexpr u64 napot = vfm::riscv::pmpcfg::a_napot;
 /// Entries the helpers handle.
 inline constexpr unsigned entries = 16;
 
+/// Takes the entries below `n` away from the helpers: from then on every
+/// index given to them is shifted by `n` (entry i is physical entry n + i;
+/// reset() leaves the first n alone). For a harness that locks entries of
+/// its own ahead of a firmware's (docs/attacks.md, the locked-PMP tier).
+void reserve_low(unsigned n) noexcept;
+
 void write_addr(unsigned index, u64 value) noexcept;
 [[nodiscard]] u64 read_addr(unsigned index) noexcept;
 void write_cfg(unsigned index, u8 cfg) noexcept;
