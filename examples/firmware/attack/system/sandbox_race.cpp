@@ -10,8 +10,9 @@
 // around the handover:
 //
 //   before  until hart 0 raises `go` (right before its mret) and for a while
-//           after it (ATTACK_SETTLE_STORES stores), they store the image's own
-//           bytes back (harmless: the image does not change);
+//           after it (ATTACK_SETTLE_STORES stores, or until one faults: the
+//           wall is up), they store the image's own bytes back (harmless:
+//           the image does not change);
 //   during, after   then they store other values, until the OS says stop.
 //
 // The victim words are at the start of the image, so a measurement that runs
@@ -42,14 +43,14 @@ const char* const testfw::firmware_purpose = "other harts rewrite the OS image w
 #define ATTACK_IMAGE_SIZE (16u << 20)
 #endif
 #ifndef ATTACK_SETTLE_STORES
-#define ATTACK_SETTLE_STORES 4000000
+#define ATTACK_SETTLE_STORES 12000000
 #endif
 
 namespace {
 
 constexpr u64 os_base = 0x8020'0000;
 constexpr u64 image_size = ATTACK_IMAGE_SIZE;
-// Stores of the original word after `go`: about 40 ms on QEMU (counted, not
+// Stores of the original word after `go`: about 120 ms of the hart on QEMU (counted, not
 // timed: reading the time traps into a monitor, and a trap lets it wall the hart).
 constexpr u64 settle_stores = ATTACK_SETTLE_STORES;
 // Every tampering hart stores to its own word, one cache line apart.
@@ -118,9 +119,13 @@ u64 tamper(u64) {
         t.pre_stores = t.pre_stores + 1;
         if (store_victim(address, original, t)) t.pre_faults = t.pre_faults + 1;
     }
-    for (u64 i = 0; i < settle_stores; ++i) {
+    // A fault here means the wall is up: the handover has begun.
+    for (u64 i = 0; i < settle_stores && g_stop == 0; ++i) {
         t.pre_stores = t.pre_stores + 1;
-        if (store_victim(address, original, t)) t.pre_faults = t.pre_faults + 1;
+        if (store_victim(address, original, t)) {
+            t.pre_faults = t.pre_faults + 1;
+            break;
+        }
     }
     // From then on: other values, until the OS has looked. Nothing in these
     // loops traps unless a store faults (no time, no CSR): a monitor that
