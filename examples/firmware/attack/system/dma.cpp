@@ -28,6 +28,7 @@
 // firmware's mtvec with mtval = the address, the buffer must stay as it was,
 // and the firmware keeps running (contained).
 #include <vfm/fdt/tree.hpp>
+#include <vfm/riscv/pmp.hpp>
 
 #include "common.hpp"
 
@@ -235,11 +236,55 @@ void probe_node(const fdt::tree& t, fdt::node n) {
     }
 }
 
+/// The locked-PMP tier (docs/attacks.md): natively, with the suite's lock
+/// request in memory, every device region (each reg and PCIe window) gets a
+/// locked PMP entry without permissions, which binds M-mode: a machine that
+/// contains this attack, against which its judgement is checked.
+unsigned g_locked;
+void lock_region(u64 base, u64 size) {
+    u64 cover = 8;
+    while (cover < size || (base & (cover - 1)) + size > cover) cover <<= 1;
+    if (g_locked >= pmp::entries) return;
+    pmp::set(g_locked++, pmp::make_cfg(pmp::napot, false, false, false, true),
+             vfm::riscv::pmp::napot_encode(base & ~(cover - 1), cover));
+}
+
+void lock_devices(const fdt::tree& t) {
+    for (fdt::node n = t.next_node(t.root()); n; n = t.next_node(n)) {
+        const fdt::property compatible = t.find_property(n, "compatible");
+        const bool pci = compatible.contains("pci-host-ecam-generic");
+        const bool dma = compatible.contains("qemu,fw-cfg-mmio") || compatible.contains("virtio,mmio") || pci ||
+                         t.find_property(n, "dma-coherent") || t.find_property(n, "iommu-map") ||
+                         t.find_property(n, "dma-ranges");
+        if (!dma || !t.is_enabled(n)) continue;
+        for (u32 i = 0; i < t.reg_count(n).value_or(0); ++i) {
+            const auto reg = t.reg(n, i);
+            const fdt::result<u64> cpu = reg ? t.translate_address(n, reg.value().base) : fdt::result<u64>(reg.error());
+            if (cpu) lock_region(cpu.value(), reg.value().size);
+        }
+        const fdt::property ranges = t.find_property(n, "ranges");
+        if (!pci || !ranges) continue;
+        const u32 parent_cells = t.address_cells(t.parent(n)).value_or(2);
+        const u32 size_cells = t.size_cells(n).value_or(2);
+        const u32 entry = 3 + parent_cells + size_cells;
+        for (u32 i = 0; (i + 1) * entry <= ranges.cell_count(); ++i) {
+            u64 parent = 0, size = 0;
+            for (u32 c = 0; c < parent_cells; ++c) parent = (parent << 32) | cell(ranges, i * entry + 3 + c);
+            for (u32 c = 0; c < size_cells; ++c) size = (size << 32) | cell(ranges, i * entry + 3 + parent_cells + c);
+            if (size != 0) lock_region(parent, size);
+        }
+    }
+    impl_defined("no monitor: every device region locked away by PMP (%u entries), the suite's self-check", g_locked);
+}
+
 }  // namespace
 
 void testfw::firmware_main() {
     const fdt::tree t(reinterpret_cast<const void*>(boot_fdt()), 0x10'0000);
     if (!check(t.ok(), "the device tree at %h is valid", boot_fdt())) return;
+    const bool monitor = t.find_path("/reserved-memory").valid();
+    if (!monitor && mmio::read<u64>(testfw::attack::lock_request_address) == testfw::attack::lock_request)
+        lock_devices(t);
     for (fdt::node n = t.next_node(t.root()); n; n = t.next_node(n)) probe_node(t, n);
     check(g_devices >= 3, "DMA-capable devices found in the device tree: %u", g_devices);
 
