@@ -264,7 +264,6 @@ void grant_beyond(unsigned first) {
 // ---- the locked steps, each on its own hart ------------------------------------------------------
 
 step g_locked[4];
-volatile unsigned g_locked_index;
 
 u64 locked_step(u64 index) {
     run_step(g_locked[index]);
