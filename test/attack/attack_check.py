@@ -15,11 +15,19 @@ virt and judges its transcript (docs/attacks.md).
       and equivalence probes) must be the same in both transcripts, and so
       must the list of attack descriptions
 
+  attack_check.py --expect panic --bios MONITOR --firmware F
+      under a monitor, an attack the firmware cannot survive on bare
+      hardware either (attack-mtvec: a trap vector in the monitor's memory):
+      the monitor stops the machine with exactly one line of its own,
+      "vfm: panic: hart N: the firmware faults at its own trap vector (...)",
+      and QEMU exit status 70, before any attack line (the firmware prints
+      one only when the trap ran the code at mtvec); no hang
+
 With --equivalence-only (a firmware that only probes what a monitor must
 reproduce, e.g. attack-clint-sizes) there are no attack lines: the native
 run must pass, and the monitor run must pass and compare equal.
 
-Both need the firmware's own verdict (PASS: no attempt ended in a way
+Both real and contained need the firmware's own verdict (PASS: no attempt ended in a way
 neither bare hardware nor a containing monitor explains, and it survived
 every attack) and QEMU's exit status 0.
 
@@ -79,6 +87,25 @@ def judge(run, expect, equivalence_only):
     return problems
 
 
+PANIC = re.compile(r"^vfm: panic: hart \d+: the firmware faults at its own trap vector \(.*\)$")
+PANIC_EXIT_CODE = 70
+
+
+def judge_panic(run):
+    problems = []
+    if run.timed_out or run.returncode != PANIC_EXIT_CODE:
+        problems.append(f"expected QEMU exit status {PANIC_EXIT_CODE} ({run.describe()})")
+    monitor = [l for l in run.lines() if MONITOR_LINE.match(l)]
+    if len(monitor) != 1 or not PANIC.match(monitor[0]):
+        problems.append("expected exactly one monitor line, the panic at the firmware's own trap vector; saw:\n" +
+                        "\n".join(monitor))
+    if attack_lines(run.lines()):
+        problems.append("the trap ran the code at mtvec (an attack line)")
+    if run.verdict() is not None:
+        problems.append("the firmware reached a verdict: the machine went on")
+    return problems
+
+
 def compare(native, monitor):
     problems = []
     if not native.passed():
@@ -102,7 +129,7 @@ def compare(native, monitor):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--expect", required=True, choices=["real", "contained"])
+    parser.add_argument("--expect", required=True, choices=["real", "contained", "panic"])
     parser.add_argument("--bios", required=True, help="the monitor image, or the jump stub for --expect real")
     parser.add_argument("--native-bios", help="--expect contained: also run natively with this stub and compare")
     parser.add_argument("--firmware", required=True)
@@ -136,6 +163,16 @@ def main():
         run_qemu.print_run(r)
         print()
 
+    if args.expect == "panic":
+        problems = judge_panic(run)
+        print()
+        if problems:
+            print("FAILED (expected the monitor to stop at the firmware's own trap vector):")
+            for p in problems:
+                print("  " + p.replace("\n", "\n  "))
+            return 1
+        print("the monitor stopped the machine with one line")
+        return 0
     problems = judge(run, args.expect, args.equivalence_only)
     if native is not None:
         problems += compare(native, run)
