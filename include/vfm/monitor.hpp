@@ -41,6 +41,7 @@ enum class boot_error : u8 {
     too_few_pmp_entries,   ///< the hart cannot protect the monitor and still give the firmware entries
     region_not_napot,      ///< the monitor or device region cannot be described by one PMP entry
     policy_pmp,            ///< a policy could not get the PMP entries it needs
+    too_many_bus_masters,  ///< the PMP cannot deny every bus master to the firmware
 };
 
 [[nodiscard]] constexpr const char* describe(boot_error e) noexcept {
@@ -49,6 +50,8 @@ enum class boot_error : u8 {
         case boot_error::too_few_pmp_entries: return "the hart has too few PMP entries to protect the monitor";
         case boot_error::region_not_napot: return "a protected region is not a naturally aligned power of two";
         case boot_error::policy_pmp: return "a policy could not reserve its PMP entries";
+        case boot_error::too_many_bus_masters:
+            return "the hart has too few PMP entries to deny the bus masters (DMA) to the firmware";
     }
     return "unknown error";
 }
@@ -103,6 +106,13 @@ public:
             return boot_error::region_not_napot;
         if (!(reserve_pmp_of<Policies>(h.pmp, memory) && ...)) return boot_error::policy_pmp;
         if (!h.pmp.usable() || h.pmp.virtual_count() == 0) return boot_error::too_few_pmp_entries;
+        // The bus masters, denied to the firmware in the tail (virt/pmp_layout.hpp).
+        for (u32 i = 0; i < memory.bus_master_count && i < memory_layout::max_bus_masters; ++i) {
+            const region& r = memory.bus_masters[i];
+            if (!h.pmp.add_tail_denial(r.base, r.end(), h.features.pmp_granularity))
+                return boot_error::too_many_bus_masters;
+        }
+        if (!h.pmp.tail_fits()) return boot_error::too_many_bus_masters;
 
         engine_type engine(hw, *this, h);
         engine.start_firmware(memory.firmware_entry, hartid, device_tree, boot_info);

@@ -941,14 +941,18 @@ private:
         old_value = riscv::pmp::read_pmpaddr(m_h.csr.pmpaddr[index], m_h.csr.pmpcfg[index], g);
         if (write && !rules::pmpaddr_locked(m_h.csr.pmpcfg, index, count)) {
             m_h.csr.pmpaddr[index] = apply_csr_op(kind, old_value, operand) & riscv::pmp::address_mask;
-            (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(m_h.pmp.first_virtual() + index)),
-                                 m_h.csr.pmpaddr[index]);
+            // A tail slot holds the bus masters' denial while the firmware runs:
+            // recompute_pmp_views puts the entry there when the OS's world needs it.
+            if (index < m_h.pmp.first_tail_virtual())
+                (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(m_h.pmp.first_virtual() + index)),
+                                     m_h.csr.pmpaddr[index]);
             recompute_pmp_views();
         }
         return true;
     }
 
-    /// Writes every physical pmpaddr register of the layout (at boot).
+    /// Writes every physical pmpaddr register of the layout (at boot): the tail's
+    /// slots with the firmware's addresses (it runs first).
     void write_pmp_addresses() noexcept {
         const pmp_layout& layout = m_h.pmp;
         for (unsigned i = 0; i < layout.reserved_count; ++i)
@@ -956,13 +960,59 @@ private:
         (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.floor())), 0);
         for (unsigned i = 0; i < layout.virtual_count(); ++i)
             (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.first_virtual() + i)),
-                                 m_h.csr.pmpaddr[i]);
+                                 i < layout.first_tail_virtual() ? m_h.csr.pmpaddr[i]
+                                                                 : layout.tail_addr[i - layout.first_tail_virtual()]);
         (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.everything())), pmpaddr_everything);
+        m_h.tail_holds_firmware_addresses = true;
+    }
+
+    /// Which tail slots the OS's world needs for its own entry (configured, or
+    /// the TOR base of the entry above) at another address than the tail's:
+    /// those are rewritten when the worlds switch (pmp_layout.hpp).
+    void compute_tail_conflicts() noexcept {
+        const pmp_layout& layout = m_h.pmp;
+        const unsigned count = layout.virtual_count();
+        u64 conflicts = 0;
+        for (unsigned k = 0; k < layout.tail_count; ++k) {
+            const unsigned v = layout.first_tail_virtual() + k;
+            const bool configured = riscv::pmp::mode(m_h.csr.pmpcfg[v]) != riscv::pmpcfg::a_off;
+            const bool tor_base = v + 1 < count && riscv::pmp::mode(m_h.csr.pmpcfg[v + 1]) == riscv::pmpcfg::a_tor;
+            if ((configured || tor_base) && m_h.csr.pmpaddr[v] != layout.tail_addr[k]) conflicts |= u64{1} << k;
+        }
+        // Slots that stop conflicting must hold the tail's address again (the OS
+        // set keeps it for them).
+        const u64 resolved = m_h.tail_conflicts & ~conflicts;
+        m_h.tail_conflicts = conflicts;
+        for (unsigned k = 0; k < layout.tail_count; ++k)
+            if (((resolved >> k) & 1) != 0)
+                (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.first_virtual() +
+                                                                            layout.first_tail_virtual() + k)),
+                                     layout.tail_addr[k]);
+        if (!m_h.tail_holds_firmware_addresses) write_tail_addresses(false);
+    }
+
+    /// The firmware's virtual entries that overlap a bus master (bit i: entry i).
+    [[nodiscard]] u64 entries_over_bus_masters() noexcept {
+        const memory_layout& memory = board().layout();
+        if (memory.bus_master_count == 0) return 0;
+        u64 mask = 0;
+        const unsigned count = m_h.pmp.virtual_count() < 64 ? m_h.pmp.virtual_count() : 64;
+        for (unsigned i = 0; i < count; ++i) {
+            const u8 cfg = m_h.csr.pmpcfg[i];
+            const riscv::pmp::range r = riscv::pmp::decode(cfg, m_h.csr.pmpaddr[i], i == 0 ? 0 : m_h.csr.pmpaddr[i - 1],
+                                                           m_h.features.pmp_granularity);
+            if (r.empty) continue;
+            for (u32 b = 0; b < memory.bus_master_count && b < memory_layout::max_bus_masters; ++b)
+                if (memory.bus_masters[b].overlaps(r.base, r.end - r.base)) mask |= u64{1} << i;
+        }
+        return mask;
     }
 
     void recompute_pmp_views() noexcept {
+        const u64 over = entries_over_bus_masters();
         for (unsigned v = 0; v < 4; ++v)
-            compute_pmpcfg(m_h.pmp, m_h.csr.pmpcfg, static_cast<pmp_view>(v), m_h.pmpcfg_views[v]);
+            compute_pmpcfg(m_h.pmp, m_h.csr.pmpcfg, static_cast<pmp_view>(v), m_h.pmpcfg_views[v], over);
+        compute_tail_conflicts();
         check_trap_vector();
         if (m_h.world == world::firmware)
             apply_pmp_view(firmware_view());
@@ -989,6 +1039,8 @@ public:
         u64* physical = m_h.physical_pmpcfg;
         const unsigned registers = m_h.pmp.cfg_registers();  // at least 1: the layout is usable()
         m_h.physical_view = view;
+        if (m_h.tail_conflicts != 0 && firmware_addresses(view) != m_h.tail_holds_firmware_addresses) [[unlikely]]
+            write_tail_addresses(firmware_addresses(view));
         if (wanted[0] != physical[0]) {
             m_hw.template write<csr::pmpcfg0>(wanted[0]);
             physical[0] = wanted[0];
@@ -1000,6 +1052,19 @@ public:
         }
         if (registers > 2) [[unlikely]]
             apply_more_pmpcfg(m_hw, m_h, wanted, registers);
+    }
+
+    /// The tail's conflicting slots with the firmware's addresses (the bus
+    /// masters' denials) or the OS's (its virtual entries), out of the hot path.
+    [[gnu::noinline]] void write_tail_addresses(bool firmware) noexcept {
+        const pmp_layout& layout = m_h.pmp;
+        for (unsigned k = 0; k < layout.tail_count; ++k) {
+            if (((m_h.tail_conflicts >> k) & 1) == 0) continue;
+            const unsigned v = layout.first_tail_virtual() + k;
+            (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.first_virtual() + v)),
+                                 firmware ? layout.tail_addr[k] : m_h.csr.pmpaddr[v]);
+        }
+        m_h.tail_holds_firmware_addresses = firmware;
     }
 
     /// pmpcfg4 and up (harts with more than 16 entries), out of the hot path.
@@ -1277,7 +1342,8 @@ private:
             if (i < layout.reserved_count) return layout.reserved_addr[i];
             if (i == layout.floor()) return 0;
             if (i == layout.everything()) return pmpaddr_everything;
-            return m_h.csr.pmpaddr[i - layout.first_virtual()];
+            const unsigned v = i - layout.first_virtual();
+            return v >= layout.first_tail_virtual() ? layout.tail_addr[v - layout.first_tail_virtual()] : m_h.csr.pmpaddr[v];
         };
         m_h.trap_vector_executable =
             classify_physical(board().layout(), base, 4, Hooks::intercepts_shutdown) == physical_class::ram &&
