@@ -182,9 +182,11 @@ u64 lower_timer(u64 ticks) {
 
 /// The sweep: the deadline 0, 1, 2, ... ticks ahead, until it fell in
 /// S-mode's wfi `sweep_in_a_row` times in a row (the whole path is then
-/// behind it), at most `sweep_max_ticks` ahead (1 ms, the first deadline).
+/// behind it), at most `sweep_max_ticks` ahead: 4 ms, more than twice the
+/// path under the monitor at -icount shift=10 (1,500 instructions of 1 us;
+/// at shift=7, 0.2 ms).
 constexpr u64 sweep_in_a_row = 32;
-constexpr u64 sweep_max_ticks = platform::timebase / 1000;
+constexpr u64 sweep_max_ticks = 4 * platform::timebase / 1000;
 struct sweep_result {
     u64 failed;      ///< deadlines not taken as M-mode then S-mode, STIP cleared
     u64 first_failed;
@@ -317,7 +319,7 @@ void testfw::firmware_main() {
     check(g_sweep.failed == 0, "0, 1, 2, ... ticks ahead: M-mode took each, then S-mode, and STIP was cleared: %b",
           g_sweep.failed == 0);
     check(g_sweep.before_wfi > 0, "the earliest passed before S-mode's wfi: %b", g_sweep.before_wfi > 0);
-    check(g_sweep.in_a_row == sweep_in_a_row, "then %u in a row fell in the wfi, within 1 ms: %b", sweep_in_a_row,
+    check(g_sweep.in_a_row == sweep_in_a_row, "then %u in a row fell in the wfi, within 4 ms: %b", sweep_in_a_row,
           g_sweep.in_a_row == sweep_in_a_row);
     check((read<csr::mip>() & ip::stip::mask) == 0 && get_mtimecmp(hartid()) == never,
           "mip.STIP clear and the timer cancelled after the sweep: %b", (read<csr::mip>() & ip::stip::mask) == 0);
