@@ -92,7 +92,9 @@ public:
                                        u64 boot_info) noexcept {
         h.index = index;
         h.hartid = hartid;
-        h.features = virt::discover(hw);
+        // The shared page is RAM nobody uses before the firmware runs: the probe's page table.
+        const region scratch = m_board.layout().shared_buffer;
+        h.features = virt::discover(hw, scratch.size >= 4096 ? scratch.base : 0, index);
         m_shared.harts[index] = &h;
 
         const memory_layout& memory = m_board.layout();

@@ -1660,9 +1660,10 @@ private:
     /// One access to an emulated device. The CLINT's registers are 32 bits
     /// wide: msip takes naturally aligned 4-byte accesses, mtimecmp and mtime
     /// 4- and 8-byte accesses at any alignment (made of the 32-bit words they
-    /// touch), AMOs as a read and a write (QEMU 7.2 accepts all of these; 1- and
-    /// 2-byte accesses, 8-byte ones to msip, LR and SC raise access faults).
-    /// False for an access fault.
+    /// touch); anything that writes naturally aligned; AMOs as a read and a
+    /// write, LR/SC with a reservation on the value (QEMU 7.2 accepts all of
+    /// these; 1- and 2-byte accesses, 8-byte ones to msip and misaligned
+    /// writes raise access faults). False for an access fault.
     bool device_access(const data_access& op, u64 physical, u64& value) noexcept {
         const memory_layout& layout = board().layout();
         if (Hooks::intercepts_shutdown && layout.shutdown_device.contains(physical, op.width)) {

@@ -1071,8 +1071,9 @@ private:
 
     /// Sv39 / Sv48 translation of `va` for an access by `how` (priv. spec
     /// 4.3.2, 4.4, 4.5): page-table reads are S-level implicit accesses
-    /// checked by PMP; A and D are not updated (Svade: a clear A, or a clear
-    /// D on a store, raises a page fault).
+    /// checked by PMP; a clear A, or a clear D on a store, raises a page
+    /// fault (Svade) or, with config svadu, is set in the PTE (a store to it,
+    /// checked by PMP too).
     [[nodiscard]] translation translate(const access_mode& how, u64 va, access_type type) noexcept {
         using namespace riscv;
         const u64 page_fault = type == access_type::store ? 15 : 13;
@@ -1124,7 +1125,13 @@ private:
             if (!permitted) return {false, 0, page_fault};
             if (level > 0 && (ppn & bits_below(9 * static_cast<unsigned>(level))) != 0)
                 return {false, 0, page_fault};  // misaligned superpage
-            if (!a || (type == access_type::store && !d)) return {false, 0, page_fault};
+            if (!a || (type == access_type::store && !d)) {
+                if (!m_config.svadu) return {false, 0, page_fault};
+                if (!m_pmp.check(pte_address, 8, access_type::store, riscv::privilege::supervisor).allowed)
+                    return {false, 0, access_fault};
+                pte |= 64 | (type == access_type::store ? 128 : 0);
+                std::memcpy(m_ram.at(pte_address, 8), &pte, 8);
+            }
             const u64 offset_bits = 12 + 9 * static_cast<unsigned>(level);
             return {true, ((ppn << 12) & ~bits_below(offset_bits)) | (va & bits_below(offset_bits)), 0};
         }
