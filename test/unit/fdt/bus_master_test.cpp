@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Devices that master the bus (DMA) in vfm/fdt/discover.hpp: is_bus_master,
 // for_each_bus_master_range and bus_master_ranges, against dma_bindings.dts,
-// dma_merge.dts, dma_bad.dts and QEMU virt's own tree. Every expected range is
-// a literal read off the source (DT spec 2.3.6-2.3.9, the PCI bus binding's
-// 3-cell child addresses) or off `dtc -I dtb -O dts` of QEMU 7.2's dumped tree.
+// dma_merge.dts, dma_bad.dts, dma_gaps.dts and QEMU virt's own tree. Every
+// expected range is a literal read off the source (DT spec 2.3.6-2.3.9, the
+// PCI bus binding's 3-cell child addresses) or off `dtc -I dtb -O dts` of
+// QEMU 7.2's dumped tree.
 #include <vfm/fdt/discover.hpp>
 
 #include <string>
@@ -181,11 +182,8 @@ TEST_CASE("bus masters: what cannot be decoded is reported", "[fdt][dma]") {
     }
 }
 
-TEST_CASE("bus masters: a reg that cannot be decoded is reported", "[fdt][dma][!shouldfail]") {
-    // BUG: for_each_bus_master_range takes a reg_count() error for "no reg"
-    // (its loop just does not run), so a bus master whose reg cannot be decoded
-    // gives no range and returns true: the device is left to the firmware.
-    // Fix: `if (!entries && t.find_property(n, "reg")) return false;`.
+TEST_CASE("bus masters: a reg that cannot be decoded is reported", "[fdt][dma]") {
+    // Not taken for "no reg": the device would be left to the firmware.
     const std::vector<u8> blob = fdt_test::load("dma_bad.dtb");
     const tree t(blob.data(), blob.size());
     REQUIRE(t.ok());
@@ -244,13 +242,8 @@ TEST_CASE("bus masters: merged and sorted, across gaps that hold nothing else", 
     }
 }
 
-TEST_CASE("bus masters: more ranges than the capacity is an error", "[fdt][dma][!shouldfail]") {
-    // BUG: bus_master_ranges' collecting lambda sets `ok = false` when `out` is
-    // full, but `ok = for_each_bus_master_range(...)` then overwrites it with
-    // the walk's own `true`: the ranges that did not fit are dropped silently
-    // and the rest is returned as the whole list (the dropped bus masters are
-    // left to the firmware). Fix: a separate flag, e.g. `bool full = false;`
-    // set in the lambda, and `ok = decoded && !full;`.
+TEST_CASE("bus masters: more ranges than the capacity is an error", "[fdt][dma]") {
+    // Never a shorter list: the ranges that did not fit would be left to the firmware.
     const std::vector<u8> blob = fdt_test::load("dma_merge.dtb");
     const tree t(blob.data(), blob.size());
     REQUIRE(t.ok());
@@ -259,22 +252,70 @@ TEST_CASE("bus masters: more ranges than the capacity is an error", "[fdt][dma][
         bool failed = false;
         CHECK(merged(t, capacity, [](node) { return true; }, &failed).empty());
         CHECK(failed);
+        region out[10];
+        const result<u32> count = bus_master_ranges(t, out, capacity, [](node) { return true; });
+        CHECK(count.error() == error::no_space);
     }
 }
 
-TEST_CASE("bus masters: a gap holding a bus master that keep() leaves out is not merged",
-          "[fdt][dma][!shouldfail]") {
-    // BUG: bus_master_ranges' `occupied` skips every bus master, also those
-    // keep() refused, so the ranges on both sides of a device handed to the
-    // firmware (qemu_virt -Dfirmware_bus_masters) merge across it and the tail
-    // denies it to the firmware after all. The gap [0x10002000, 0x10004000)
-    // holds virtio_mmio@10002000.
+TEST_CASE("bus masters: a gap holding a bus master that keep() leaves out is not merged", "[fdt][dma]") {
+    // A device handed to the firmware (qemu_virt -Dfirmware_bus_masters) must
+    // stay out of the merged denials. The gap [0x10002000, 0x10004000) holds
+    // virtio_mmio@10002000.
     const std::vector<u8> blob = fdt_test::load("dma_merge.dtb");
     const tree t(blob.data(), blob.size());
     REQUIRE(t.ok());
     CHECK(merged(t, 64, all_but(t, {"virtio_mmio@10002000"})) ==
           std::vector<region>{{0x1000'1000, 0x1000}, {0x1000'4000, 0x1800}, {0x1000'7000, 0x6000},
                               {0x7ff0'0000, 0x1000}, {0x9000'0000, 0x1000}});
+}
+
+TEST_CASE("bus masters: what a gap may hold", "[fdt][dma]") {
+    const std::vector<u8> blob = fdt_test::load("dma_gaps.dtb");
+    const tree t(blob.data(), blob.size());
+    REQUIRE(t.ok());
+
+    SECTION("every bus master kept") {
+        // [0x10002000, 0x10003000): an I2C device and a hart, in no CPU address
+        // space: merged; [0x10004000, 0x10009000) holds only the kept bridge's
+        // window: merged; the UART at 0x1000b000: not merged; nothing from the
+        // last transport up to the bridge's ECAM [0x20000000, 0x21000000): merged.
+        CHECK(merged_all(t) == std::vector<region>{{0x1000'1000, 0x9000}, {0x1000'c000, 0x10ff'4000}});
+    }
+    SECTION("the PCI host bridge refused: its I/O window [0x10006000, 0x10007000) is in the way") {
+        CHECK(merged(t, 64, all_but(t, {"pci@20000000"})) ==
+              std::vector<region>{{0x1000'1000, 0x3000}, {0x1000'9000, 0x1000}, {0x1000'c000, 0x1000}});
+    }
+}
+
+TEST_CASE("bus masters: a device whose reg cannot be decoded might lie in any gap", "[fdt][dma]") {
+    // Two transports with an empty gap [0x10002000, 0x10003000) between them,
+    // and with `timer`: a device whose reg has 3 address cells (unsupported).
+    auto board = [](bool timer) {
+        fdt_test::builder b;
+        b.begin("").prop_u32("#address-cells", 2).prop_u32("#size-cells", 2);
+        b.begin("virtio_mmio@10001000").prop_string("compatible", "virtio,mmio");
+        b.prop("reg", {0, 0, 0, 0, 0x10, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0x10, 0}).end_node();
+        b.begin("virtio_mmio@10003000").prop_string("compatible", "virtio,mmio");
+        b.prop("reg", {0, 0, 0, 0, 0x10, 0, 0x30, 0, 0, 0, 0, 0, 0, 0, 0x10, 0}).end_node();
+        if (timer) {
+            b.begin("wide").prop_string("compatible", "simple-bus").prop_u32("#address-cells", 3);
+            b.prop_u32("#size-cells", 1).prop("ranges", {});
+            b.begin("timer@1000").prop_string("compatible", "vendor,timer");
+            b.prop("reg", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 1, 0}).end_node();
+            b.end_node();
+        }
+        b.end_node().end();
+        return b.build();
+    };
+    const std::vector<u8> without = board(false);
+    const tree t0(without.data(), without.size());
+    REQUIRE(t0.ok());
+    CHECK(merged_all(t0) == std::vector<region>{{0x1000'1000, 0x3000}});
+    const std::vector<u8> with = board(true);
+    const tree t1(with.data(), with.size());
+    REQUIRE(t1.ok());
+    CHECK(merged_all(t1) == std::vector<region>{{0x1000'1000, 0x1000}, {0x1000'3000, 0x1000}});
 }
 
 TEST_CASE("bus masters: a range that cannot be decoded fails the whole list", "[fdt][dma]") {
@@ -339,9 +380,8 @@ TEST_CASE("bus masters: QEMU virt's tree", "[fdt][dma][qemu]") {
     }
 }
 
-TEST_CASE("bus masters: QEMU virt with one virtio-mmio transport left out", "[fdt][dma][qemu][!shouldfail]") {
-    // BUG (as in dma_merge.dtb): the gap that holds the transport left out is
-    // merged over, so the tail would deny it to the firmware all the same.
+TEST_CASE("bus masters: QEMU virt with one virtio-mmio transport left out", "[fdt][dma][qemu]") {
+    // The gap that holds the transport left out is not merged over.
     const std::vector<u8> blob = fdt_test::load("qemu-virt.dtb");
     const tree t(blob.data(), blob.size());
     REQUIRE(t.ok());
