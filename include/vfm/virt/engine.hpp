@@ -147,14 +147,8 @@ template <arch Arch>
 template <arch Arch>
 [[nodiscard, gnu::always_inline]] inline bool firmware_instruction_is(Arch& hw, const hart& h, u64 pc,
                                                                      u32 expected) noexcept {
-    if (!instruction_in_code_window(h, pc)) return false;
-    const u8* code = hw.physical(pc, 4);
-    if (code == nullptr) return false;
-    u16 low;
-    u16 high;
-    __builtin_memcpy(&low, __builtin_assume_aligned(code, 2), 2);
-    __builtin_memcpy(&high, __builtin_assume_aligned(code + 2, 2), 2);
-    return low == static_cast<u16>(expected) && high == static_cast<u16>(expected >> 16);
+    u32 bits = 0;
+    return firmware_instruction_in_ram(hw, h, pc, bits) && bits == expected;
 }
 
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
