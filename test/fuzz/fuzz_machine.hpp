@@ -95,25 +95,30 @@ public:
 
     /// The layout the checks use, and whether the monitor intercepts the shutdown device.
     const memory_layout* layout = nullptr;
+    /// The monitor's virtual hart for this hart: its PMP layout says which
+    /// physical entries are the monitor's own.
+    const virt::hart* context = nullptr;
     bool shutdown_denied = false;
     /// Nonzero while the harness plays the hardware (the guest's own accesses).
     int native = 0;
 
     [[nodiscard]] access_result load(access_mode how, u64 address, unsigned width) noexcept {
-        watch("load", how, address, width);
+        watch("load", how, address, width, host::access_type::load);
         return simulated_hart::load(how, address, width);
     }
     [[nodiscard]] access_result store(access_mode how, u64 address, unsigned width, u64 value) noexcept {
-        watch("store", how, address, width);
+        watch("store", how, address, width, host::access_type::store);
         return simulated_hart::store(how, address, width, value);
     }
     [[nodiscard]] access_result amo(access_mode how, u64 address, unsigned width, amo_op op, u64 operand) noexcept {
-        watch("amo", how, address, width);
+        watch("amo", how, address, width, host::access_type::store);
+        watch("amo", how, address, width, host::access_type::load);
         return simulated_hart::amo(how, address, width, op, operand);
     }
     [[nodiscard]] access_result compare_exchange(access_mode how, u64 address, unsigned width, u64 expected,
                                                  u64 desired) noexcept {
-        watch("compare_exchange", how, address, width);
+        watch("compare_exchange", how, address, width, host::access_type::store);
+        watch("compare_exchange", how, address, width, host::access_type::load);
         return simulated_hart::compare_exchange(how, address, width, expected, desired);
     }
     /// sfence.vma: counted, a monitor that fences for ever does not return.
@@ -158,7 +163,7 @@ private:
         return false;
     }
 
-    void watch(const char* what, access_mode how, u64 address, unsigned width) noexcept {
+    void watch(const char* what, access_mode how, u64 address, unsigned width, host::access_type type) noexcept {
         if (native != 0 || layout == nullptr) return;
         const memory_layout& m = *layout;
         if (how.virtualized)
@@ -174,6 +179,16 @@ private:
                                   "its shared page or a bus master",
                                   what, width, address, riscv::name(how.privilege)));
         check_region("a monitor access for a guest", m.monitor, address, false);
+        // The guard refuses in software whatever the monitor's own PMP entries
+        // deny (guest_memory.hpp, monitor_entries_refuse): an access only one of
+        // those entries stops means the hardware check was the only wall.
+        if (how.privilege != riscv::privilege::machine && context != nullptr) {
+            const host::pmp_decision d = check_access(address, width, type, how.privilege);
+            if (!d.allowed && d.entry >= 0 && static_cast<unsigned>(d.entry) < context->pmp.reserved_count)
+                violation(fmt::format("the monitor made a {} of {} bytes at {:#x} for {}-mode that only its own PMP "
+                                      "entry {} refuses (the guard let it through)",
+                                      what, width, address, riscv::name(how.privilege), d.entry));
+        }
     }
 
     /// Probes `r` at its first and last bytes and `sample`, and (`all`) at its
@@ -301,6 +316,7 @@ public:
             cpus.push_back(std::make_unique<cpu>(c, i));
             cpu& x = *cpus.back();
             x.hw.layout = &board.layout();
+            x.hw.context = &x.h;
             x.hw.shutdown_denied = monitor_type::intercepts_shutdown;
             board.simulated().connect(i, x.hw);
             x.hw.runaway_context = this;
@@ -808,6 +824,14 @@ private:
             // pieces do, or as the fetch of the instruction does.
             const bool misaligned = s.cause == 4 || s.cause == 6;
             const bool fetch_fault = mcause == 1 || mcause == 12 || mcause == 20;
+            // An access fault raised without an instruction the harness placed:
+            // the monitor decodes whatever is at pc (a device access, emulated
+            // or faulting as that instruction does, with its own address).
+            const bool reinterpreted = !s.context.instruction && (s.cause == 5 || s.cause == 7);
+            if (reinterpreted) {
+                if (mcause != 5 && mcause != 7) fail("delivered with the wrong cause");
+                return;
+            }
             if (!misaligned && mcause != s.cause) fail("delivered with the wrong cause");
             if (misaligned && !plausible_access_cause(mcause) && !fetch_fault) fail("delivered with the wrong cause");
             if (!misaligned && v.mtval != s.tval) fail("delivered with the wrong mtval");

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 """The fuzz smoke run of `./vfm test` (suite `fuzz` of the fuzz dir, docs/fuzzing.md).
 
-Runs one libFuzzer target over its corpus in the source tree (read only: new
-inputs go to a scratch dir in the build dir), then fuzzes it for a few
+Runs one libFuzzer target over its corpus in the source tree, when it has one
+(read only: new inputs go to a scratch dir in the build dir), then fuzzes it for a few
 seconds. Prints libFuzzer's final figures; fails on any finding (libFuzzer's
 own exit status), or when the corpus did not run.
 """
@@ -33,7 +33,11 @@ def main() -> int:
     shutil.rmtree(work, ignore_errors=True)
     (work / "new").mkdir(parents=True)
     (work / "artifacts").mkdir()
-    argv = [args.fuzzer, str(work / "new"), args.corpus]
+    argv = [args.fuzzer, str(work / "new")]
+    # A target without seeds yet starts from nothing (libFuzzer refuses a
+    # directory that does not exist).
+    if Path(args.corpus).is_dir():
+        argv.append(args.corpus)
     if args.regressions and Path(args.regressions).is_dir():
         argv.append(args.regressions)
     argv += [f"-max_total_time={args.seconds}", f"-max_len={args.max_len}", "-timeout=10",
