@@ -14,6 +14,11 @@
 #ifndef VFM_LOG_LEVEL
 #define VFM_LOG_LEVEL 0
 #endif
+/// Bus masters (DMA) handed to the firmware, by device-tree node name
+/// (-Dfirmware_bus_masters): containment is given up for them.
+#ifndef VFM_FIRMWARE_BUS_MASTERS
+#define VFM_FIRMWARE_BUS_MASTERS ""
+#endif
 
 extern "C" {
 extern char __vfm_start[];
@@ -53,12 +58,16 @@ constinit const char* const linked_start = __vfm_start;
 extern "C" [[noreturn]] void vfm_main(u64 hartid, u64 device_tree, u64 boot_info, u64 primary) {
     if (primary != 0) {
         const vfm::region image = vfm::platforms::napot_cover(address_of(__vfm_start), address_of(__vfm_end));
-        const char* error = board.init(device_tree, image, VFM_FIRMWARE_ADDRESS);
+        const char* error = board.init(device_tree, image, VFM_FIRMWARE_ADDRESS, VFM_FIRMWARE_BUS_MASTERS);
         if (error == nullptr && address_of(*const_cast<const char* volatile*>(&linked_start)) != address_of(__vfm_start))
             error = "the monitor image runs at another address than it was linked for";
         for (u32 i = 0; error == nullptr && i < board.hart_count(); ++i)
             if (board.hart_id(i) >= VFM_MAX_HARTS) error = "the device tree has a hart id this build cannot run (max_harts)";
         if (error != nullptr) stop(hartid, error, device_tree);
+        for (u32 i = 0; i < board.given_to_firmware(); ++i)
+            monitor.print("vfm: warning: the firmware is given {}, a bus master: it can write any memory, the "
+                          "monitor's included; containment is given up\n",
+                          board.given_name(i));
         const u32 first_word = *reinterpret_cast<const volatile u32*>(static_cast<vfm::uptr>(VFM_FIRMWARE_ADDRESS));
         if (first_word == 0) stop(hartid, "no firmware image at the firmware address (memory there is zero)", VFM_FIRMWARE_ADDRESS);
         if (VFM_LOG_LEVEL >= 1)

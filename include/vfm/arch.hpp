@@ -52,6 +52,11 @@
 ///   physical(addr, size) -> u8* or nullptr when [addr, addr+size) is not memory
 ///     the backend can reach (the host backend bounds-checks its simulated RAM).
 ///
+/// The world that runs next (a backend may take that world's traps at its own
+/// trap vector; the metal one serves the firmware's plain CSR accesses there):
+///   world_switched(firmware_runs)  called by the engine whenever it changes
+///     which world the hart returns to (virt::hart::world)
+///
 /// Entering the guest:
 ///   resume(context)  leaves the monitor and runs the guest described by
 ///     `context` until its next trap (mret with the saved registers). On metal it
@@ -172,6 +177,7 @@ concept arch = requires(A& hw, riscv::csr number, u64 value, u64 address, unsign
     { hw.fp_write(width, width, value) } noexcept;
     { hw.physical(address, value) } noexcept -> detail::same_as<u8*>;
 
+    { hw.world_switched(true) } noexcept;
     { hw.resume(context) } noexcept;
     { hw.hart_id() } noexcept -> detail::same_as<u64>;
 };

@@ -41,6 +41,7 @@ enum class boot_error : u8 {
     too_few_pmp_entries,   ///< the hart cannot protect the monitor and still give the firmware entries
     region_not_napot,      ///< the monitor or device region cannot be described by one PMP entry
     policy_pmp,            ///< a policy could not get the PMP entries it needs
+    too_many_bus_masters,  ///< the PMP cannot deny every bus master to the firmware
 };
 
 [[nodiscard]] constexpr const char* describe(boot_error e) noexcept {
@@ -49,6 +50,8 @@ enum class boot_error : u8 {
         case boot_error::too_few_pmp_entries: return "the hart has too few PMP entries to protect the monitor";
         case boot_error::region_not_napot: return "a protected region is not a naturally aligned power of two";
         case boot_error::policy_pmp: return "a policy could not reserve its PMP entries";
+        case boot_error::too_many_bus_masters:
+            return "the hart has too few PMP entries to deny the bus masters (DMA) to the firmware";
     }
     return "unknown error";
 }
@@ -89,7 +92,9 @@ public:
                                        u64 boot_info) noexcept {
         h.index = index;
         h.hartid = hartid;
-        h.features = virt::discover(hw);
+        // The shared page is RAM nobody uses before the firmware runs: the probe's page table.
+        const region scratch = m_board.layout().shared_buffer;
+        h.features = virt::discover(hw, scratch.size >= 4096 ? scratch.base : 0, index);
         m_shared.harts[index] = &h;
 
         const memory_layout& memory = m_board.layout();
@@ -103,6 +108,13 @@ public:
             return boot_error::region_not_napot;
         if (!(reserve_pmp_of<Policies>(h.pmp, memory) && ...)) return boot_error::policy_pmp;
         if (!h.pmp.usable() || h.pmp.virtual_count() == 0) return boot_error::too_few_pmp_entries;
+        // The bus masters, denied to the firmware in the tail (virt/pmp_layout.hpp).
+        for (u32 i = 0; i < memory.bus_master_count && i < memory_layout::max_bus_masters; ++i) {
+            const region& r = memory.bus_masters[i];
+            if (!h.pmp.add_tail_denial(r.base, r.end(), h.features.pmp_granularity))
+                return boot_error::too_many_bus_masters;
+        }
+        if (!h.pmp.tail_fits()) return boot_error::too_many_bus_masters;
 
         engine_type engine(hw, *this, h);
         engine.start_firmware(memory.firmware_entry, hartid, device_tree, boot_info);
@@ -159,11 +171,7 @@ public:
             if (h.world == virt::world::os) {
                 if (cause == riscv::cause_value(riscv::exception::ecall_from_s)) return forward_ecall(hw, h);
             } else if (cause == riscv::cause_value(riscv::exception::illegal_instruction)) {
-                // mret, read from the firmware's memory (mtval may be stale).
-                u32 bits = 0;
-                if (virt::firmware_instruction_in_ram(hw, m_board.layout(), hw.template read<riscv::csr::mepc>(), bits) &&
-                    bits == riscv::mret_bits)
-                    return return_to_os(hw, h);
+                return return_to_os(hw, h);
             }
             return handle_trap_in_engine(hw, h, false);
         } else {
@@ -177,9 +185,15 @@ public:
         engine_type engine(hw, *this, h, false);
         return engine.handle_supervisor_ecall();
     }
-    /// The firmware's mret back to the OS (fast path: engine::handle_firmware_mret;
-    /// false, nothing changed, when the general path must do it).
+    /// An illegal instruction of the firmware: its mret back to the OS takes the
+    /// fast path (engine::handle_firmware_mret; false, nothing changed, when the
+    /// general path must do it), anything else the engine. The instruction is
+    /// read from the firmware's memory (mtval may be stale).
     [[gnu::noinline]] bool return_to_os(Arch& hw, virt::hart& h) noexcept {
+        u32 bits = 0;
+        if (!virt::firmware_instruction_in_ram(hw, m_board.layout(), hw.template read<riscv::csr::mepc>(), bits) ||
+            bits != riscv::mret_bits)
+            return handle_trap_in_engine(hw, h, false);
         engine_type engine(hw, *this, h, false);
         return engine.handle_firmware_mret();
     }

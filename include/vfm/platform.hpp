@@ -29,13 +29,13 @@ struct region {
     u64 base = 0;
     u64 size = 0;
     [[nodiscard]] constexpr u64 end() const noexcept { return base + size; }
-    [[nodiscard]] constexpr bool contains(u64 address) const noexcept {
+    [[nodiscard, gnu::always_inline]] constexpr bool contains(u64 address) const noexcept {
         return size != 0 && address >= base && address - base < size;
     }
-    [[nodiscard]] constexpr bool contains(u64 address, u64 length) const noexcept {
+    [[nodiscard, gnu::always_inline]] constexpr bool contains(u64 address, u64 length) const noexcept {
         return contains(address) && length <= size - (address - base);
     }
-    [[nodiscard]] constexpr bool overlaps(u64 address, u64 length) const noexcept {
+    [[nodiscard, gnu::always_inline]] constexpr bool overlaps(u64 address, u64 length) const noexcept {
         return size != 0 && length != 0 && address < base + size && base < address + length;
     }
 };

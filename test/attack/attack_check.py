@@ -15,11 +15,25 @@ virt and judges its transcript (docs/attacks.md).
       and equivalence probes) must be the same in both transcripts, and so
       must the list of attack descriptions
 
+  attack_check.py --expect panic --bios MONITOR --firmware F
+      under a monitor, an attack the firmware cannot survive on bare
+      hardware either (attack-mtvec: a trap vector in the monitor's memory):
+      the monitor stops the machine with exactly one line of its own,
+      "vfm: panic: hart N: the firmware faults at its own trap vector (...)",
+      and QEMU exit status 70, before any attack line (the firmware prints
+      one only when the trap ran the code at mtvec); no hang
+
+With --given NODE (an image built with -Dfirmware_bus_masters=NODE, which
+hands that bus master to the firmware and gives up containment for it), the
+attack lines whose description names NODE must say "real" and every other
+one the --expect outcome; the monitor's boot warning about it is the one
+monitor line a panic run may print besides the panic.
+
 With --equivalence-only (a firmware that only probes what a monitor must
 reproduce, e.g. attack-clint-sizes) there are no attack lines: the native
 run must pass, and the monitor run must pass and compare equal.
 
-Both need the firmware's own verdict (PASS: no attempt ended in a way
+Both real and contained need the firmware's own verdict (PASS: no attempt ended in a way
 neither bare hardware nor a containing monitor explains, and it survived
 every attack) and QEMU's exit status 0.
 
@@ -59,7 +73,7 @@ def compared_lines(lines):
     return [l for l in run_qemu.firmware_lines(lines, MONITOR_LINE) if not ATTACK.match(l)]
 
 
-def judge(run, expect, equivalence_only):
+def judge(run, expect, equivalence_only, given=None):
     problems = []
     if not run.passed():
         problems.append(f"the firmware did not pass ({run.describe()})")
@@ -72,10 +86,33 @@ def judge(run, expect, equivalence_only):
     counts = {}
     for description, outcome, details in attacks:
         counts[outcome] = counts.get(outcome, 0) + 1
-        if outcome != expect:
-            problems.append(f"{outcome}, not {expect}: {description} ({details})")
+        wanted = "real" if given and given in description else expect
+        if outcome != wanted:
+            problems.append(f"{outcome}, not {wanted}: {description} ({details})")
     summary = ", ".join(f"{n} {o}" for o, n in sorted(counts.items()))
     print(f"attack lines: {len(attacks)} ({summary or 'none'})")
+    return problems
+
+
+PANIC = re.compile(r"^vfm: panic: hart \d+: the firmware faults at its own trap vector \(.*\)$")
+PANIC_EXIT_CODE = 70
+
+
+GIVEN_WARNING = re.compile(r"^vfm: warning: the firmware is given .*, a bus master: .*containment is given up$")
+
+
+def judge_panic(run, given=None):
+    problems = []
+    if run.timed_out or run.returncode != PANIC_EXIT_CODE:
+        problems.append(f"expected QEMU exit status {PANIC_EXIT_CODE} ({run.describe()})")
+    monitor = [l for l in run.lines() if MONITOR_LINE.match(l) and not (given and GIVEN_WARNING.match(l))]
+    if len(monitor) != 1 or not PANIC.match(monitor[0]):
+        problems.append("expected exactly one monitor line, the panic at the firmware's own trap vector; saw:\n" +
+                        "\n".join(monitor))
+    if attack_lines(run.lines()):
+        problems.append("the trap ran the code at mtvec (an attack line)")
+    if run.verdict() is not None:
+        problems.append("the firmware reached a verdict: the machine went on")
     return problems
 
 
@@ -102,12 +139,14 @@ def compare(native, monitor):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--expect", required=True, choices=["real", "contained"])
+    parser.add_argument("--expect", required=True, choices=["real", "contained", "panic"])
     parser.add_argument("--bios", required=True, help="the monitor image, or the jump stub for --expect real")
     parser.add_argument("--native-bios", help="--expect contained: also run natively with this stub and compare")
     parser.add_argument("--firmware", required=True)
     parser.add_argument("--equivalence-only", action="store_true",
                         help="the firmware has no attack lines: only its verdict and the comparison count")
+    parser.add_argument("--given", metavar="NODE",
+                        help="the image hands the bus master NODE to the firmware: its attacks are real")
     parser.add_argument("--transcript", help="where QEMU's output goes")
     parser.add_argument("--native-transcript", help="where the native run's output goes (with --native-bios)")
     parser.add_argument("--qemu", default="qemu-system-riscv64")
@@ -136,7 +175,17 @@ def main():
         run_qemu.print_run(r)
         print()
 
-    problems = judge(run, args.expect, args.equivalence_only)
+    if args.expect == "panic":
+        problems = judge_panic(run, args.given)
+        print()
+        if problems:
+            print("FAILED (expected the monitor to stop at the firmware's own trap vector):")
+            for p in problems:
+                print("  " + p.replace("\n", "\n  "))
+            return 1
+        print("the monitor stopped the machine with one line")
+        return 0
+    problems = judge(run, args.expect, args.equivalence_only, args.given)
     if native is not None:
         problems += compare(native, run)
     print()

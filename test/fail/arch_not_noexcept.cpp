@@ -68,6 +68,8 @@ struct backend {
     vfm::u8* physical(Args&&...) noexcept { return nullptr; }
 
     template <class... Args>
+    void world_switched(Args&&...) noexcept {}
+    template <class... Args>
     void resume(Args&&...) noexcept {}
     vfm::u64 hart_id() noexcept { return 0; }
 };

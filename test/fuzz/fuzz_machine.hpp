@@ -31,11 +31,13 @@
 //     guest running), no endless wfi loop in the monitor.
 #pragma once
 
+#include <algorithm>
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -101,6 +103,12 @@ public:
     bool shutdown_denied = false;
     /// Nonzero while the harness plays the hardware (the guest's own accesses).
     int native = 0;
+    /// The instruction read-backs in the shared page since the log was cleared.
+    std::vector<std::pair<u64, unsigned>> readbacks;
+    /// While the monitor boots this hart: its accesses are its own, not a
+    /// guest's (virt::discover's A/D probe, an S-mode load through a table of
+    /// its own in the shared page, before any guest runs).
+    bool booting = false;
 
     [[nodiscard]] access_result load(access_mode how, u64 address, unsigned width) noexcept {
         watch("load", how, address, width, host::access_type::load);
@@ -139,7 +147,8 @@ public:
             const memory_layout& m = *layout;
             const bool bounce = address == m.shared_buffer.base && size == m.shared_buffer.size;
             if (address + size < address || m.monitor.overlaps(address, size) ||
-                (!bounce && m.shared_buffer.overlaps(address, size)) || overlaps_bus_master(address, size))
+                (!bounce && !instruction_readback(address, size) && m.shared_buffer.overlaps(address, size)) ||
+                overlaps_bus_master(address, size))
                 violation(fmt::format("the monitor took a physical view of {:#x}+{:#x}, which overlaps its own "
                                       "memory, its shared page or a bus master",
                                       address, size));
@@ -157,6 +166,32 @@ public:
     }
 
 private:
+    /// The monitor reading back the instruction a guest trapped on (M-mode, at
+    /// most four bytes, in halfwords or as one physical view): allowed in the
+    /// shared page where that guest may fetch every byte itself under the
+    /// physical PMP, since it is then the guest's own fetch (docs/security.md,
+    /// "Why the shared page is refused too"; the guard's `classify` lets
+    /// fetches through there). Data accesses for a guest are made with the
+    /// guest's privilege, never M, and get no such leave.
+    [[nodiscard]] bool instruction_readback(u64 address, u64 size) const noexcept {
+        if (size == 0 || size > 4 || address + size < address) return false;
+        const u64 mpp = riscv::mstatus::mpp::extract(peek_csr(csr::mstatus).value_or(0));
+        const riscv::privilege guest = mpp == 1 ? riscv::privilege::supervisor : riscv::privilege::user;
+        for (u64 a = address; a < address + size; ++a)
+            if (!check_access(a, 1, host::access_type::fetch, guest).allowed) return false;
+        return true;
+    }
+
+    /// An M-mode load that is an instruction read-back, recorded for the
+    /// access log's check (readbacks, cleared with the log).
+    bool readback(access_mode how, u64 address, unsigned width, host::access_type type) {
+        if (how.privilege != riscv::privilege::machine || type != host::access_type::load ||
+            !instruction_readback(address, width))
+            return false;
+        readbacks.emplace_back(address, width);
+        return true;
+    }
+
     [[nodiscard]] bool overlaps_bus_master(u64 address, u64 size) const noexcept {
         for (u32 i = 0; i < layout->bus_master_count; ++i)
             if (layout->bus_masters[i].overlaps(address, size)) return true;
@@ -164,7 +199,7 @@ private:
     }
 
     void watch(const char* what, access_mode how, u64 address, unsigned width, host::access_type type) noexcept {
-        if (native != 0 || layout == nullptr) return;
+        if (native != 0 || booting || layout == nullptr) return;
         const memory_layout& m = *layout;
         if (how.virtualized)
             violation(fmt::format("the monitor made a {} for a guest with two-stage translation (virtualized) at {:#x}",
@@ -174,7 +209,8 @@ private:
                                   "translated access, not the guarded path's physical one",
                                   what, address, riscv::name(how.privilege), peek_csr(csr::satp).value_or(0)));
         if (address + width < address || m.monitor.overlaps(address, width) ||
-            m.shared_buffer.overlaps(address, width) || overlaps_bus_master(address, width))
+            (m.shared_buffer.overlaps(address, width) && !readback(how, address, width, type)) ||
+            overlaps_bus_master(address, width))
             violation(fmt::format("the monitor made a {} of {} bytes at {:#x} for {}-mode: the monitor's memory, "
                                   "its shared page or a bus master",
                                   what, width, address, riscv::name(how.privilege)));
@@ -364,10 +400,13 @@ public:
     /// Boots every hart (monitor::boot_hart) and enters the firmware.
     void boot() {
         for (auto& c : cpus) {
+            c->hw.booting = true;
             const boot_error e = monitor.boot_hart(c->hw, c->h, c->index, c->index, map::device_tree, map::boot_info);
+            c->hw.booting = false;
             if (e != boot_error::none) violation(fmt::format("boot_hart failed: {}", describe(e)));
             c->booted = true;
             c->hw.log().clear();
+            c->hw.readbacks.clear();
             resume(*c);
             check_resumed(*c, "boot");
         }
@@ -395,6 +434,7 @@ public:
                          static_cast<unsigned long long>(c.h.x[12]), static_cast<unsigned long long>(c.h.x[13]),
                          static_cast<unsigned long long>(c.h.x[14]));
         c.hw.log().clear();
+        c.hw.readbacks.clear();
         c.hw.fences = 0;
         const bool h_ext = c.hw.config().h;
         c.hw.trap(cause, tval, c.hw.privilege(), c.hw.virtualized(), c.pc, h_ext ? tval2 : 0, h_ext ? tinst : 0,
@@ -649,6 +689,10 @@ private:
         for (const auto& entry : c.hw.log().entries()) {
             const auto* e = std::get_if<host::memory_event>(&entry);
             if (e == nullptr) continue;
+            const bool readback = !e->store && e->how.privilege == privilege::machine &&
+                                  std::find(c.hw.readbacks.begin(), c.hw.readbacks.end(),
+                                            std::pair<u64, unsigned>{e->address, e->width}) != c.hw.readbacks.end();
+            if (readback && !m.monitor.overlaps(e->address, e->width)) continue;
             if (m.monitor.overlaps(e->address, e->width) || m.shared_buffer.overlaps(e->address, e->width) ||
                 m.bus_masters[0].overlaps(e->address, e->width))
                 violation(fmt::format("hart {}: the access log holds an access for a guest to the monitor's "

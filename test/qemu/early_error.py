@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 """An error the monitor finds before any firmware runs must be loud: one
 `vfm:` line on the console, then the machine stops with a non-zero exit
-status, never a silent hang (issue 10, "early errors are loud").
+status, never a silent hang (issue 10, "early errors are loud"). Also used
+for a warning the monitor prints at boot: exactly one `vfm:` line, and the
+expected exit status (0: the firmware ran to its verdict).
 
   early_error.py --qemu Q --bios B --expect-status 70 --expect REGEX
                  [--firmware F] [--smp N] [--dtb-remove NODE]...

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import POLICIES, TOOLCHAINS, UsageError, VfmError, error
+from .common import POLICIES, TOOLCHAINS, UsageError, VfmError, error, normalize_given
 
 DESCRIPTION = """\
 vfm: build, test and run the virtual firmware monitor.
@@ -132,6 +132,10 @@ def build_parser() -> Parser:
     s.add_argument("--policy", action="append", default=[], metavar="NAME[,NAME]",
                    help=f"monitor with these policies ({', '.join(POLICIES)}), built on demand "
                         "in build-riscv-NAME...")
+    s.add_argument("--give-firmware", dest="given", action="append", default=[], metavar="NODE[,NODE]",
+                   help="hand these bus masters (DMA; device-tree node names such as fw-cfg or "
+                        "virtio_mmio@10001000) to the firmware: a monitor built with "
+                        "-Dfirmware_bus_masters, which gives up containment (docs/security.md)")
     s.add_argument("--kernel", metavar="FILE", help="kernel Image (default: the fetched one)")
     s.add_argument("--initrd", metavar="FILE", help="initrd (default: the fetched busybox one)")
     s.add_argument("--append", default="console=ttyS0", metavar="ARGS",
@@ -255,7 +259,8 @@ def dispatch(argv) -> int:
             firmware=args.firmware, native=args.native, kernel=args.kernel, initrd=args.initrd,
             append=args.append, no_kernel=args.no_kernel, smp=args.smp, memory=args.memory,
             cpu=args.cpu, icount=args.icount, exec_cmd=args.exec_cmd, timeout=args.timeout,
-            policies=normalize_policies(args.policy), toolchain=args.toolchain, bios=args.bios,
+            policies=normalize_policies(args.policy), given=normalize_given(args.given),
+            toolchain=args.toolchain, bios=args.bios,
             firmware_address=(qemu.parse_address(args.firmware_address)
                               if args.firmware_address is not None else None),
             qemu_args=list(args.qemu_arg) + rest, verbose=args.verbose, log=args.log)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -172,14 +173,35 @@ def normalize_policies(names) -> tuple[str, ...]:
     return tuple(p for p in POLICIES if p in chosen)
 
 
-def monitor_build_dir(toolchain: str = "gcc", policies=(), root: Path | None = None) -> BuildDir:
-    """The cross build dir holding the monitor for a toolchain and policy set."""
+def normalize_given(names) -> tuple[str, ...]:
+    """--give-firmware values: device-tree node names ('fw-cfg', 'virtio_mmio@10001000')."""
+    chosen = []
+    for item in names or ():
+        for name in str(item).split(","):
+            name = name.strip()
+            if not name:
+                continue
+            if not re.fullmatch(r"[A-Za-z0-9,._+-]+(@[0-9a-fA-F]+)?", name):
+                raise UsageError(f"'{name}' is not a device-tree node name (e.g. fw-cfg or virtio_mmio@10001000)")
+            if name not in chosen:
+                chosen.append(name)
+    return tuple(sorted(chosen))
+
+
+def monitor_build_dir(toolchain: str = "gcc", policies=(), root: Path | None = None, given=()) -> BuildDir:
+    """The cross build dir holding the monitor for a toolchain, a policy set and
+    the bus masters handed to the firmware (--give-firmware)."""
     if toolchain not in TOOLCHAINS:
         raise UsageError(f"unknown toolchain '{toolchain}' (choose from {', '.join(TOOLCHAINS)})")
     policies = normalize_policies(policies)
+    given = normalize_given(given)
     prefix = build_prefix(root)
     name = f"{prefix}-riscv" + ("" if toolchain == "gcc" else "-clang")
-    if not policies:
-        return BuildDir(Path(name), TOOLCHAINS[toolchain], "minsize")
-    return BuildDir(Path(name + "-" + "-".join(policies)), TOOLCHAINS[toolchain], "minsize",
-                    [f"-Dpolicies={','.join(policies)}"])
+    options = []
+    if policies:
+        name += "-" + "-".join(policies)
+        options.append(f"-Dpolicies={','.join(policies)}")
+    if given:
+        name += "-given-" + "-".join(re.sub(r"[^A-Za-z0-9_-]", "_", g) for g in given)
+        options.append(f"-Dfirmware_bus_masters={','.join(given)}")
+    return BuildDir(Path(name), TOOLCHAINS[toolchain], "minsize", options)

@@ -58,6 +58,7 @@ class RunOptions:
     exec_cmd: str | None = None
     timeout: float | None = None  # None: DEFAULT_EXEC_TIMEOUT with exec_cmd, else no limit
     policies: tuple = ()
+    given: tuple = ()  # bus masters handed to the firmware (--give-firmware): containment given up
     toolchain: str = "gcc"
     bios: str | None = None  # overrides the monitor / native stub image
     firmware_address: int | None = None  # None: DEFAULT_FIRMWARE_ADDRESS (or the ELF's)
@@ -146,6 +147,8 @@ def validate(opts: RunOptions) -> None:
         raise UsageError("--no-kernel cannot be combined with --kernel, --initrd or --exec")
     if opts.native and opts.policies:
         raise UsageError("--policy selects a monitor build; it has no meaning with --native")
+    if opts.native and opts.given:
+        raise UsageError("--give-firmware selects a monitor build; it has no meaning with --native")
     if opts.exec_cmd is not None and not str(opts.exec_cmd).strip():
         raise UsageError("empty --exec command")
     normalize_policies(opts.policies)
@@ -215,7 +218,8 @@ def prepare_image(path: Path, address: int | None, cache: Path) -> tuple[Path, i
 def resolve_bios(opts: RunOptions, *, dry_run: bool) -> Path:
     if opts.bios:
         return _check_file(opts.bios, "monitor image")
-    bd = monitor_build_dir(opts.toolchain, () if opts.native else opts.policies)
+    bd = monitor_build_dir(opts.toolchain, () if opts.native else opts.policies,
+                           given=() if opts.native else opts.given)
     target = NATIVE_STUB_IMAGE if opts.native else MONITOR_IMAGE
     what = "native stub" if opts.native else "monitor image"
     path = bd.path / target

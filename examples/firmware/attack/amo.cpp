@@ -5,7 +5,8 @@
 // LR followed at once by SC (8.2), and the floating-point loads and stores
 // (flw, fsw, fld, fsd and the compressed c.fld, c.fsd, c.fldsp, c.fsdsp;
 // unpriv. 11.5, 12.4, 16.3) into the monitor's memory and its shared page,
-// with MPP = S and U, satp Bare and Sv39 (identity), and directly (no MPRV).
+// with MPP = S and U, satp Bare and Sv39 (identity), and directly (no MPRV)
+// into the monitor's memory.
 // Natively they are real (the AMO returns the old value and leaves the new
 // one, the LR/SC pair stores); under a monitor each raises the access fault
 // the hardware raises: load access fault for LR and FP loads, store/AMO
@@ -17,6 +18,11 @@
 // under a monitor they must give the same results (lines compared): the old
 // values, the memory afterwards, an LR/SC pair that succeeds when nothing
 // intervenes, an SC without a reservation that fails, and misaligned AMOs.
+//
+// The shared page is a target only with MPRV (MPP = S and U), where the
+// monitor makes the access on the firmware's behalf. Directly it is memory
+// the firmware is given: every form there, on its first and last words,
+// must do what it does on bare hardware (compared lines).
 #include "testfw/attack.hpp"
 #include "testfw/paging.hpp"
 #include "testfw/testfw.hpp"
@@ -42,15 +48,19 @@ constexpr amo_fn functions[] = {amo_fn::swap, amo_fn::add, amo_fn::xor_, amo_fn:
                                 amo_fn::min,  amo_fn::max, amo_fn::minu, amo_fn::maxu};
 
 /// The aligned words attacked: the first, one in the middle and the last of
-/// the monitor's memory, and the first and last of the shared page.
+/// the monitor's memory, and (`shared`) the first and last of the shared page.
 template <class F>
-void each_word(unsigned width, F f) noexcept {
+void each_word(unsigned width, bool shared, F f) noexcept {
     const u64 words[] = {g_t.monitor.base, g_t.monitor.base + g_t.monitor.size / 2, g_t.monitor.end() - width,
                          g_t.shared.base, g_t.shared.end() - width};
-    for (const u64 a : words) f(a);
+    for (const u64 a : words) {
+        if (shared || !g_t.shared.contains(a)) f(a);
+    }
 }
 
-void attacks(const char* label, u64 status) noexcept {
+/// `shared`: the monitor makes these accesses on the firmware's behalf
+/// (MPRV), so the shared page is a target too.
+void attacks(const char* label, u64 status, bool shared) noexcept {
     const unsigned widths[] = {4, 8};
     char d[160];
 
@@ -58,25 +68,56 @@ void attacks(const char* label, u64 status) noexcept {
     attack::group amos(d);
     for (const unsigned w : widths)
         for (const amo_fn f : functions)
-            each_word(w, [&](u64 a) { amos.run(access::amo(f, w), attack::at(a), status); });
+            each_word(w, shared, [&](u64 a) { amos.run(access::amo(f, w), attack::at(a), status); });
     amos.finish();
 
     format(d, sizeof d, "%s: lr.w and lr.d", label);
     attack::group lrs(d);
-    for (const unsigned w : widths) each_word(w, [&](u64 a) { lrs.run(access::lr(w), attack::at(a), status); });
+    for (const unsigned w : widths) each_word(w, shared, [&](u64 a) { lrs.run(access::lr(w), attack::at(a), status); });
     lrs.finish();
 
     format(d, sizeof d, "%s: lr then sc at once, .w and .d", label);
     attack::group pairs(d);
-    for (const unsigned w : widths) each_word(w, [&](u64 a) { pairs.run(access::lr_sc(w), attack::at(a), status); });
+    for (const unsigned w : widths)
+        each_word(w, shared, [&](u64 a) { pairs.run(access::lr_sc(w), attack::at(a), status); });
     pairs.finish();
 
     format(d, sizeof d, "%s: flw fsw fld fsd c.fld c.fsd c.fldsp c.fsdsp", label);
     attack::group fp(d);
     const access::op fps[] = {access::fp_load(4), access::fp_store(4), access::fp_load(8), access::fp_store(8),
                               access::c_fld(),    access::c_fsd(),     access::c_fldsp(),  access::c_fsdsp()};
-    for (const access::op& o : fps) each_word(o.width, [&](u64 a) { fp.run(o, attack::at(a), status); });
+    for (const access::op& o : fps) each_word(o.width, shared, [&](u64 a) { fp.run(o, attack::at(a), status); });
     fp.finish();
+}
+
+/// What the controls on the shared page find there first (its contents are not the firmware's).
+constexpr u64 shared_pattern = 0x8123'4567'89ab'cdef;
+
+/// The firmware's own AMOs, LR/SC and FP accesses on the shared page (it is
+/// given that page): each as on bare hardware, compared lines.
+void shared_page_controls(const char* label, u64 status) noexcept {
+    const unsigned widths[] = {4, 8};
+    char d[160];
+    for (const unsigned w : widths) {
+        const u64 words[] = {g_t.shared.base, g_t.shared.end() - w};
+        for (const u64 a : words) {
+            format(d, sizeof d, "%s: control: the shared page's %s %s (the firmware's to use)", label,
+                   a == g_t.shared.base ? "first" : "last", w == 8 ? "doubleword" : "word");
+            for (const amo_fn f : functions) attack::works(d, access::amo(f, w), attack::at(a), shared_pattern, status);
+            attack::works(d, access::lr(w), attack::at(a), shared_pattern, status);
+            attack::works(d, access::lr_sc(w), attack::at(a), shared_pattern, status);
+        }
+    }
+    const access::op fps[] = {access::fp_load(4), access::fp_store(4), access::fp_load(8), access::fp_store(8),
+                              access::c_fld(),    access::c_fsd(),     access::c_fldsp(),  access::c_fsdsp()};
+    for (const access::op& o : fps) {
+        const u64 words[] = {g_t.shared.base, g_t.shared.end() - o.width};
+        for (const u64 a : words) {
+            format(d, sizeof d, "%s: control: the shared page's %s %s (the firmware's to use)", label,
+                   a == g_t.shared.base ? "first" : "last", o.width == 8 ? "doubleword" : "word");
+            attack::works(d, o, attack::at(a), shared_pattern, status);
+        }
+    }
 }
 
 /// The same instructions on the firmware's memory: compared lines.
@@ -152,14 +193,16 @@ void testfw::firmware_main() {
             // An identity leaf with U set serves MPP = U; MPP = S reaches it with SUM.
             (void)paging::set_satp(p ? t.atp() : 0);
             const u64 status = access::mprv_status(mpp, true);
-            attacks(label, status);
+            attacks(label, status, true);
             equivalence(label, status);
         }
     }
     (void)paging::set_satp(0);
 
+    // Directly the accesses are the firmware's own: the shared page is a control, not a target.
     section("directly (no MPRV)");
-    attacks("direct", access::plain_status());
+    attacks("direct", access::plain_status(), false);
+    shared_page_controls("direct", access::plain_status());
     equivalence("direct", access::plain_status());
 
     section("the firmware still runs");

@@ -19,7 +19,10 @@
 // monitor, through VS-stage leaves onto it, and with the VS-stage or
 // G-stage root table in one of its pages. Natively they are real; under a
 // monitor each must raise the load or store/AMO access fault, mtval = the
-// (guest virtual) address.
+// (guest virtual) address. The monitor makes every HLV/HSV (and its walks)
+// on the firmware's behalf, so the shared page is a target like the
+// monitor's memory, though the firmware may itself write there (the root
+// tables' PTEs are in place there under a monitor too).
 #include "testfw/attack.hpp"
 #include "testfw/paging.hpp"
 #include "testfw/testfw.hpp"
@@ -218,7 +221,9 @@ void attacks(paging::table& t, bool spvp) noexcept {
     t = paging::table(reinterpret_cast<u64>(g_pool), pool_pages, mode::sv39, true);
     (void)t.map(gpa_over, giga, paging::pte_rwxad | paging::pte_u, 2);
     set_translation(0, t.atp());
-    format(d, sizeof d, "%s, hgatp Sv39x4: hlv.d, hlvx.wu, hsv.d through a G-stage gigapage over the monitor", label);
+    format(d, sizeof d,
+           "%s, hgatp Sv39x4: hlv.d, hlvx.wu, hsv.d through a G-stage gigapage over the monitor and its shared page",
+           label);
     attack::group g_stage(d);
     sample_pages([&](u64 p, unsigned i) {
         const u64 gpa = gpa_over + (p - giga) + 8 * (i + 1);
@@ -235,7 +240,8 @@ void attacks(paging::table& t, bool spvp) noexcept {
         (void)t.map(va_over + 4096 * i, p, paging::pte_rwxad | (spvp ? 0 : paging::pte_u));
     });
     set_translation(t.atp(), 0);
-    format(d, sizeof d, "%s, vsatp Sv39: hlv.d, hlvx.wu, hsv.d through VS-stage leaves onto the monitor", label);
+    format(d, sizeof d, "%s, vsatp Sv39: hlv.d, hlvx.wu, hsv.d through VS-stage leaves onto the monitor and its shared page",
+           label);
     attack::group vs_stage(d);
     sample_pages([&](u64 p, unsigned i) {
         const u64 va = va_over + 4096 * i + 8 * (i + 1);
@@ -252,9 +258,11 @@ void attacks(paging::table& t, bool spvp) noexcept {
     const u64 leaf = paging::pte(ram_giga, paging::pte_rwxad | paging::pte_u);
     const u64 leaf_vs = paging::pte(ram_giga, paging::pte_rwxad | (spvp ? 0 : paging::pte_u));
     const u64 va = address5 + (ram() - ram_giga) + 24;
-    format(d, sizeof d, "%s: the VS-stage root (vsatp) in the monitor's pages: hlv.d, hsv.d", label);
+    format(d, sizeof d, "%s: the VS-stage root (vsatp) in the monitor's first page or its shared page: hlv.d, hsv.d",
+           label);
     attack::group vs_root(d);
-    format(d, sizeof d, "%s: the G-stage root (hgatp) in the monitor's pages: hlv.d, hsv.d", label);
+    format(d, sizeof d, "%s: the G-stage root (hgatp) in the monitor's first page or its shared page: hlv.d, hsv.d",
+           label);
     attack::group g_root(d);
     vs_root.page_faults_leak();
     const u64 roots[] = {g_t.monitor.base, g_t.shared.base};  // 16 KiB aligned, as hgatp needs

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // attack-mprv: loads and stores made with mstatus.MPRV (priv. 3.1.6.3) into
-// the monitor's memory and its shared page, with MPP = S and U (and M), satp Bare,
+// the monitor's memory and its shared page, with MPP = S and U (and M: there
+// the monitor's memory only), satp Bare,
 // Sv39, Sv48 and Sv57 (priv. 4.3-4.6), through page tables that map the
 // monitor's pages in every way a table can: identity 4 KiB leaves, other
 // virtual addresses (aliases), 2 MiB, 1 GiB and the largest leaves of each
@@ -17,6 +18,13 @@
 // firmware's own memory through the same tables show the path works, and
 // page faults the tables ask for come before any access fault: those lines
 // are compared between the native and the monitor runs.
+//
+// The shared page is a target only where the monitor makes the access on
+// the firmware's behalf (MPP = S and U). With MPP = M, MPRV changes nothing
+// (priv. 3.1.6.3): the accesses are the firmware's own, which the shared
+// page, memory the firmware is given, must take; there it is a control (a
+// compared line: every width, its first and last doublewords, the
+// compressed forms, each as on bare hardware).
 #include "testfw/attack.hpp"
 #include "testfw/paging.hpp"
 #include "testfw/testfw.hpp"
@@ -53,11 +61,12 @@ constexpr u64 va_giga = 0x1'0000'0000;     // one 1 GiB leaf
 constexpr u64 va_sv48_tera = u64{1} << 39;  // Sv48: one 512 GiB leaf (onto physical 0)
 constexpr u64 va_sv57_peta = u64{1} << 48;  // Sv57: one 256 TiB leaf (onto physical 0)
 
-/// Every page of the monitor's memory and of the shared page.
+/// Every page of the monitor's memory and (`shared`) of the shared page.
 template <class F>
-void each_page(F f) noexcept {
+void each_page(F f, bool shared = true) noexcept {
     unsigned i = 0;
     for (u64 p = g_t.monitor.base; p < g_t.monitor.end(); p += 4096) f(p, i++);
+    if (!shared) return;
     for (u64 p = g_t.shared.base; p < g_t.shared.end(); p += 4096) f(p, i++);
 }
 
@@ -78,36 +87,78 @@ struct setting {
     const char* label;  // "Sv39, MPP = S"
     mode m;
     unsigned mpp;       // 3 = M, 1 = S, 0 = U
+    /// The monitor makes these accesses on the firmware's behalf (MPP = S or
+    /// U): the shared page is a target. With MPP = M they are the firmware's own.
+    [[nodiscard]] bool on_behalf() const noexcept { return mpp != 3; }
 };
 
 [[nodiscard]] u64 leaf_flags(const setting& s) noexcept { return paging::pte_rwxad | (s.mpp == 0 ? paging::pte_u : 0); }
 
 void line(char* out, usize size, const setting& s, const char* what) noexcept { format(out, size, "%s: %s", s.label, what); }
 
-/// Identity (Bare, or 4 KiB identity leaves): every width on every page, the edges, the compressed forms.
+/// What the controls on the shared page find there (put there first: the page's contents are not the firmware's).
+constexpr u64 shared_pattern = 0x8877'6655'4433'2211;
+
+/// MPP = M: the firmware's own accesses to the shared page, which it is
+/// given: each must do what it does on bare hardware (compared lines).
+void shared_page_controls(const setting& s) noexcept {
+    const u64 status = access::mprv_status(s.mpp);
+    const access::op widths[] = {access::load(1),  access::load(2),  access::load(4),  access::load(8),
+                                 access::store(1), access::store(2), access::store(4), access::store(8)};
+    const access::op compressed[] = {access::c_load(4), access::c_load(8), access::c_store(4),
+                                     access::c_store(8), access::c_ldsp(),  access::c_sdsp()};
+    char d[160];
+    const u64 middle = g_t.shared.base + ((g_t.shared.size / 2) & ~u64{7}) + 0x38;
+    line(d, sizeof d, s, "control: the shared page (the firmware's to use), in its middle");
+    for (const access::op& o : widths) attack::works(d, o, attack::at(middle + 8 - o.width), shared_pattern, status);
+    const u64 ends[] = {g_t.shared.base, g_t.shared.end() - 8};
+    for (const u64 a : ends) {
+        line(d, sizeof d, s, a == g_t.shared.base ? "control: the shared page, its first doubleword"
+                                                  : "control: the shared page, its last doubleword");
+        attack::works(d, access::load(8), attack::at(a), shared_pattern, status);
+        attack::works(d, access::store(8), attack::at(a), shared_pattern, status);
+    }
+    line(d, sizeof d, s, "control: the shared page, compressed forms at its base");
+    for (const access::op& o : compressed) attack::works(d, o, attack::at(g_t.shared.base), shared_pattern, status);
+}
+
+/// Identity (Bare, or 4 KiB identity leaves): every width on every page, the
+/// edges, the compressed forms; on the shared page too when the monitor
+/// makes the accesses (else the shared page's controls).
 void identity_attacks(const setting& s) noexcept {
     const u64 status = access::mprv_status(s.mpp);
+    const bool shared = s.on_behalf();
     const access::op g_loads[] = {access::load(1), access::load(2), access::load(4), access::load(8)};
     const access::op g_stores[] = {access::store(1), access::store(2), access::store(4), access::store(8)};
     char d[160];
-    line(d, sizeof d, s, "lb lh lw ld on every page of the monitor and the shared page");
+    line(d, sizeof d, s, shared ? "lb lh lw ld on every page of the monitor and the shared page"
+                                : "lb lh lw ld on every page of the monitor");
     group loads(d);
-    each_page([&](u64 p, unsigned i) {
-        for (const access::op& o : g_loads) loads.run(o, attack::at(p + offset_for(i) + 8 - o.width), status);
-    });
+    each_page(
+        [&](u64 p, unsigned i) {
+            for (const access::op& o : g_loads) loads.run(o, attack::at(p + offset_for(i) + 8 - o.width), status);
+        },
+        shared);
     loads.finish();
 
-    line(d, sizeof d, s, "sb sh sw sd on every page of the monitor and the shared page");
+    line(d, sizeof d, s, shared ? "sb sh sw sd on every page of the monitor and the shared page"
+                                : "sb sh sw sd on every page of the monitor");
     group stores(d);
-    each_page([&](u64 p, unsigned i) {
-        for (const access::op& o : g_stores) stores.run(o, attack::at(p + offset_for(i) + 8 - o.width), status);
-    });
+    each_page(
+        [&](u64 p, unsigned i) {
+            for (const access::op& o : g_stores) stores.run(o, attack::at(p + offset_for(i) + 8 - o.width), status);
+        },
+        shared);
     stores.finish();
 
-    line(d, sizeof d, s, "ld and sd at the first and last bytes of each region and 4 bytes before its end");
+    // 4 bytes before the monitor's end: an access that straddles into the shared page.
+    line(d, sizeof d, s,
+         shared ? "ld and sd at the first and last bytes of each region and 4 bytes before its end"
+                : "ld and sd at the first and last bytes of the monitor's memory and 4 bytes before its end");
     group edges(d);
     const attack::region regions[] = {g_t.monitor, g_t.shared};
-    for (const attack::region& r : regions) {
+    for (unsigned k = 0; k < (shared ? 2u : 1u); ++k) {
+        const attack::region& r = regions[k];
         const u64 addresses[] = {r.base, r.end() - 8, r.end() - 4};
         for (const u64 a : addresses) {
             edges.run(access::load(8), attack::at(a), status);
@@ -116,15 +167,19 @@ void identity_attacks(const setting& s) noexcept {
     }
     edges.finish();
 
-    line(d, sizeof d, s, "c.lw c.ld c.sw c.sd c.ldsp c.sdsp at the base of each region");
+    line(d, sizeof d, s, shared ? "c.lw c.ld c.sw c.sd c.ldsp c.sdsp at the base of each region and the monitor's end"
+                                : "c.lw c.ld c.sw c.sd c.ldsp c.sdsp at the monitor's base and end");
     group compressed(d);
     const u64 addresses[] = {g_t.monitor.base, g_t.monitor.end() - 8, g_t.shared.base};
     const access::op ops[] = {access::c_load(4), access::c_load(8), access::c_store(4),
                               access::c_store(8), access::c_ldsp(),  access::c_sdsp()};
     for (const u64 a : addresses) {
+        if (a == g_t.shared.base && !shared) continue;
         for (const access::op& o : ops) compressed.run(o, attack::at(a), status);
     }
     compressed.finish();
+
+    if (!shared) shared_page_controls(s);
 }
 
 /// Loads and stores of 8 bytes through a mapping at `va_base` of the physical
@@ -282,7 +337,8 @@ void testfw::firmware_main() {
     for (u64 i = 0; i < sizeof g_ram; ++i) g_ram[i] = static_cast<u8>(i * 7 + 1);
 
     paging::table t(reinterpret_cast<u64>(g_pool), pool_pages, mode::sv39);
-    // MPP = M: MPRV changes nothing (priv. 3.1.6.3), the accesses are M-mode's own.
+    // MPP = M: MPRV changes nothing (priv. 3.1.6.3), the accesses are M-mode's own
+    // (the shared page is no target for them, but a control).
     const unsigned bare_mpps[] = {3, 1, 0};
     const unsigned mpps[] = {1, 0};
     for (const unsigned mpp : bare_mpps) {

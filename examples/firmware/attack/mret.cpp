@@ -1,8 +1,15 @@
 // SPDX-License-Identifier: MIT
 // attack-mret: jumps into the monitor's memory with the return instructions
 // (priv. 3.3.2): mret with MPP = M, S or U and sret from M-mode with SPP =
-// S or U, to the first byte of the monitor's memory, one in its middle, its
-// last halfword, and the first byte and last halfword of its shared page.
+// S or U, to the first byte of the monitor's memory, one in its middle and
+// its last halfword.
+//
+// The monitor's shared page is memory the firmware is given, and these
+// fetches are the firmware's (or the mode it returns to) own: the same
+// returns to code the firmware puts at the shared page's first byte and last
+// halfword are controls, which must run as on bare hardware (compared
+// lines), and so must code there that the monitor emulates (a CSR read in
+// M-mode).
 //
 // Natively the firmware first puts code there (nothing guards that memory):
 // it runs, in the mode the return chose, and reports with an ecall: real.
@@ -214,14 +221,22 @@ bool on_trap(trap_frame& f) noexcept {
     return true;
 }
 
-/// The code the firmware puts at a target natively: a0 = 42, then the exit ecall.
-void payload_words(u32 out[4]) noexcept {
+/// The code the firmware puts at a target natively: a0 = 42, then the exit
+/// ecall; with `emulated`, a0 = mhartid + 42 (hart 0), a CSR read a monitor
+/// emulates for vM-mode.
+void payload_words(u32 out[5], bool emulated = false) noexcept {
     out[0] = access::encode::i_type(0x13, 0, 10, 0, payload_value);  // addi a0, zero, 42
     const u64 exit = TESTFW_ECALL_EXIT;
     const u64 hi = (exit + 0x800) >> 12;
     out[1] = static_cast<u32>((hi << 12) | (17u << 7) | 0x37);               // lui a7, hi
     out[2] = access::encode::i_type(0x1b, 0, 17, 17, static_cast<u32>(exit & 0xfff));  // addiw a7, a7, lo
     out[3] = 0x0000'0073;                                                    // ecall
+    out[4] = 0x0000'0013;                                                    // nop
+    if (emulated) {
+        for (unsigned i = 4; i > 0; --i) out[i] = out[i - 1];
+        out[0] = access::encode::i_type(0x73, 2, 10, 0, 0xf14);                // csrr a0, mhartid
+        out[1] = access::encode::i_type(0x13, 0, 10, 10, payload_value);       // addi a0, a0, 42
+    }
 }
 
 /// c.j by `offset` (unpriv. 16.4).
@@ -241,15 +256,15 @@ struct placement {
     bool known;
 };
 
-placement place_payload(u64 target, bool last_halfword) noexcept {
+placement place_payload(u64 target, bool last_halfword, bool emulated) noexcept {
     placement p{};
     p.begin = last_halfword ? target - 64 : target;
-    p.size = last_halfword ? 66 : 16;
+    p.size = last_halfword ? 66 : 20;
     p.known = attack::read_bytes(p.begin, static_cast<unsigned>(p.size), p.saved);
     u8 code[80] = {};
-    u32 words[4];
-    payload_words(words);
-    for (unsigned i = 0; i < 16; ++i) code[i] = static_cast<u8>(words[i / 4] >> (8 * (i % 4)));
+    u32 words[5];
+    payload_words(words, emulated);
+    for (unsigned i = 0; i < 20; ++i) code[i] = static_cast<u8>(words[i / 4] >> (8 * (i % 4)));
     if (last_halfword) {
         const u16 jump = c_j(-64);
         code[64] = static_cast<u8>(jump);
@@ -267,10 +282,11 @@ void restore(const placement& p) noexcept {
 
 [[nodiscard]] const char* mode_name(u64 m) noexcept { return m == 3 ? "M" : m == 1 ? "S" : "U"; }
 
-/// One jump: mret (MPP = mode) or sret (SPP = mode) to `target`.
-attack::verdict jump(u64 target, bool last_halfword, bool sret, u64 mode) noexcept {
+/// One jump: mret (MPP = mode) or sret (SPP = mode) to `target`, where the
+/// firmware puts its code (`emulated`: one that reads mhartid).
+attack::verdict jump(u64 target, bool last_halfword, bool sret, u64 mode, bool emulated = false) noexcept {
     namespace ms = riscv::mstatus;
-    const placement p = place_payload(target, last_halfword);
+    const placement p = place_payload(target, last_halfword, emulated);
     u64 status = read<csr::mstatus>();
     status = ms::mpie::insert(status, 0);
     status = ms::mie::insert(status, 0);
@@ -324,7 +340,7 @@ void testfw::firmware_main() {
     pmp::open_all(0);
     write<csr::medeleg>(0);
 
-    u32 words[4];
+    u32 words[5];
     payload_words(words);
     for (unsigned i = 1; i < 4; ++i) mmio::write<u32>(os_entry + 4 * (i - 1), words[i]);
     asm volatile("fence.i" ::: "memory");
@@ -342,25 +358,37 @@ void testfw::firmware_main() {
         {g_t.monitor.base, false},
         {g_t.monitor.base + g_t.monitor.size / 2, false},
         {g_t.monitor.end() - 2, true},
+    };
+    // The shared page: the firmware's to use, so a control.
+    const target shared[] = {
         {g_t.shared.base, false},
         {g_t.shared.end() - 2, true},
-    };
-    const char* const descriptions[3][2] = {
-        {"mret with MPP = U to the monitor's and the shared page's first, middle and last halfwords",
-         "sret with SPP = U to the monitor's and the shared page's first, middle and last halfwords"},
-        {"mret with MPP = S to the monitor's and the shared page's first, middle and last halfwords",
-         "sret with SPP = S to the monitor's and the shared page's first, middle and last halfwords"},
-        {"mret with MPP = M to the monitor's and the shared page's first, middle and last halfwords", ""},
     };
     const u64 modes[] = {3, 1, 0};
     for (const u64 mode : modes) {
         for (unsigned s = 0; s < 2; ++s) {
             const bool sret = s == 1;
             if (sret && mode == 3) continue;
-            attack::group g(descriptions[mode == 3 ? 2 : mode][s]);
+            const char* how = sret ? "sret with SPP" : "mret with MPP";
+            char d[160];
+            format(d, sizeof d, "%s = %s to the monitor's first, middle and last halfwords", how, mode_name(mode));
+            attack::group g(d);
             for (const target& t : targets) g.add(jump(t.address, t.last_halfword, sret, mode));
             g.finish();
+            for (const target& t : shared) {
+                const attack::verdict v = jump(t.address, t.last_halfword, sret, mode);
+                check(v.what == attack::outcome::real, "%s = %s to code in the shared page's %s: %s", how,
+                      mode_name(mode), t.last_halfword ? "last halfword" : "first byte",
+                      v.what == attack::outcome::real ? "it runs there as on bare hardware" : v.detail);
+            }
         }
+    }
+    for (const target& t : shared) {
+        const attack::verdict v = jump(t.address, t.last_halfword, false, 3, true);
+        check(v.what == attack::outcome::real,
+              "mret with MPP = M to code in the shared page's %s that reads mhartid (emulated by a monitor): %s",
+              t.last_halfword ? "last halfword" : "first byte",
+              v.what == attack::outcome::real ? "it runs there as on bare hardware" : v.detail);
     }
     set_m_handler(nullptr);
 

@@ -11,12 +11,14 @@
 //
 // Natively the firmware writes the PTE into that page itself (nothing
 // guards it), the walk reads it, and the load returns the firmware's marker,
-// the store lands there: real. Under a monitor the firmware cannot write
-// there and the walk must not read there: the implicit read raises the
-// access fault of the original access (load or store/AMO access fault,
-// priv. 4.3.2 step 2) with mtval = the virtual address. A page fault
-// instead would mean the walk read whatever the monitor keeps there (it is
-// reported as leaked).
+// the store lands there: real. Under a monitor the walk must not read
+// there: the implicit read raises the access fault of the original access
+// (load or store/AMO access fault, priv. 4.3.2 step 2) with mtval = the
+// virtual address. A page fault instead would mean the walk read whatever
+// the monitor keeps there (it is reported as leaked). The firmware cannot
+// write the monitor's pages; it may write the shared page (memory it is
+// given), so there the PTE is in place, and the walk, which the monitor
+// makes on the firmware's behalf, must refuse it all the same.
 #include "testfw/attack.hpp"
 #include "testfw/paging.hpp"
 #include "testfw/testfw.hpp"
@@ -143,8 +145,8 @@ void attack_mode(paging::table& t, mode m, u64 mpp) noexcept {
             if (!c.leaf && level == 0) continue;    // level 0 holds leaves only
             if (c.clear_ad && level != 0) continue;  // A/D once, on a 4 KiB leaf
             char d[160];
-            format(d, sizeof d, "%s: the level-%u table%s in the monitor's pages holds %s: ld, sd", label, level,
-                   level == top ? " (satp's root)" : "",
+            format(d, sizeof d, "%s: the level-%u table%s in the monitor's pages or its shared page holds %s: ld, sd",
+                   label, level, level == top ? " (satp's root)" : "",
                    c.clear_ad ? "a leaf with A = D = 0" : c.leaf ? "the leaf" : "the pointer to the next level");
             attack::group g(d);
             g.page_faults_leak();

@@ -112,14 +112,16 @@ targets find_targets() noexcept {
         namespace p = testfw::pmp;
         p::reset();
         p::set(0, p::make_cfg(p::napot, false, false, false, true), p::napot_encode(t.monitor.base, t.monitor.size));
-        p::set(1, p::make_cfg(p::napot, false, false, false, true), p::napot_encode(t.shared.base, t.shared.size));
+        // The shared page: M-mode's own accesses and every fetch work, S and U data accesses
+        // (MPRV with MPP = S or U, HLV/HSV, a walk's PTE reads) do not.
+        p::set(1, p::make_cfg(p::napot, false, false, true), p::napot_encode(t.shared.base, t.shared.size));
         p::reserve_low(2);
         t.locked = g_locked = true;
     }
     impl_defined("targets: the monitor's memory %h size %h, its shared page %h size %h (%s)", t.monitor.base,
                  t.monitor.size, t.shared.base, t.shared.size,
                  t.from_device_tree ? "from the device tree"
-                 : t.locked        ? "no monitor: where one would be, locked away by PMP"
+                 : t.locked        ? "no monitor: where one would be, walled off by PMP"
                                    : "no monitor: where one would be");
     return t;
 }
@@ -222,6 +224,20 @@ verdict attempt(const access::op& o, const place& where, u64 status, access::pre
         if (read_place(where, n, after) && little_endian(after, n) != old) (void)write_place(where, n, before);
     }
     return v;
+}
+
+bool works(const char* description, const access::op& o, const place& where, u64 initial, u64 status,
+           access::preamble pre) noexcept {
+    const unsigned n = o.width;
+    u8 saved[8] = {};
+    u8 seed[8] = {};
+    for (unsigned i = 0; i < n; ++i) seed[i] = static_cast<u8>(initial >> (8 * i));
+    if (!read_place(where, n, saved) || !write_place(where, n, seed))
+        return check(false, "%s: %s: the memory cannot be read and written directly", description, o.name);
+    const verdict v = attempt(o, where, status, pre);
+    (void)write_place(where, n, saved);
+    if (v.what == outcome::real) return check(true, "%s: %s works as on bare hardware", description, o.name);
+    return check(false, "%s: %s does not work (%s: %s)", description, o.name, name(v.what), v.detail);
 }
 
 group::group(const char* description) noexcept { copy(m_description, sizeof m_description, description); }

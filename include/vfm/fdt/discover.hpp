@@ -321,6 +321,125 @@ template <usize N>
     return device_region(t, "sifive,test0");
 }
 
+// ---- devices that master the bus (DMA) ----
+//
+// A device that can write memory by itself cannot be fenced off by the PMP
+// (it governs the harts' accesses only): a monitor keeps such devices from
+// the firmware altogether (docs/security.md). These helpers find them.
+
+/// Whether `n` masters the bus according to its binding: QEMU's fw_cfg (its
+/// DMA interface), virtio over MMIO, PCI(e) host bridges (every device behind
+/// them), or any node the tree marks as doing DMA (`dma-coherent`,
+/// `dma-noncoherent`, `iommus`, `iommu-map`, `dma-ranges`).
+[[nodiscard]] constexpr bool is_bus_master(const tree& t, node n) noexcept {
+    constexpr const char* compatibles[] = {"qemu,fw-cfg-mmio", "virtio,mmio", "pci-host-ecam-generic",
+                                           "pci-host-cam-generic"};
+    const property compatible = t.find_property(n, "compatible");
+    for (const char* c : compatibles)
+        if (compatible && compatible.contains(c)) return true;
+    constexpr const char* markers[] = {"dma-coherent", "dma-noncoherent", "iommus", "iommu-map", "dma-ranges"};
+    for (const char* m : markers)
+        if (t.find_property(n, m)) return true;
+    return false;
+}
+
+/// Calls `f(region)` for every CPU physical range through which software
+/// reaches bus master `n`: each entry of its `reg`, and for a PCI host bridge
+/// each window of its `ranges` (the devices' BARs, I/O and memory, live there;
+/// PCI bus addresses have 3 cells, DT spec 2.3.8 and the PCI bus binding).
+/// Returns false when something could not be decoded (the caller must then
+/// not trust the list).
+template <class F>
+constexpr bool for_each_bus_master_range(const tree& t, node n, F&& f) noexcept {
+    const result<u32> entries = t.reg_count(n);
+    for (u32 i = 0; entries && i < entries.value(); ++i) {
+        const result<region> r = device_region(t, n, i);
+        if (!r) return false;
+        if (r.value().size != 0) f(r.value());
+    }
+    const property ranges = t.find_property(n, "ranges");
+    if (!ranges || ranges.is_empty()) return true;
+    const node up = t.parent(n);
+    const result<u32> child_cells = t.address_cells(n);
+    const result<u32> length_cells = t.size_cells(n);
+    const result<u32> parent_cells = t.address_cells(up);
+    if (!up || !child_cells || !length_cells || !parent_cells) return false;
+    const u32 ca = child_cells.value(), pa = parent_cells.value(), cs = length_cells.value();
+    if (ca == 0 || ca > 3 || pa == 0 || pa > 2 || cs == 0 || cs > 2) return false;
+    const u32 entry_size = 4 * (ca + pa + cs);
+    if (ranges.size() % entry_size != 0) return false;
+    for (u32 at = 0; at < ranges.size(); at += entry_size) {
+        const u8* entry = ranges.data() + at;
+        u64 parent_base = 0;
+        u64 length = 0;
+        for (u32 c = 0; c < pa; ++c) parent_base = (parent_base << 32) | detail::load_be32(entry + 4 * (ca + c));
+        for (u32 c = 0; c < cs; ++c) length = (length << 32) | detail::load_be32(entry + 4 * (ca + pa + c));
+        const result<u64> base = t.translate_address(n, parent_base);
+        if (!base) return false;
+        if (length != 0) f(region{base.value(), length});
+    }
+    return true;
+}
+
+/// The ranges of every enabled bus master of the tree for which `keep(node)`
+/// is true, merged and sorted: neighbours (also across a gap in which no other
+/// node's `reg` and no memory lies) become one range, so that fewer PMP
+/// entries cover them. Stores up to `capacity` in `out`; returns how many
+/// there are, or an error when the tree cannot be read or there are more.
+template <class Keep>
+[[nodiscard]] constexpr result<u32> bus_master_ranges(const tree& t, region* out, u32 capacity, Keep&& keep) noexcept {
+    u32 count = 0;
+    bool ok = true;
+    for (node n = t.root(); n && ok; n = t.next_node(n)) {
+        if (!t.is_enabled(n) || !is_bus_master(t, n) || !keep(n)) continue;
+        ok = for_each_bus_master_range(t, n, [&](const region& r) {
+            if (count == capacity) {
+                ok = false;
+                return;
+            }
+            out[count++] = r;
+        });
+    }
+    if (!ok) return error::unsupported;
+    // Sort by base (insertion sort: a few dozen ranges at most).
+    for (u32 i = 1; i < count; ++i)
+        for (u32 j = i; j > 0 && out[j].base < out[j - 1].base; --j) {
+            const region swap = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = swap;
+        }
+    // Is anything else (a device that is not a bus master, or memory) in [from, to)?
+    auto occupied = [&](u64 from, u64 to) {
+        bool found = false;
+        for (node n = t.root(); n && !found; n = t.next_node(n)) {
+            if (!t.is_enabled(n) || is_bus_master(t, n)) continue;
+            const result<u32> entries = t.reg_count(n);
+            const bool memory = is_memory(t, n);
+            if (!memory && !t.find_property(n, "compatible")) continue;  // cpus, buses: not devices
+            for (u32 i = 0; entries && i < entries.value(); ++i) {
+                const result<region> r = device_region(t, n, i);
+                if (r && r.value().size != 0 && r.value().base < to && from < r.value().base + r.value().size)
+                    found = true;
+            }
+        }
+        return found;
+    };
+    u32 merged = 0;
+    for (u32 i = 0; i < count; ++i) {
+        if (merged != 0) {
+            region& last = out[merged - 1];
+            const u64 last_end = last.base + last.size;
+            if (out[i].base <= last_end || !occupied(last_end, out[i].base)) {
+                const u64 end = out[i].base + out[i].size;
+                if (end > last_end) last.size = end - last.base;
+                continue;
+            }
+        }
+        out[merged++] = out[i];
+    }
+    return merged;
+}
+
 // ---- /chosen (DT spec 3.6) ----
 
 /// The /chosen node.

@@ -255,10 +255,18 @@ private:
         detail::atomic_store(&m_state, walling);
         detail::atomic_fence();
         wall_off(engine);
-        const u64 timeout = engine.board().read_time() + wall_timeout_seconds * engine.board().layout().timebase_frequency;
+        // Every hart is asked at once, then every answer awaited: a hart asked
+        // only after the others have answered would run on unwalled for the
+        // sum of their delays (a descheduled vCPU, a slow core).
+        bool asked[MaxHarts] = {};
         for (u32 other = 0; other < engine.board().hart_count(); ++other) {
             if (other == h.index || detail::atomic_load(&m_started[other]) == 0) continue;  // it walls itself at boot
             engine.request(other, virt::request::policy);
+            asked[other] = true;
+        }
+        const u64 timeout = engine.board().read_time() + wall_timeout_seconds * engine.board().layout().timebase_frequency;
+        for (u32 other = 0; other < engine.board().hart_count(); ++other) {
+            if (!asked[other]) continue;
             while (detail::atomic_load(&m_walled[other]) == 0) {
                 if (engine.board().read_time() > timeout) {
                     engine.print("vfm: sandbox: hart {} did not wall itself off from the OS: not starting it\n",

@@ -7,13 +7,56 @@
 #include <vfm/arch.hpp>
 #include <vfm/riscv/csr.hpp>
 #include <vfm/riscv/csr_fields.hpp>
+#include <vfm/riscv/pmp.hpp>
 #include <vfm/virt/hart.hpp>
 
 namespace vfm::virt {
 
-/// Probes the hart behind `hw`. Must run in M-mode with interrupts disabled.
+/// Whether the hart sets a PTE's A (and D) bits itself (Svadu, as QEMU does)
+/// or raises a page fault (Svade): one S-mode load (MPRV) through a one-entry
+/// Sv39 table built in `scratch` (a 4 KiB page of RAM nobody uses yet; entry
+/// `slot` (1-255) of the root maps the 1 GiB page holding it, A = D = 0), with
+/// PMP entry 0 opening that page to S-mode meanwhile when the hart has PMP
+/// entries. Everything is put back. `fallback` when the hart cannot be asked.
 template <arch A>
-[[nodiscard]] hart_features discover(A& hw) noexcept {
+[[nodiscard]] bool probe_hardware_ad(A& hw, u64 scratch, unsigned slot, bool has_pmp, bool fallback) noexcept {
+    using riscv::csr;
+    u8* page = hw.physical(scratch, 4096);
+    if (page == nullptr || (scratch & 0xfff) != 0 || slot == 0 || slot > 255) return fallback;
+    const u64 old_satp = hw.csr_read(csr::satp).value;
+    const u64 gigapage = scratch & ~((u64{1} << 30) - 1);
+    const u64 pte = ((gigapage >> 12) << 10) | 0x7;  // V R W, A = D = 0 (priv. spec 4.3.1)
+    for (unsigned b = 0; b < 8; ++b) page[8 * slot + b] = static_cast<u8>(pte >> (8 * b));
+    if (has_pmp) {
+        (void)hw.csr_write(csr::pmpaddr0, riscv::pmp::napot_encode(scratch, 4096));
+        (void)hw.csr_write(csr::pmpcfg0, riscv::pmp::make_cfg(riscv::pmpcfg::a_napot, true, true, false));
+    }
+    bool updates = fallback;
+    const u64 satp = (riscv::satp::mode_sv39 << 60) | (scratch >> 12);
+    if (hw.csr_write(csr::satp, satp) && hw.csr_read(csr::satp).value == satp) {
+        hw.sfence_vma(fence_operands{});
+        const u64 va = (u64{slot} << 30) | (scratch & ((u64{1} << 30) - 1));
+        const access_result r = hw.load(access_mode{riscv::privilege::supervisor, false, false}, va, 8);
+        u64 after = 0;
+        for (unsigned b = 0; b < 8; ++b) after |= u64{page[8 * slot + b]} << (8 * b);
+        if (r.ok && (after & 0x40) != 0) updates = true;
+        if (!r.ok && r.cause == riscv::cause_value(riscv::exception::load_page_fault)) updates = false;
+    }
+    (void)hw.csr_write(csr::satp, old_satp);
+    hw.sfence_vma(fence_operands{});
+    if (has_pmp) {
+        (void)hw.csr_write(csr::pmpcfg0, 0);
+        (void)hw.csr_write(csr::pmpaddr0, 0);
+    }
+    for (unsigned b = 0; b < 8; ++b) page[8 * slot + b] = 0;
+    return updates;
+}
+
+/// Probes the hart behind `hw`. Must run in M-mode with interrupts disabled.
+/// With a `scratch` page (see probe_hardware_ad; `hart_index` picks the
+/// hart's own root entry) it also learns how the hart updates A and D.
+template <arch A>
+[[nodiscard]] hart_features discover(A& hw, u64 scratch = 0, unsigned hart_index = 0) noexcept {
     using riscv::csr;
     hart_features f;
     f.misa = hw.csr_read(csr::misa).value;
@@ -79,6 +122,8 @@ template <arch A>
         if (count == 0) f.pmp_granularity = bits::count_trailing_zeros(value);
     }
     f.pmp_count = count;
+    if (scratch != 0 && f.has_s)
+        f.updates_accessed_dirty = probe_hardware_ad(hw, scratch, 1 + hart_index % 255, count != 0, true);
     return f;
 }
 

@@ -18,6 +18,7 @@
 #include <vfm/riscv/csr_fields.hpp>
 #include <vfm/riscv/instruction.hpp>
 #include <vfm/riscv/pmp.hpp>
+#include <vfm/virt/constrained_loop.hpp>
 #include <vfm/virt/csr_rules.hpp>
 #include <vfm/virt/guest_memory.hpp>
 #include <vfm/virt/hart.hpp>
@@ -89,6 +90,27 @@ struct trap_info {
     u64 tinst;  ///< H extension: transformed instruction
     bool gva;
 };
+
+/// The firmware's instruction at `pc`, for the trap paths (also those that run
+/// before any engine): the firmware runs with satp Bare, so `pc` is physical; when the four
+/// bytes there are RAM outside the monitor's memory the instruction is read
+/// from there in M-mode (never from mtval, which QEMU 7.2 leaves stale for
+/// HLV/HSV; the shared page is the firmware's memory too). False otherwise:
+/// the engine then reads it on the full guarded path.
+template <arch Arch>
+[[nodiscard, gnu::always_inline]] inline bool firmware_instruction_in_ram(Arch& hw, const memory_layout& layout,
+                                                                         u64 pc, u32& bits) noexcept {
+    if (!layout.ram.contains(pc, 4) || layout.monitor.overlaps(pc, 4)) return false;
+    const u8* code = hw.physical(pc, 4);
+    if (code == nullptr) return false;
+    u16 low;
+    u16 high;
+    __builtin_memcpy(&low, __builtin_assume_aligned(code, 2), 2);
+    __builtin_memcpy(&high, __builtin_assume_aligned(code + 2, 2), 2);
+    bits = u32{low} | (u32{high} << 16);
+    if ((low & 3) != 3) bits = low;  // a 16-bit instruction
+    return true;
+}
 
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 class engine {
@@ -204,6 +226,7 @@ public:
         m_h.misa = m_h.features.misa;
         set_fast_csrs();
         m_h.world = world::firmware;
+        m_hw.world_switched(true);
         m_h.monitor_deadline = ~u64{0};
         for (auto& r : m_h.x) r = 0;
         m_h.set_reg(10, a0);
@@ -448,6 +471,9 @@ public:
     /// with satp Bare) on the guarded path: never mtval, which a hart may leave
     /// stale (QEMU 7.2 does for HLV/HSV) or zero (priv. spec 3.1.16).
     bool read_firmware_instruction(u64 pc, u32& bits) noexcept {
+        // The common case, RAM outside the monitor's memory, read in place;
+        // anything else (ROM, flash, an edge of RAM) on the whole guarded path.
+        if (firmware_instruction_in_ram(m_hw, board().layout(), pc, bits)) return true;
         translation_regime regime = common_regime();
         regime.privilege = riscv::privilege::machine;
         memory_type memory(m_hw, board().layout(), m_h, memory_type::side::firmware, Hooks::intercepts_shutdown);
@@ -915,14 +941,18 @@ private:
         old_value = riscv::pmp::read_pmpaddr(m_h.csr.pmpaddr[index], m_h.csr.pmpcfg[index], g);
         if (write && !rules::pmpaddr_locked(m_h.csr.pmpcfg, index, count)) {
             m_h.csr.pmpaddr[index] = apply_csr_op(kind, old_value, operand) & riscv::pmp::address_mask;
-            (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(m_h.pmp.first_virtual() + index)),
-                                 m_h.csr.pmpaddr[index]);
+            // A tail slot holds the bus masters' denial while the firmware runs:
+            // recompute_pmp_views puts the entry there when the OS's world needs it.
+            if (index < m_h.pmp.first_tail_virtual())
+                (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(m_h.pmp.first_virtual() + index)),
+                                     m_h.csr.pmpaddr[index]);
             recompute_pmp_views();
         }
         return true;
     }
 
-    /// Writes every physical pmpaddr register of the layout (at boot).
+    /// Writes every physical pmpaddr register of the layout (at boot): the tail's
+    /// slots with the firmware's addresses (it runs first).
     void write_pmp_addresses() noexcept {
         const pmp_layout& layout = m_h.pmp;
         for (unsigned i = 0; i < layout.reserved_count; ++i)
@@ -930,13 +960,59 @@ private:
         (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.floor())), 0);
         for (unsigned i = 0; i < layout.virtual_count(); ++i)
             (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.first_virtual() + i)),
-                                 m_h.csr.pmpaddr[i]);
+                                 i < layout.first_tail_virtual() ? m_h.csr.pmpaddr[i]
+                                                                 : layout.tail_addr[i - layout.first_tail_virtual()]);
         (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.everything())), pmpaddr_everything);
+        m_h.tail_holds_firmware_addresses = true;
+    }
+
+    /// Which tail slots the OS's world needs for its own entry (configured, or
+    /// the TOR base of the entry above) at another address than the tail's:
+    /// those are rewritten when the worlds switch (pmp_layout.hpp).
+    void compute_tail_conflicts() noexcept {
+        const pmp_layout& layout = m_h.pmp;
+        const unsigned count = layout.virtual_count();
+        u64 conflicts = 0;
+        for (unsigned k = 0; k < layout.tail_count; ++k) {
+            const unsigned v = layout.first_tail_virtual() + k;
+            const bool configured = riscv::pmp::mode(m_h.csr.pmpcfg[v]) != riscv::pmpcfg::a_off;
+            const bool tor_base = v + 1 < count && riscv::pmp::mode(m_h.csr.pmpcfg[v + 1]) == riscv::pmpcfg::a_tor;
+            if ((configured || tor_base) && m_h.csr.pmpaddr[v] != layout.tail_addr[k]) conflicts |= u64{1} << k;
+        }
+        // Slots that stop conflicting must hold the tail's address again (the OS
+        // set keeps it for them).
+        const u64 resolved = m_h.tail_conflicts & ~conflicts;
+        m_h.tail_conflicts = conflicts;
+        for (unsigned k = 0; k < layout.tail_count; ++k)
+            if (((resolved >> k) & 1) != 0)
+                (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.first_virtual() +
+                                                                            layout.first_tail_virtual() + k)),
+                                     layout.tail_addr[k]);
+        if (!m_h.tail_holds_firmware_addresses) write_tail_addresses(false);
+    }
+
+    /// The firmware's virtual entries that overlap a bus master (bit i: entry i).
+    [[nodiscard]] u64 entries_over_bus_masters() noexcept {
+        const memory_layout& memory = board().layout();
+        if (memory.bus_master_count == 0) return 0;
+        u64 mask = 0;
+        const unsigned count = m_h.pmp.virtual_count() < 64 ? m_h.pmp.virtual_count() : 64;
+        for (unsigned i = 0; i < count; ++i) {
+            const u8 cfg = m_h.csr.pmpcfg[i];
+            const riscv::pmp::range r = riscv::pmp::decode(cfg, m_h.csr.pmpaddr[i], i == 0 ? 0 : m_h.csr.pmpaddr[i - 1],
+                                                           m_h.features.pmp_granularity);
+            if (r.empty) continue;
+            for (u32 b = 0; b < memory.bus_master_count && b < memory_layout::max_bus_masters; ++b)
+                if (memory.bus_masters[b].overlaps(r.base, r.end - r.base)) mask |= u64{1} << i;
+        }
+        return mask;
     }
 
     void recompute_pmp_views() noexcept {
+        const u64 over = entries_over_bus_masters();
         for (unsigned v = 0; v < 4; ++v)
-            compute_pmpcfg(m_h.pmp, m_h.csr.pmpcfg, static_cast<pmp_view>(v), m_h.pmpcfg_views[v]);
+            compute_pmpcfg(m_h.pmp, m_h.csr.pmpcfg, static_cast<pmp_view>(v), m_h.pmpcfg_views[v], over);
+        compute_tail_conflicts();
         check_trap_vector();
         if (m_h.world == world::firmware)
             apply_pmp_view(firmware_view());
@@ -963,6 +1039,8 @@ public:
         u64* physical = m_h.physical_pmpcfg;
         const unsigned registers = m_h.pmp.cfg_registers();  // at least 1: the layout is usable()
         m_h.physical_view = view;
+        if (m_h.tail_conflicts != 0 && firmware_addresses(view) != m_h.tail_holds_firmware_addresses) [[unlikely]]
+            write_tail_addresses(firmware_addresses(view));
         if (wanted[0] != physical[0]) {
             m_hw.template write<csr::pmpcfg0>(wanted[0]);
             physical[0] = wanted[0];
@@ -974,6 +1052,19 @@ public:
         }
         if (registers > 2) [[unlikely]]
             apply_more_pmpcfg(m_hw, m_h, wanted, registers);
+    }
+
+    /// The tail's conflicting slots with the firmware's addresses (the bus
+    /// masters' denials) or the OS's (its virtual entries), out of the hot path.
+    [[gnu::noinline]] void write_tail_addresses(bool firmware) noexcept {
+        const pmp_layout& layout = m_h.pmp;
+        for (unsigned k = 0; k < layout.tail_count; ++k) {
+            if (((m_h.tail_conflicts >> k) & 1) == 0) continue;
+            const unsigned v = layout.first_tail_virtual() + k;
+            (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.first_virtual() + v)),
+                                 firmware ? layout.tail_addr[k] : m_h.csr.pmpaddr[v]);
+        }
+        m_h.tail_holds_firmware_addresses = firmware;
     }
 
     /// pmpcfg4 and up (harts with more than 16 entries), out of the hot path.
@@ -1251,7 +1342,8 @@ private:
             if (i < layout.reserved_count) return layout.reserved_addr[i];
             if (i == layout.floor()) return 0;
             if (i == layout.everything()) return pmpaddr_everything;
-            return m_h.csr.pmpaddr[i - layout.first_virtual()];
+            const unsigned v = i - layout.first_virtual();
+            return v >= layout.first_tail_virtual() ? layout.tail_addr[v - layout.first_tail_virtual()] : m_h.csr.pmpaddr[v];
         };
         m_h.trap_vector_executable =
             classify_physical(board().layout(), base, 4, Hooks::intercepts_shutdown) == physical_class::ram &&
@@ -1270,11 +1362,12 @@ private:
         if (!m_h.trap_vector_executable) return;
         const u64 pc = m_h.pc;
         if (pc != (m_h.csr.mtvec & ~u64{3})) return;  // a vectored interrupt's entry
-        // mtvec's base is 4-byte aligned RAM (check_trap_vector): one aligned
-        // word, which the guard has checked is the firmware's to fetch.
-        const access_result word = m_hw.load(access_mode{riscv::privilege::machine, false, false}, pc, 4);
-        if (!word.ok) return;
-        const u32 bits = static_cast<u32>(word.value);
+        // mtvec's base is 4-byte aligned RAM the guard lets the firmware fetch
+        // (check_trap_vector): one aligned word, read in place.
+        const u8* code = m_hw.physical(pc, 4);
+        if (code == nullptr) return;
+        u32 bits;
+        __builtin_memcpy(&bits, __builtin_assume_aligned(code, 4), 4);  // little-endian, like instructions
         if ((bits & mask) != swap_mscratch) return;
         const unsigned r = riscv::insn::rd(bits);  // the swap: rd = rs1, not x0
         if (riscv::insn::rs1(bits) != r || r == 0) return;
@@ -1345,6 +1438,7 @@ private:
         if (m_h.features.has_u) m_hw.template write<csr::mcounteren>(0);
         m_hw.template clear<csr::mstatus>(ms::mpp::mask | ms::tvm::mask | ms::tw::mask | ms::tsr::mask | mpv_mask());
         m_h.world = world::firmware;
+        m_hw.world_switched(true);
         m_hooks.on_enter_firmware(*this);
         if constexpr (Inline) {
             apply_pmp_view_inline(firmware_view());
@@ -1360,6 +1454,7 @@ private:
     [[gnu::always_inline]] void switch_to_os(riscv::privilege mode, bool virtualized) noexcept {
         namespace ms = riscv::mstatus;
         m_h.world = world::os;
+        m_hw.world_switched(false);
         m_h.os_mode = mode;
         m_h.os_virtualized = virtualized;
         m_hooks.on_enter_os(*this);
@@ -1452,7 +1547,25 @@ private:
         const bool read = from_os ? fetch_os_instruction(m_h.pc, bits) : read_firmware_instruction(m_h.pc, bits);
         if (!read || !decode_data_access(bits, op)) return false;
         if (op.is_float && !has_fp(op.width)) return false;
+        // An LR's loop body runs in the monitor (run_to_store_conditional): any register.
+        if (op.op == data_access::kind::load_reserved && !have_all_registers()) return false;
         return have_registers(op.base_reg, op.is_float ? 0 : op.data_reg, op.result_reg);
+    }
+
+    /// After an LR the monitor performed: the loop's body up to its SC, which
+    /// is then emulated too (virt/constrained_loop.hpp); the run stops, the
+    /// firmware going on natively, at anything a constrained loop may not hold.
+    void run_to_store_conditional() noexcept {
+        for (unsigned n = 0; n < 16; ++n) {  // a constrained loop has at most 16 instructions (unpriv. 8.3)
+            u32 bits = 0;
+            if (!read_firmware_instruction(m_h.pc, bits)) return;
+            const constrained_step step = step_constrained(bits, m_h.pc, m_h);
+            switch (step.result) {
+                case constrained_step::kind::executed: m_h.pc = step.next; break;
+                case constrained_step::kind::store_conditional: (void)emulate_firmware_memory_access(); return;
+                case constrained_step::kind::stop: return;
+            }
+        }
     }
 
     /// A load or store to a device the monitor emulates: the CLINT the
@@ -1463,6 +1576,20 @@ private:
         const bool from_os = m_h.world == world::os;
         data_access op;
         if (!decode_guest_access(from_os, op)) return false;
+        if (!from_os && op.access() == access_kind::store &&
+            m_hw.template read<csr::mcause>() == riscv::cause_value(riscv::exception::load_access_fault)) {
+            // An AMO or SC the PMP denied: QEMU 7.2 reports a load access fault;
+            // the spec's cause is store/AMO access fault (priv. spec 3.7.1).
+            const u64 tval = m_hw.template read<csr::mtval>();
+            if (!emulate_device_op(op, from_os))
+                deliver_exception(riscv::cause_value(riscv::exception::store_access_fault), tval);
+            return true;
+        }
+        return emulate_device_op(op, from_os);
+    }
+
+    /// emulate_device_access once decoded: false when the access is not to an emulated device.
+    bool emulate_device_op(const data_access& op, bool from_os) noexcept {
         const u64 address = reg(op.base_reg) + static_cast<u64>(op.offset);
         translation_regime regime = from_os ? os_regime() : common_regime();
         if (!from_os) regime.privilege = riscv::privilege::machine;  // the firmware runs with satp Bare
@@ -1501,6 +1628,7 @@ private:
             m_interrupts_changed = false;
             refresh_interrupts();
         }
+        if (op.op == data_access::kind::load_reserved && m_h.world == world::firmware) run_to_store_conditional();
         return true;
     }
 
@@ -1532,9 +1660,10 @@ private:
     /// One access to an emulated device. The CLINT's registers are 32 bits
     /// wide: msip takes naturally aligned 4-byte accesses, mtimecmp and mtime
     /// 4- and 8-byte accesses at any alignment (made of the 32-bit words they
-    /// touch), AMOs as a read and a write (QEMU 7.2 accepts all of these; 1- and
-    /// 2-byte accesses, 8-byte ones to msip, LR and SC raise access faults).
-    /// False for an access fault.
+    /// touch); anything that writes naturally aligned; AMOs as a read and a
+    /// write, LR/SC with a reservation on the value (QEMU 7.2 accepts all of
+    /// these; 1- and 2-byte accesses, 8-byte ones to msip and misaligned
+    /// writes raise access faults). False for an access fault.
     bool device_access(const data_access& op, u64 physical, u64& value) noexcept {
         const memory_layout& layout = board().layout();
         if (Hooks::intercepts_shutdown && layout.shutdown_device.contains(physical, op.width)) {
@@ -1543,12 +1672,14 @@ private:
                 return false;
             return shutdown_device_access(op, physical, value);
         }
-        if (op.op == data_access::kind::load_reserved || op.op == data_access::kind::store_conditional) return false;
         if (op.width != 4 && op.width != 8) return false;
         const bool mswi = layout.mswi.contains(physical, op.width);
         const bool mtimer = layout.mtimer.contains(physical, op.width);
         if (!mswi && !mtimer) return false;
-        if (mswi && (op.width != 4 || (physical & 3) != 0)) return false;
+        if (mswi && op.width != 4) return false;
+        // Loads may be misaligned (made of the words they touch); anything that
+        // writes must be naturally aligned (QEMU 7.2's CLINT, checked natively).
+        if (op.op != data_access::kind::load && (physical & (op.width - 1)) != 0) return false;
         u64 old = 0;
         if (op.op != data_access::kind::store) old = clint_read(physical, op.width, mswi);
         switch (op.op) {
@@ -1558,8 +1689,22 @@ private:
                 clint_write(physical, op.width, amo_result(op.amo, old, operand_of(op), op.width), mswi);
                 value = old;
                 return true;
-            default: return false;
+            case data_access::kind::load_reserved:
+                m_h.reservation_address = physical;
+                m_h.reservation_value = old;
+                m_h.reservation_width = op.width;
+                value = old;
+                return true;
+            case data_access::kind::store_conditional: {
+                const bool holds = m_h.reservation_width == op.width && m_h.reservation_address == physical &&
+                                   m_h.reservation_value == old;
+                m_h.reservation_width = 0;
+                if (holds) clint_write(physical, op.width, operand_of(op), mswi);
+                value = holds ? 0 : 1;
+                return true;
+            }
         }
+        return false;
     }
 
     /// `width` bytes of the CLINT at `address`, from the 32-bit registers they touch.
@@ -1727,6 +1872,7 @@ private:
         }
         write_result(op, op.op == data_access::kind::store_conditional ? (sc_succeeded ? 0 : 1) : out.value);
         m_h.pc += op.length;
+        if (op.op == data_access::kind::load_reserved) run_to_store_conditional();
         return true;
     }
 
@@ -1738,27 +1884,6 @@ private:
     bool m_missing_registers = false;
     bool m_interrupts_changed = false;
 };
-
-/// The firmware's instruction at `pc`, for the trap paths that run before any
-/// engine: the firmware runs with satp Bare, so `pc` is physical; when the four
-/// bytes there are RAM outside the monitor's memory the instruction is read
-/// from there in M-mode (never from mtval, which QEMU 7.2 leaves stale for
-/// HLV/HSV). False otherwise: the engine then reads it on the full guarded path.
-template <arch Arch>
-[[nodiscard, gnu::always_inline]] inline bool firmware_instruction_in_ram(Arch& hw, const memory_layout& layout,
-                                                                         u64 pc, u32& bits) noexcept {
-    if (!layout.ram.contains(pc, 4) || layout.monitor.overlaps(pc, 4) || layout.shared_buffer.overlaps(pc, 4))
-        return false;
-    const u8* code = hw.physical(pc, 4);
-    if (code == nullptr) return false;
-    u16 low;
-    u16 high;
-    __builtin_memcpy(&low, __builtin_assume_aligned(code, 2), 2);
-    __builtin_memcpy(&high, __builtin_assume_aligned(code + 2, 2), 2);
-    bits = u32{low} | (u32{high} << 16);
-    if ((low & 3) != 3) bits = low;  // a 16-bit instruction
-    return true;
-}
 
 /// The hot path of the trap vector: a CSR instruction of the firmware (read
 /// from its memory, not from mtval) on a CSR whose access has no effect beyond the

@@ -597,7 +597,7 @@ public:
     /// Whether every byte of `[address, address + length)` may be accessed
     /// (`kind`) in `regime`: translation and guard only, nothing accessed.
     bool check_range(const translation_regime& regime, u64 address, u64 length, access_kind kind, guest_fault& f) noexcept {
-        if (address + length < address) {
+        if (length != 0 && address + (length - 1) < address) {  // past 2^64 - 1 (unpriv. 1.4)
             f = access_fault(regime, address, kind);
             return false;
         }
@@ -617,7 +617,12 @@ public:
 
     /// The class of a physical range for this side (the guard alone).
     [[nodiscard]] physical_class classify(u64 physical, u64 size, access_kind kind) const noexcept {
-        const physical_class klass = classify_physical(m_layout, physical, size, m_shutdown_emulated);
+        // The shared page is the firmware's own memory: reading back an
+        // instruction the guest fetched from there is not an access on its
+        // behalf (docs/security.md); every data access there is refused.
+        const bool shared_fetch = kind == access_kind::fetch && m_layout.shared_buffer.contains(physical, size);
+        const physical_class klass =
+            shared_fetch ? physical_class::ram : classify_physical(m_layout, physical, size, m_shutdown_emulated);
         if (klass == physical_class::refused || klass == physical_class::device) return klass;
         const u8 needed = kind == access_kind::load ? pmp_r : kind == access_kind::store ? pmp_w : pmp_x;
         if (monitor_entries_refuse(m_hart.pmp, m_firmware_side, m_hart.features.pmp_granularity, physical, size, needed))
@@ -688,7 +693,7 @@ private:
 
     bool copy(const translation_regime& regime, u64 address, u8* to, const u8* from, u64 length, guest_fault& f) noexcept {
         const access_kind kind = to != nullptr ? access_kind::load : access_kind::store;
-        if (address + length < address) {
+        if (length != 0 && address + (length - 1) < address) {  // past 2^64 - 1 (unpriv. 1.4)
             f = access_fault(regime, address, kind);
             return false;
         }

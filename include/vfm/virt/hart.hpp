@@ -146,6 +146,10 @@ struct hart {
     u64 physical_timer = ~u64{0};
     u64 physical_pmpcfg[pmp_cfg_registers] = {};
     pmp_view physical_view = pmp_view::firmware;
+    /// Tail slots (pmp_layout::tail_count) whose pmpaddr differs between the
+    /// worlds (bit k: the k-th tail slot), and which set the hart holds now.
+    u64 tail_conflicts = 0;
+    bool tail_holds_firmware_addresses = true;
 
     /// The registers a backend's fast trap path has saved in `x` (the caller-
     /// saved ones, sp and tp: ra, sp, tp, t0-t6, a0-a7); the fast path must use

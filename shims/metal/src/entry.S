@@ -74,13 +74,16 @@ _start:
     wfi
     j .Lpark
 
-/* ---- the trap vector (direct mode), in three tiers (docs/metal.md):
- *   1. the firmware's csrr/csrrw on a CSR kept in the context (hart::fast_csrs,
- *      mstatus and misa reads): served here, with three temporaries saved
- *      (five for a write);
+/* ---- the trap vectors (direct mode), in three tiers (docs/metal.md):
+ *   1. the firmware's csrr/csrrw on a CSR kept in the context (mscratch,
+ *      mepc, mcause, mtval; hart::fast_csrs; mstatus and misa reads): served
+ *      here, with three temporaries saved (five for a write);
  *   2. with the caller-saved registers saved, vfm_fast_trap (a C++ leaf, the
  *      monitor's fast path and its policies' fast hooks);
  *   3. with every register saved, vfm_handle_trap (the engine).
+ * mtvec is vfm_firmware_trap_vector while the firmware runs (tier 1 first)
+ * and vfm_trap_vector while the OS runs (and at boot): the backend switches
+ * it with the world (hart_backend::world_switched).
  * From a guest mscratch holds the context; from the monitor itself it is 0. */
     .section .text.vfm_trap, "ax"
     .balign 4
@@ -93,17 +96,38 @@ vfm_trap_vector:
     SAVE(29)
 
 #if VFM_METAL_CSR_FAST_PATH
+    j .Ltier2
+
+    .balign 4
+    .globl vfm_firmware_trap_vector
+vfm_firmware_trap_vector:
+    csrrw sp, mscratch, sp
+    beqz sp, .Lmonitor_trap
+    SAVE(5)
+    SAVE(28)
+    SAVE(29)
+
     /* Tier 1. t0 = the instruction, t3 = the CSR's old value, t4 = scratch.
      * Reads use no other register. Writes save t2 first (t2 = the CSR's
      * slot) and restore it before writing rd; t1 keeps the guest's value but
      * around a register-table read, where it is the link (saved in its slot
      * meanwhile). A path that gives up with t2 saved goes to .Ltier2_t2_saved. */
-    lbu t0, VFM_CTX_WORLD(sp)
-    bnez t0, .Ltier2                      /* the OS trapped */
     csrr t0, mcause
     addi t0, t0, -2                       /* illegal instruction */
     bnez t0, .Ltier2
-    csrr t0, mtval                        /* the instruction's bits */
+    csrr t0, mtval                        /* the instruction's bits, as the hart reports them */
+    /* mtval may be stale (QEMU 7.2 leaves the last trapped CSR instruction's
+     * there for an HLV/HSV) or zero: its low half must be the one the
+     * firmware fetched at mepc (physical: the firmware runs with satp Bare;
+     * the hart fetched it, so it is readable). An instruction that is not a
+     * CSR access of the same rd and funct3 differs there; a CSR access
+     * reports its own bits (docs/metal.md). Anything else: the C++ tiers,
+     * which read the instruction on the guarded path. */
+    csrr t4, mepc
+    lhu t3, 0(t4)
+    xor t3, t3, t0
+    slli t3, t3, 48
+    bnez t3, .Ltier2
     li t4, 0xff07f
     and t4, t0, t4
     li t3, 0x2073                         /* csrrs rd, csr, x0: a read */
@@ -118,13 +142,12 @@ vfm_trap_vector:
     SAVE(7)
     srli t3, t0, 20
     addi t3, t3, -0x340
-    sltiu t4, t3, 16
-    beqz t4, .Lcsr_write_3xx
-    add t4, sp, t3
-    lbu t2, VFM_CTX_FAST_CSRS(t4)
-    beqz t2, .Ltier2_t2_saved
-    slli t2, t2, 3
-    add t2, t2, sp                        /* t2 = &slot */
+    sltiu t4, t3, 4                       /* mscratch, mepc, mcause, mtval: consecutive in the context */
+    beqz t4, .Lcsr_write_table
+    slli t2, t3, 3
+    add t2, t2, sp
+    addi t2, t2, VFM_CTX_MSCRATCH         /* t2 = &slot */
+.Lcsr_write_slot:
     srli t4, t0, 12
     andi t4, t4, 0xf8                     /* rs1 * 8: an entry of the register table */
     SAVE(6)
@@ -141,6 +164,16 @@ vfm_trap_vector:
     sd t4, 0(t2)
     LOAD(7)
     j .Lwrite_rd
+
+.Lcsr_write_table:                        /* mtval2, mtinst (by the table), mstatus */
+    sltiu t4, t3, 16
+    beqz t4, .Lcsr_write_3xx
+    add t4, sp, t3
+    lbu t2, VFM_CTX_FAST_CSRS(t4)
+    beqz t2, .Ltier2_t2_saved
+    slli t2, t2, 3
+    add t2, t2, sp                        /* t2 = &slot */
+    j .Lcsr_write_slot
 
 .Lcsr_write_3xx:                          /* csrrw rd, mstatus, rs1 */
     addi t3, t3, 0x40
@@ -201,9 +234,7 @@ vfm_trap_vector:
     csrr t0, mtval                        /* the bits again */
     j .Lwrite_rd
 
-.Lcsr_read:
-    srli t3, t0, 20
-    addi t3, t3, -0x340
+.Lcsr_read_table:                         /* mtval2, mtinst: by the table */
     sltiu t4, t3, 16
     beqz t4, .Lcsr_read_3xx
     add t4, sp, t3
@@ -211,7 +242,17 @@ vfm_trap_vector:
     beqz t4, .Ltier2
     slli t4, t4, 3
     add t4, t4, sp
-    ld t3, 0(t4)                          /* on into .Lwrite_rd */
+    ld t3, 0(t4)
+    j .Lwrite_rd
+
+.Lcsr_read:
+    srli t3, t0, 20
+    addi t3, t3, -0x340
+    sltiu t4, t3, 4                       /* mscratch, mepc, mcause, mtval: consecutive in the context */
+    beqz t4, .Lcsr_read_table
+    slli t3, t3, 3
+    add t4, sp, t3
+    ld t3, VFM_CTX_MSCRATCH(t4)           /* on into .Lwrite_rd */
 
 .Lwrite_rd:                               /* x[rd] = t3, then past the instruction; t0 is free */
     srli t4, t0, 4
@@ -229,6 +270,10 @@ vfm_trap_vector:
     csrrw sp, mscratch, sp
     mret
 
+#else
+    /* Without tier 1 both worlds use the one vector. */
+    .globl vfm_firmware_trap_vector
+    .set vfm_firmware_trap_vector, vfm_trap_vector
 #endif /* VFM_METAL_CSR_FAST_PATH */
 
     /* Tier 2: the other caller-saved registers, tp and sp. */

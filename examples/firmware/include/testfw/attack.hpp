@@ -46,13 +46,21 @@ struct region {
     [[nodiscard]] bool overlaps(u64 a, u64 n) const noexcept { return a < end() && a + n > base; }
 };
 
-/// What the attacks aim at.
+/// What the attacks aim at (docs/attacks.md, "What the targets are").
+///
+/// The monitor's memory is a target of every access. The shared page is
+/// memory the firmware is given (the sandbox policy's bounce buffer for
+/// debug-console buffers): the firmware's own loads, stores, AMOs, LR/SC, FP
+/// accesses and fetches there (MPRV with MPP = M included) are legitimate and
+/// work, so they are controls; it is a target only of the accesses the
+/// monitor makes on the firmware's behalf (MPRV with MPP = S or U, HLV/HLVX/
+/// HSV, and the page-table walks of either), which must refuse it as they
+/// refuse the monitor's memory.
 struct targets {
-    region monitor;            ///< the monitor's memory
-    region shared;             ///< the page it shares with the firmware
+    region monitor;            ///< the monitor's memory: a target of every access
+    region shared;             ///< the page it shares with the firmware: a target of monitor-made accesses only
     bool from_device_tree = false;
-    bool locked = false;       ///< natively, locked away from M-mode by PMP (the self-test tier)
-    [[nodiscard]] bool protects(u64 a, u64 n) const noexcept { return monitor.overlaps(a, n) || shared.overlaps(a, n); }
+    bool locked = false;       ///< natively, locked away by PMP (the self-test tier)
 };
 
 /// Natively (no device tree node): the memory below the firmware where a
@@ -71,13 +79,18 @@ inline constexpr u64 lock_request = 0x5e1f'7e57'a77a'c4ed;
 /// there is no such node, native_monitor_base/size and the page after it.
 /// Prints them on a "~ [impl]" line (they differ between monitors).
 ///
-/// Natively, with lock_request at lock_request_address, it locks both
-/// regions with PMP entries 0 and 1 (L = 1, no permission: they bind M-mode
-/// too, priv. 3.7.1) and reserves those entries (pmp::reserve_low): a
-/// machine that contains every attack, against which the suite checks its
-/// own judgement of "contained". QEMU 7.2 then reports two faults with
-/// other causes than the spec's (an AMO: load access fault; an HLV/HSV:
-/// guest-page fault); in that tier only, attempt() takes those as contained.
+/// Natively, with lock_request at lock_request_address, it puts PMP entries
+/// 0 and 1 over the two regions and reserves those entries
+/// (pmp::reserve_low): entry 0 locks the monitor's memory (L = 1, no
+/// permission: it binds M-mode too, priv. 3.7.1), entry 1 leaves the shared
+/// page to M-mode and to fetches (L = 0, X only), so that every access with
+/// an effective privilege of S or U (MPRV with MPP = S or U, HLV/HSV, the
+/// implicit reads of a walk) is refused there and the firmware's own accesses
+/// are not: a machine that contains every attack and lets every control
+/// work, against which the suite checks its own judgement of "contained".
+/// QEMU 7.2 then reports two faults with other causes than the spec's (an
+/// AMO: load access fault; an HLV/HSV: guest-page fault); in that tier only,
+/// attempt() takes those as contained.
 [[nodiscard]] targets find_targets() noexcept;
 
 /// The outcome of an attempt or a group (see above).
@@ -153,6 +166,17 @@ void describe(const access::result& r, char* out, usize size) noexcept;
 /// when `must_work` and it trapped at all.
 bool control(const char* description, const access::op& o, u64 va, u64 pa, u64 value, u64 status, bool must_work,
              access::preamble pre = access::preamble::none) noexcept;
+
+/// A control on memory the firmware may use but whose contents it cannot
+/// predict (the shared page: the monitor writes SBI buffers there): puts
+/// `initial` in the bytes at `where` (plain M-mode stores), runs `o` there as
+/// attempt() does, puts back what was there, and prints a compared line,
+/// "ok   <description>: <o> works as on bare hardware" when the access did
+/// exactly what it does on bare hardware (a load returned those bytes, a
+/// store, AMO or LR/SC pair left what it should), else a FAIL line with what
+/// happened.
+bool works(const char* description, const access::op& o, const place& where, u64 initial, u64 status,
+           access::preamble pre = access::preamble::none) noexcept;
 
 /// Reads `n` bytes of physical memory with plain M-mode loads; false when one
 /// of them faults.

@@ -43,7 +43,15 @@ public:
     /// `monitor` in it. Returns nullptr, or why the board cannot be used. The
     /// console and the shutdown device are found first, so that every later
     /// error is printed where the device tree says and ends the machine.
-    [[nodiscard]] const char* init(u64 device_tree, region monitor, u64 firmware_entry) noexcept {
+    ///
+    /// The devices that master the bus (DMA) are denied to the firmware
+    /// (memory_layout::bus_masters), but for those `firmware_bus_masters`
+    /// names: a comma-separated list of node names, each matching a node's
+    /// whole name or its name before '@' ("fw-cfg", "virtio_mmio@10001000",
+    /// "pci"). The firmware then controls a device that writes any memory:
+    /// containment is given up (given_to_firmware() says which).
+    [[nodiscard]] const char* init(u64 device_tree, region monitor, u64 firmware_entry,
+                                   const char* firmware_bus_masters = "") noexcept {
         m_uart = default_uart;
         m_finisher = default_finisher;
         u8* blob = reinterpret_cast<u8*>(static_cast<uptr>(device_tree));
@@ -116,6 +124,25 @@ public:
         }
         m_mtime = m_layout.mtimer.base + m_layout.mtime_offset;  // read on every trapping `time` read
 
+        // The bus masters, merged into as few ranges as the other devices allow.
+        m_given_to_firmware = 0;
+        auto keep = [&](fdt::node n) {
+            if (!names_node(firmware_bus_masters, t.name(n))) return true;
+            if (m_given_to_firmware < max_given) m_given[m_given_to_firmware] = n.offset();
+            ++m_given_to_firmware;
+            return false;
+        };
+        fdt::region found[4 * memory_layout::max_bus_masters];  // before merging: every range
+        const fdt::result<u32> masters = fdt::bus_master_ranges(t, found, 4 * memory_layout::max_bus_masters, keep);
+        if (!masters || masters.value() > memory_layout::max_bus_masters)
+            return "the device tree's bus masters (DMA) cannot be read, or are too many to deny";
+        m_layout.bus_master_count = masters.value();
+        for (u32 i = 0; i < m_layout.bus_master_count; ++i) m_layout.bus_masters[i] = {found[i].base, found[i].size};
+        for (u32 i = 0; i < m_layout.bus_master_count; ++i)
+            if (m_layout.bus_masters[i].overlaps(m_layout.ram.base, m_layout.ram.size))
+                return "a bus master's registers overlap RAM in the device tree";
+        m_tree = blob;
+
         // Reserve the monitor before the firmware sees the tree (DT spec 3.5.4, no-map).
         fdt::editor e(blob, window_end - device_tree);
         if (!e.ok()) return fdt::to_string(e.status());
@@ -127,6 +154,15 @@ public:
     }
 
     [[nodiscard]] const memory_layout& layout() const noexcept { return m_layout; }
+
+    /// How many bus masters init() left to the firmware, and the name of the
+    /// `index`-th (for the monitor's warning).
+    [[nodiscard]] u32 given_to_firmware() const noexcept { return m_given_to_firmware; }
+    [[nodiscard]] const char* given_name(u32 index) const noexcept {
+        if (index >= max_given || index >= m_given_to_firmware || m_tree == nullptr) return "?";
+        const fdt::tree t(m_tree, device_tree_window);
+        return t.ok() ? t.name(fdt::node{m_given[index]}) : "?";
+    }
     [[nodiscard]] u32 hart_count() const noexcept { return m_hart_count; }
     [[nodiscard]] u64 hart_id(u32 index) const noexcept { return m_hart_ids[index]; }
     [[nodiscard]] bool hart_index(u64 hartid, u64& index) const noexcept {
@@ -162,6 +198,27 @@ public:
     }
 
 private:
+    static constexpr u32 max_given = 8;
+
+    /// Whether the comma-separated `list` names node `name` (wholly, or its part before '@').
+    [[nodiscard]] static bool names_node(const char* list, const char* name) noexcept {
+        if (list == nullptr || name == nullptr) return false;
+        usize base = 0;
+        while (name[base] != '\0' && name[base] != '@') ++base;
+        for (const char* item = list; *item != '\0';) {
+            usize length = 0;
+            while (item[length] != '\0' && item[length] != ',') ++length;
+            bool whole = name[length] == '\0';
+            for (usize i = 0; i < length && whole; ++i) whole = item[i] == name[i];
+            bool prefix = length == base && length != 0;
+            for (usize i = 0; i < length && prefix; ++i) prefix = item[i] == name[i];
+            if (length != 0 && (whole || prefix)) return true;
+            item += length;
+            if (*item == ',') ++item;
+        }
+        return false;
+    }
+
     template <usize N>
     [[nodiscard]] static bool is_compatible(const fdt::tree& t, fdt::node n, const char* const (&compatibles)[N]) noexcept {
         const fdt::property compatible = t.find_property(n, "compatible");
@@ -183,6 +240,9 @@ private:
     u64 m_mtime = 0;
     u64 m_uart = 0;
     u64 m_finisher = 0;
+    const u8* m_tree = nullptr;
+    u32 m_given[max_given] = {};
+    u32 m_given_to_firmware = 0;
 };
 
 }  // namespace vfm::platforms

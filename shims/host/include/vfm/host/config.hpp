@@ -36,6 +36,9 @@ struct hart_config {
     bool svpbmt = false;    ///< menvcfg.PBMTE / henvcfg.PBMTE
     bool zicbom = false;    ///< menvcfg/senvcfg/henvcfg CBIE and CBCFE
     bool zicboz = false;    ///< menvcfg/senvcfg/henvcfg CBZE
+    /// The hart sets a PTE's A and D bits itself (Svadu, as QEMU does); false
+    /// raises a page fault instead (Svade).
+    bool svadu = false;
 
     // Address translation schemes accepted by satp / vsatp (Sv39x4 / Sv48x4 in hgatp).
     bool sv39 = true;

@@ -194,6 +194,15 @@ public:
     // vfm::arch: entering the guest
     // ------------------------------------------------------------------
 
+    /// The engine says which world runs next; the simulated hart has one trap
+    /// path and only remembers it (world_switches() counts the calls).
+    void world_switched(bool firmware_runs) noexcept {
+        m_firmware_world = firmware_runs;
+        ++m_world_switches;
+    }
+    [[nodiscard]] bool firmware_world() const noexcept { return m_firmware_world; }
+    [[nodiscard]] u64 world_switches() const noexcept { return m_world_switches; }
+
     /// mret into the guest: logs the entry (pc = mepc, mode = MPP, V = MPV)
     /// and applies mret's state change (priv. spec 3.3.2, H ext. 9.6.4):
     /// MIE = MPIE, MPIE = 1, MPP = U (M when there is no U), MPRV = 0 when
@@ -1062,8 +1071,9 @@ private:
 
     /// Sv39 / Sv48 translation of `va` for an access by `how` (priv. spec
     /// 4.3.2, 4.4, 4.5): page-table reads are S-level implicit accesses
-    /// checked by PMP; A and D are not updated (Svade: a clear A, or a clear
-    /// D on a store, raises a page fault).
+    /// checked by PMP; a clear A, or a clear D on a store, raises a page
+    /// fault (Svade) or, with config svadu, is set in the PTE (a store to it,
+    /// checked by PMP too).
     [[nodiscard]] translation translate(const access_mode& how, u64 va, access_type type) noexcept {
         using namespace riscv;
         const u64 page_fault = type == access_type::store ? 15 : 13;
@@ -1115,7 +1125,13 @@ private:
             if (!permitted) return {false, 0, page_fault};
             if (level > 0 && (ppn & bits_below(9 * static_cast<unsigned>(level))) != 0)
                 return {false, 0, page_fault};  // misaligned superpage
-            if (!a || (type == access_type::store && !d)) return {false, 0, page_fault};
+            if (!a || (type == access_type::store && !d)) {
+                if (!m_config.svadu) return {false, 0, page_fault};
+                if (!m_pmp.check(pte_address, 8, access_type::store, riscv::privilege::supervisor).allowed)
+                    return {false, 0, access_fault};
+                pte |= 64 | (type == access_type::store ? 128 : 0);
+                std::memcpy(m_ram.at(pte_address, 8), &pte, 8);
+            }
             const u64 offset_bits = 12 + 9 * static_cast<unsigned>(level);
             return {true, ((ppn << 12) & ~bits_below(offset_bits)) | (va & bits_below(offset_bits)), 0};
         }
@@ -1268,6 +1284,8 @@ private:
     u64 m_menvcfg = 0, m_mcountinhibit = 0, m_mscratch = 0, m_mepc = 0, m_mcause = 0, m_mtval = 0;
     u64 m_mtinst = 0, m_mtval2 = 0, m_mcycle = 0, m_minstret = 0, m_fcsr = 0;
     u64 m_f[32] = {};
+    bool m_firmware_world = false;
+    u64 m_world_switches = 0;
     u64 m_mhpmcounter[32] = {};
     u64 m_mhpmevent[32] = {};
     // Supervisor level.

@@ -15,6 +15,10 @@
 #include <vfm/virt/hart.hpp>
 
 extern "C" {
+/// The trap vectors (entry.S): the OS's (and the monitor's own), and the
+/// firmware's, whose first tier serves its plain CSR accesses.
+extern char vfm_trap_vector[];
+extern char vfm_firmware_trap_vector[];
 /// Enters the guest described by `context` (restores its registers, mret).
 [[noreturn]] void vfm_resume(vfm::virt::hart* context);
 /// One two-instruction slot per hart: a CSR instruction and `ret`.
@@ -140,6 +144,11 @@ public:
     [[nodiscard]] u8* physical(u64 address, u64 size) noexcept {
         (void)size;
         return reinterpret_cast<u8*>(static_cast<uptr>(address));
+    }
+
+    /// mtvec for the world that runs next.
+    void world_switched(bool firmware_runs) noexcept {
+        write<riscv::csr::mtvec>(reinterpret_cast<uptr>(firmware_runs ? vfm_firmware_trap_vector : vfm_trap_vector));
     }
 
     [[noreturn]] void resume(virt::hart& context) noexcept { vfm_resume(&context); }

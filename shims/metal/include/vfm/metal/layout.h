@@ -32,6 +32,7 @@
 #define VFM_CTX_MISA 296       /* u64 */
 #define VFM_CTX_MSTATUS_FAST_WRITABLE 304  /* u64 */
 #define VFM_CTX_MSTATUS 312    /* u64: the virtual M-level fields of mstatus */
+#define VFM_CTX_MSCRATCH 352   /* u64[4]: mscratch, mepc, mcause, mtval (CSRs 0x340-0x343), in order */
 /* rules::mstatus_virtual_fields: MIE, MPIE, MPP, MPRV, TVM, TW, TSR, SBE, MBE, GVA, MPV. */
 #define VFM_MSTATUS_VIRTUAL 0xf000721888
 /* rules::mstatus_physical_writable: SIE, SPIE, UBE, SPP, VS, FS, SUM, MXR. */

@@ -39,6 +39,9 @@ static_assert(offsetof(virt::hart, mepc_mask) == VFM_CTX_MEPC_MASK, "trap path b
 static_assert(offsetof(virt::hart, misa) == VFM_CTX_MISA, "trap path block");
 static_assert(offsetof(virt::hart, mstatus_fast_writable) == VFM_CTX_MSTATUS_FAST_WRITABLE, "trap path block");
 static_assert(offsetof(virt::hart, csr.mstatus) == VFM_CTX_MSTATUS, "trap path block");
+static_assert(offsetof(virt::hart, csr.mscratch) == VFM_CTX_MSCRATCH && offsetof(virt::hart, csr.mepc) == VFM_CTX_MSCRATCH + 8 &&
+                  offsetof(virt::hart, csr.mcause) == VFM_CTX_MSCRATCH + 16 && offsetof(virt::hart, csr.mtval) == VFM_CTX_MSCRATCH + 24,
+              "tier 1 reaches CSRs 0x340-0x343 at VFM_CTX_MSCRATCH + 8 * (csr - 0x340)");
 static_assert(VFM_MSTATUS_PHYSICAL_WRITABLE == virt::rules::mstatus_physical_writable, "the vector's mstatus write");
 static_assert(VFM_MSTATUS_VIRTUAL == virt::rules::mstatus_virtual_fields, "the vector composes mstatus as the engine does");
 
