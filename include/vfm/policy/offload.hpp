@@ -61,7 +61,7 @@ public:
             } else {
                 hw.template clear<riscv::csr::mip>(riscv::mip::stip::mask);
                 h.monitor_deadline = deadline;
-                virt::program_physical_timer(monitor.board(), monitor.shared(), h);
+                virt::program_physical_timer(hw, monitor.board(), monitor.shared(), h);
             }
             h.x[10] = 0;  // SBI_SUCCESS (legacy: the return value)
             if (time_call) h.x[11] = 0;

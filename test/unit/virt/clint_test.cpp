@@ -430,6 +430,35 @@ TEST_CASE("mtime writes move the board's time; the other harts are told", "[virt
     CHECK(ld(b, mtime_address) == 0x0000'0003'0000'5000);
 }
 
+TEST_CASE("mtime at 2^64-1: the monitor takes no timer interrupt nobody asked for", "[virt][clint][interrupt][smp]") {
+    // Fuzz finding F1. MTIP is pending while mtime >= mtimecmp (3.2.1): at
+    // mtime = 2^64-1 it is pending for every mtimecmp, all ones included, so
+    // no comparator value means "never". Nothing here asked for a timer
+    // interrupt (the firmware's MTIE is 0, the monitor has no deadline): every
+    // hart goes on running its guest. The firmware still reads MTIP pending
+    // in its mip, as the hardware would show it.
+    machine m{qemu_h::make(), 2};
+    cpu& a = m[0];
+    cpu& b = m[1];
+    a.boot_with_vector();
+    b.boot_with_vector();
+    b.jump(0x8010'0c00);
+    store(a, mtime_address, ~u64{0});  // the firmware's emulated store (settles after it)
+    CHECK(m.board.read_time() == ~u64{0});
+    const u64 after_store = a.pc();
+    a.settle();
+    CHECK(a.pc() == after_store);
+    b.settle();  // its doorbell: the monitor reprograms its timer, then b runs on
+    CHECK(b.pc() == 0x8010'0c00);
+    CHECK(b.mode() == privilege::user);
+    store(a, mtimecmp_base, ~u64{0});
+    CHECK((a.csrr(csr::mip) & 0x80) == 0x80);  // 2^64-1 >= 2^64-1
+    a.enter_os(os_entry);
+    a.settle();
+    CHECK(a.pc() == os_entry);
+    CHECK(a.mode() == privilege::supervisor);
+}
+
 TEST_CASE("reading another hart's msip and mtimecmp; harts that do not exist", "[virt][clint][smp]") {
     machine m{rv64gc::make(), 2};
     cpu& a = m[0];
