@@ -131,16 +131,10 @@ public:
     }
     /// sfence.vma: counted, a monitor that fences for ever does not return.
     void sfence_vma(const fence_operands& f) noexcept {
-        if (++fences > 100'000) {
-            if (runaway != nullptr) runaway(runaway_context);
-            violation("the monitor does not return: 100000 sfence.vma in one trap");
-        }
+        if (++fences > 100'000) violation("the monitor does not return: 100000 sfence.vma in one trap");
         simulated_hart::sfence_vma(f);
     }
     unsigned fences = 0;
-    /// Called when the monitor runs away (known_finding F3 ends the input there).
-    void (*runaway)(void*) = nullptr;
-    void* runaway_context = nullptr;
 
     [[nodiscard]] u8* physical(u64 address, u64 size) noexcept {
         if (native == 0 && layout != nullptr) {
@@ -166,14 +160,16 @@ public:
     }
 
 private:
-    /// The monitor reading back the instruction a guest trapped on (M-mode, at
-    /// most four bytes, in halfwords or as one physical view): allowed in the
-    /// shared page where that guest may fetch every byte itself under the
-    /// physical PMP, since it is then the guest's own fetch (docs/security.md,
-    /// "Why the shared page is refused too"; the guard's `classify` lets
-    /// fetches through there). Data accesses for a guest are made with the
-    /// guest's privilege, never M, and get no such leave.
+    /// The monitor reading back the instruction the firmware trapped on
+    /// (M-mode, at most four bytes, in halfwords or as one physical view):
+    /// allowed in the shared page where the firmware may fetch every byte
+    /// itself under the physical PMP, since it is then its own fetch
+    /// (docs/security.md, "Why the shared page is refused too"; the guard's
+    /// `classify` lets the firmware's fetches through there, never the OS's).
+    /// Data accesses for a guest are made with the guest's privilege, never M,
+    /// and get no such leave.
     [[nodiscard]] bool instruction_readback(u64 address, u64 size) const noexcept {
+        if (context == nullptr || context->world != virt::world::firmware) return false;
         if (size == 0 || size > 4 || address + size < address) return false;
         const u64 mpp = riscv::mstatus::mpp::extract(peek_csr(csr::mstatus).value_or(0));
         const riscv::privilege guest = mpp == 1 ? riscv::privilege::supervisor : riscv::privilege::user;
@@ -355,23 +351,8 @@ public:
             x.hw.context = &x.h;
             x.hw.shutdown_denied = monitor_type::intercepts_shutdown;
             board.simulated().connect(i, x.hw);
-            x.hw.runaway_context = this;
-            x.hw.runaway = [](void* m) {
-                // F3 (known_finding): offload's remote sfence.vma loop wraps past 2^64.
-                auto& self = *static_cast<machine*>(m);
-                if (report_known()) return;
-                self.ended = true;
-                self.leave();
-            };
             x.hw.set_wfi_hook([this, i](host::simulated_hart&) { wfi(*cpus[i]); });
-            const bool has_s = c.s;
-            x.hw.set_misuse_handler([this, has_s](const std::string& message) {
-                // F2 (known_finding): the sandbox's unguarded S-level CSR accesses on a hart without S.
-                // The monitor goes on (the access read zero); the input ends after the trap.
-                if (!has_s && message.rfind("unguarded", 0) == 0 && !report_known()) {
-                    ended = true;
-                    return;
-                }
+            x.hw.set_misuse_handler([](const std::string& message) {
                 violation("the monitor misused the host hart: " + message);
             });
         }
@@ -466,10 +447,6 @@ public:
             if (c.hw.privilege() == privilege::machine) return;  // in its monitor (a nested doorbell)
             const auto code = c.hw.pending_interrupt();
             if (!code) return;
-            if (n >= 64 && known_finding(c, *code)) {
-                ended = true;
-                return;
-            }
             if (n >= 64)
                 violation(fmt::format("interrupt {} keeps firing at {:#x} on hart {}: the monitor leaves it pending "
                                       "and enabled",
@@ -729,29 +706,6 @@ private:
         if (mpp == 2 || (mpp == 1 && !c.h.features.has_s))
             violation(fmt::format("hart {}: the virtual mstatus.MPP holds {}, not a mode the hart has", c.index, mpp));
         c.hw.check_pmp(after, c.pc ^ in_sample());
-    }
-
-    /// Findings already reported (docs/fuzzing.md, "Findings") that would
-    /// otherwise stop every fuzzing run at the first input reaching them: such
-    /// an input ends there, unless VFM_FUZZ_KNOWN=report asks for the crash.
-    ///   F1: mtime at 2^64-1 (the firmware can write it through the CLINT)
-    ///       reaches the monitor's "no deadline" mtimecmp of all ones: MTIP
-    ///       stays pending and the monitor takes it for ever.
-    ///   F3: offload's remote sfence.vma over [start, start + size) steps
-    ///       page by page while page < start + size: near 2^64 the page wraps
-    ///       to 0 and the loop runs ~2^52 times (fuzz_hart::sfence_vma).
-    ///   F2: the sandbox reads and writes S-level CSRs (sstatus, stvec, ...)
-    ///       unguarded on a hart without S-mode (the host hart's misuse).
-    bool known_finding(cpu& c, unsigned code) {
-        if (report_known()) return false;
-        return code == 7 && board.simulated().read_time() == ~u64{0} && board.simulated().mtimecmp(c.index) == ~u64{0};
-    }
-    [[nodiscard]] static bool report_known() {
-        static const bool report = [] {
-            const char* v = std::getenv("VFM_FUZZ_KNOWN");
-            return v != nullptr && std::string(v) == "report";
-        }();
-        return report;
     }
 
     u64 in_sample() noexcept { return m_sample += 0x9e37'79b9'7f4a'7c15; }
