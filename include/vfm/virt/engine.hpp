@@ -1588,7 +1588,12 @@ private:
         u32 bits = 0;
         const bool read = from_os ? fetch_os_instruction(m_h.pc, bits) : read_firmware_instruction(m_h.pc, bits);
         if (!read || !decode_data_access(bits, op)) return false;
-        if (op.is_float && !has_fp(op.width)) return false;
+        // An FP load or store with mstatus.FS = Off is an illegal instruction
+        // (priv. spec 3.1.6.6), never an access fault: what is at pc now is not
+        // what trapped (another hart rewrote it). The f registers are off
+        // limits to the monitor too then (M-mode traps on them): deliver the fault.
+        if (op.is_float && (!has_fp(op.width) || riscv::mstatus::fs::extract(m_hw.template read<csr::mstatus>()) == 0))
+            return false;
         // An LR's loop body runs in the monitor (run_to_store_conditional): any register.
         if (op.op == data_access::kind::load_reserved && !have_all_registers()) return false;
         return have_registers(op.base_reg, op.is_float ? 0 : op.data_reg, op.result_reg);
