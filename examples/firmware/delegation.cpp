@@ -6,7 +6,11 @@
 // in S-mode (when sstatus.SIE and sie allow) and never in M-mode. Last, the
 // supervisor timer the way OpenSBI provides it: mideleg.STIP set, the
 // M-mode timer handler injects mip.STIP, the S-mode handler asks M-mode
-// (ecall) to clear it.
+// (ecall) to clear it; once with the deadline 1 ms ahead, then with it
+// swept tick by tick across the whole path from S-mode's call to its wfi,
+// so that it also passes in M-mode's handler, in the mret back and between
+// S-mode's check and its wfi (deterministic under -icount: the
+// delegation-icount run).
 #include "testfw/testfw.hpp"
 
 using namespace testfw;
@@ -73,6 +77,7 @@ record g_s_irq;
 record g_m_irq;
 volatile u64 g_timer_events[4];
 volatile u64 g_timer_event_count;
+volatile u64 g_mti_epc;  ///< mepc of the last machine timer interrupt
 
 void log_event(u64 e) {
     if (g_timer_event_count < 4) g_timer_events[g_timer_event_count] = e;
@@ -95,6 +100,7 @@ bool m_handler(trap_frame& f) {
     }
     if (f.cause == mti_cause) {
         log_event(mti_cause);
+        g_mti_epc = f.epc;
         clear<csr::mie>(ip::mtip::mask);
         set_mtimecmp(hartid(), never);
         set<csr::mip>(ip::stip::mask);
@@ -163,14 +169,58 @@ u64 lower_ssi_undelegated(u64) {
     return 1;
 }
 
-/// S-mode: the supervisor timer through SBI-like calls.
-u64 lower_timer(u64) {
+/// S-mode: the supervisor timer through SBI-like calls, `ticks` ahead.
+/// Both interrupts may come before the wfi: wfi_until does not lose them.
+u64 lower_timer(u64 ticks) {
     set<csr::sie>(ip::stip::mask);
     set<csr::sstatus>(ms::sie::mask);
-    (void)ecall(call_set_timer, platform::timebase / 1000);
-    for (u64 i = 0; i < lower_spin_limit && g_timer_event_count < 2; ++i) wfi();
+    (void)ecall(call_set_timer, ticks);
+    (void)wfi_until(g_timer_event_count, 2, lower_spin_limit);
     clear<csr::sstatus>(ms::sie::mask);
     return g_timer_event_count;
+}
+
+/// The sweep: the deadline 0, 1, 2, ... ticks ahead, until it fell in
+/// S-mode's wfi `sweep_in_a_row` times in a row (the whole path is then
+/// behind it), at most `sweep_max_ticks` ahead: 4 ms, more than twice the
+/// path under the monitor at -icount shift=10 (1,500 instructions of 1 us;
+/// at shift=7, 0.2 ms).
+constexpr u64 sweep_in_a_row = 32;
+constexpr u64 sweep_max_ticks = 4 * platform::timebase / 1000;
+struct sweep_result {
+    u64 failed;      ///< deadlines not taken as M-mode then S-mode, STIP cleared
+    u64 first_failed;
+    u64 first_count;
+    u64 first_events[2];
+    u64 before_wfi;  ///< deadlines that passed before S-mode's wfi
+    u64 in_a_row;    ///< deadlines in a row that fell in the wfi
+};
+sweep_result g_sweep;
+
+/// S-mode: the sweep.
+u64 lower_timer_sweep(u64) {
+    set<csr::sie>(ip::stip::mask);
+    set<csr::sstatus>(ms::sie::mask);
+    u64 ticks = 0;
+    for (; ticks <= sweep_max_ticks && g_sweep.in_a_row < sweep_in_a_row; ++ticks) {
+        g_timer_event_count = 0;
+        g_mti_epc = 0;
+        (void)ecall(call_set_timer, ticks);
+        (void)wfi_until(g_timer_event_count, 2, lower_spin_limit);
+        const bool in_wfi = g_mti_epc == wfi_until_wake_address();
+        const bool ok = g_timer_event_count == 2 && g_timer_events[0] == mti_cause &&
+                        g_timer_events[1] == sti_cause && (read<csr::sip>() & ip::stip::mask) == 0;
+        if (!ok && g_sweep.failed++ == 0) {
+            g_sweep.first_failed = ticks;
+            g_sweep.first_count = g_timer_event_count;
+            g_sweep.first_events[0] = g_timer_events[0];
+            g_sweep.first_events[1] = g_timer_events[1];
+        }
+        if (!in_wfi) ++g_sweep.before_wfi;
+        g_sweep.in_a_row = in_wfi ? g_sweep.in_a_row + 1 : 0;
+    }
+    clear<csr::sstatus>(ms::sie::mask);
+    return ticks;
 }
 
 }  // namespace
@@ -254,11 +304,25 @@ void testfw::firmware_main() {
     clear<csr::mip>(ip::stip::mask);
     set_mtimecmp(hartid(), never);
     g_timer_event_count = 0;
-    n = run_in(privilege::supervisor, lower_timer);
+    n = run_in(privilege::supervisor, lower_timer, platform::timebase / 1000);
     check(n == 2 && g_timer_events[0] == mti_cause && g_timer_events[1] == sti_cause,
           "M-mode took %x, then S-mode took %x", g_timer_events[0], g_timer_events[1]);
     check((read<csr::mip>() & ip::stip::mask) == 0 && get_mtimecmp(hartid()) == never,
           "S-mode's call cleared mip.STIP and cancelled the timer: %b", (read<csr::mip>() & ip::stip::mask) == 0);
+
+    section("the supervisor timer, its deadline swept across the path from the call to wfi");
+    g_sweep = {};
+    const u64 swept = run_in(privilege::supervisor, lower_timer_sweep);
+    if (g_sweep.failed != 0)
+        note("%u of %u deadlines went wrong; the first, %u ticks ahead: %u interrupt(s), %x then %x", g_sweep.failed,
+             swept, g_sweep.first_failed, g_sweep.first_count, g_sweep.first_events[0], g_sweep.first_events[1]);
+    check(g_sweep.failed == 0, "0, 1, 2, ... ticks ahead: M-mode took each, then S-mode, and STIP was cleared: %b",
+          g_sweep.failed == 0);
+    check(g_sweep.before_wfi > 0, "the earliest passed before S-mode's wfi: %b", g_sweep.before_wfi > 0);
+    check(g_sweep.in_a_row == sweep_in_a_row, "then %u in a row fell in the wfi, within 4 ms: %b", sweep_in_a_row,
+          g_sweep.in_a_row == sweep_in_a_row);
+    check((read<csr::mip>() & ip::stip::mask) == 0 && get_mtimecmp(hartid()) == never,
+          "mip.STIP clear and the timer cancelled after the sweep: %b", (read<csr::mip>() & ip::stip::mask) == 0);
     write<csr::mideleg>(0);
     write<csr::mie>(0);
     set_s_handler(nullptr);

@@ -48,10 +48,16 @@ bool on_timer(trap_frame& f) {
     return true;
 }
 
+/// Waits until `count` interrupts were taken: in wfi (wfi_until: an
+/// interrupt between the check and the wfi, whose handler disarms the timer,
+/// must not leave the hart asleep), or spinning for at most 1 s.
 void wait_for(u64 count, bool use_wfi) {
+    if (use_wfi) {
+        (void)wfi_until(g_timer.count, count, lower_spin_limit);
+        return;
+    }
     const deadline until = deadline::in_ms(1000);
     while (g_timer.count < count && !until.passed()) {
-        if (use_wfi) wfi();
     }
 }
 

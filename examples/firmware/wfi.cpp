@@ -45,11 +45,9 @@ u64 lower_wfi(u64) {
 }
 
 /// wfi in a loop until the M-mode handler has counted an interrupt.
-/// (Counting, not reading mtime, bounds the wait.)
-u64 lower_wfi_until_interrupt(u64) {
-    for (u64 i = 0; i < lower_spin_limit && g_irq.count == 0; ++i) wfi();
-    return g_irq.count;
-}
+/// (Counting, not reading mtime, bounds the wait; wfi_until, because the
+/// interrupt may come before the wfi and its handler disarms the timer.)
+u64 lower_wfi_until_interrupt(u64) { return wfi_until(g_irq.count, 1, lower_spin_limit); }
 
 }  // namespace
 

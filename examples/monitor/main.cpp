@@ -51,6 +51,10 @@ constinit monitor_type monitor{board};
 /// so it reaches this check even when loaded elsewhere).
 constinit const char* const linked_start = __vfm_start;
 
+/// The hart's CSRs and trap entry (stateless): one object at a fixed address,
+/// so that the fast path passes it without a stack frame.
+constinit vfm::metal::hart_backend hw;
+
 }  // namespace
 
 /// Every hart arrives here from the boot code, on its own stack; the first one
@@ -80,7 +84,6 @@ extern "C" [[noreturn]] void vfm_main(u64 hartid, u64 device_tree, u64 boot_info
         for (;;) asm volatile("wfi");  // a hart the device tree does not list stays parked
     }
     vfm::virt::hart& context = vfm::metal::construct_context(static_cast<u32>(hartid));
-    vfm::metal::hart_backend hw;
     const vfm::boot_error error = monitor.boot_hart(hw, context, static_cast<u32>(index), hartid, device_tree, boot_info);
     if (error != vfm::boot_error::none) stop(hartid, vfm::describe(error));
     // The other harts start once the first is about to enter the firmware, so
@@ -97,7 +100,6 @@ static_assert(!(VFM_METAL_CSR_FAST_PATH && monitor_type::watches_fast_path),
 extern "C" bool vfm_fast_trap(vfm::virt::hart* context) {
     // The vector's first tier already served the CSR accesses virt::fast_path
     // would: go straight to the engine, with the caller-saved registers.
-    vfm::metal::hart_backend hw;
     if constexpr (VFM_METAL_CSR_FAST_PATH)
         return monitor.fast_trap_beyond_csrs(hw, *context);
     else
@@ -106,7 +108,6 @@ extern "C" bool vfm_fast_trap(vfm::virt::hart* context) {
 
 /// Then, when the fast path did not take the trap, this.
 extern "C" void vfm_handle_trap(vfm::virt::hart* context) {
-    vfm::metal::hart_backend hw;
     monitor.handle_trap(hw, *context);
 }
 

@@ -98,6 +98,7 @@ public:
         m_shared.harts[index] = &h;
 
         const memory_layout& memory = m_board.layout();
+        virt::set_firmware_code_window(h, memory);
         h.pmp = virt::pmp_layout{};
         h.pmp.physical_count = h.features.pmp_count;
         if (!add_denied_region(h.pmp, memory.monitor)) return boot_error::region_not_napot;
@@ -144,7 +145,7 @@ public:
     /// register) the engine itself, which gives up, changing nothing, when it
     /// needs another register. True when the trap was handled.
     [[nodiscard]] bool fast_trap(Arch& hw, virt::hart& h) noexcept {
-        if (virt::fast_path(hw, h, m_board.layout())) {
+        if (virt::fast_path(hw, h)) {
             if constexpr (watches_fast_path)
                 (fast_trap_of<Policies>(h, riscv::cause_value(riscv::exception::illegal_instruction)), ...);
             return true;
@@ -190,9 +191,7 @@ public:
     /// general path must do it), anything else the engine. The instruction is
     /// read from the firmware's memory (mtval may be stale).
     [[gnu::noinline]] bool return_to_os(Arch& hw, virt::hart& h) noexcept {
-        u32 bits = 0;
-        if (!virt::firmware_instruction_in_ram(hw, m_board.layout(), hw.template read<riscv::csr::mepc>(), bits) ||
-            bits != riscv::mret_bits)
+        if (!virt::firmware_instruction_is(hw, h, hw.template read<riscv::csr::mepc>(), riscv::mret_bits))
             return handle_trap_in_engine(hw, h, false);
         engine_type engine(hw, *this, h, false);
         return engine.handle_firmware_mret();

@@ -3,6 +3,8 @@
 """Test summaries from testlog.json, `vfm summary`, and small pure helpers."""
 
 import json
+import os
+import time
 import unittest
 from pathlib import Path
 
@@ -122,18 +124,24 @@ if args[0] == "setup":
     sys.exit(0)
 if args[0] == "test":
     d = args[args.index("-C") + 1]
-    results = json.loads(os.environ["FAKE_RESULTS"]).get(os.path.basename(d), [])
+    logbase = args[args.index("--logbase") + 1] if "--logbase" in args else "testlog"
+    fake = json.loads(os.environ["FAKE_RESULTS"])
+    # A stress round (logbase stress-<stamp>-rNN) may have results of its own: "<dir>@rNN".
+    key = os.path.basename(d) + "@" + logbase.rsplit("-", 1)[-1]
+    results = fake.get(key, fake.get(os.path.basename(d), []))
     os.makedirs(os.path.join(d, "meson-logs"), exist_ok=True)
-    with open(os.path.join(d, "meson-logs", "testlog.json"), "w") as f:
+    with open(os.path.join(d, "meson-logs", logbase + ".json"), "w") as f:
         for i, r in enumerate(results):
-            f.write(json.dumps({{"name": "t%d" % i, "result": r}}) + "\\n")
+            f.write(json.dumps({{"name": "vfm:qemu / t%d" % i, "result": r, "duration": 1.5,
+                                 "command": ["run_qemu.py", "t%d" % i],
+                                 "stdout": "output of t%d in %s\\n" % (i, logbase)}}) + "\\n")
     sys.exit(1 if any(r != "OK" and r != "SKIP" for r in results) else 0)
 sys.exit(2)
 """
 
 
-class TestCommandTest(DriverTest):
-    """`vfm test` with fake meson and ninja: steps, summary, stale results."""
+class FakeMesonTest(DriverTest):
+    """Fake meson and ninja on PATH (FAKE_TOOL)."""
 
     def setUp(self):
         super().setUp()
@@ -157,11 +165,15 @@ class TestCommandTest(DriverTest):
         return [ln for ln in self.log.read_text().splitlines()
                 if ln.startswith(tool + " ") and all(w in ln.split() for w in words)]
 
+
+class TestCommandTest(FakeMesonTest):
+    """`vfm test` with fake meson and ninja: steps, summary, stale results."""
+
     def test_all_dirs_and_summary(self):
         proc = self.vfm("test", "--no-deps", "--no-slow", "--suite", "unit", "--", "-v")
         self.assertEqual(proc.returncode, 1, proc.stderr)
         self.assertEqual(proc.stdout.splitlines()[-1], "7 passed, 1 failed, 1 skipped")
-        self.assertIn("FAIL build-riscv-clang: t1", proc.stdout)
+        self.assertIn("FAIL build-riscv-clang: vfm:qemu / t1", proc.stdout)
         log = self.log.read_text()
         self.assertIn("riscv64-gcc.ini --buildtype=minsize", log)
         self.assertIn("riscv64-clang.ini --buildtype=minsize", log)
@@ -261,6 +273,70 @@ class TestCommandTest(DriverTest):
         self.assertEqual([ln.split()[-1] for ln in self.tool_lines("ninja")],
                          [str(self.tmp / n) for n in ("build", "build-riscv", "build-riscv-clang",
                                                       "build-asan", "build-asan-clang", "build-fuzz")])
+
+
+class StressTest(FakeMesonTest):
+    """`vfm test --stress N` with fake meson and ninja: rounds, failures and their logs."""
+
+    def test_rounds_failures_and_logs(self):
+        self.env["FAKE_RESULTS"] = json.dumps({"build": ["FAIL"], "build-riscv": ["OK", "SKIP"],
+                                               "build-riscv-clang": ["OK", "OK"],
+                                               "build-riscv@r02": ["OK", "TIMEOUT"]})
+        proc = self.vfm("test", "--no-deps", "--stress", "3", "--load", "0", "--suite", "qemu")
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        out = proc.stdout.splitlines()
+        # The cross dirs only, each round in its own log, no testlog.json written.
+        log = self.log.read_text()
+        self.assertNotIn(f"-C {self.tmp / 'build'} ", log)
+        self.assertEqual(log.count("--no-rebuild --logbase stress-"), 6)
+        self.assertIn("--suite=qemu", log)
+        self.assertFalse((self.tmp / "build-riscv" / "meson-logs" / "testlog.json").exists())
+        self.assertTrue(out[0].startswith("vfm: stress round 1/3: 3 passed, 0 failed, 1 skipped"), out)
+        self.assertTrue(out[1].startswith("vfm: stress round 2/3: 3 passed, 1 failed ("), out)
+        self.assertEqual(out[2], "  round 2: TIMEOUT build-riscv: vfm:qemu / t1 after 1.5 s")
+        self.assertTrue(out[3].startswith("    log: "), out)
+        saved = Path(out[3].split("log: ", 1)[1])
+        self.assertTrue(saved.name.startswith("r02-t1"), saved)
+        self.assertIn("output of t1 in stress-", saved.read_text())
+        self.assertIn("run_qemu.py", saved.read_text())
+        self.assertIn("vfm: stress summary: 3 of 3 round(s) in build-riscv, build-riscv-clang, "
+                      "0 busy process(es)", proc.stdout)
+        self.assertIn("  failures (1):", out)
+        self.assertEqual(out[-1], "9 passed, 1 failed, 2 skipped")
+
+    def test_all_passed_with_load(self):
+        self.env["FAKE_RESULTS"] = json.dumps({"build-riscv": ["OK"], "build-riscv-clang": ["OK"]})
+        proc = self.vfm("test", "--no-deps", "--stress", "2", "--load", "2", "--only", "clang")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout.splitlines()[-1], "2 passed, 0 failed")
+        self.assertIn("in build-riscv-clang, 2 busy process(es)", proc.stdout)
+        # The load ran while the rounds ran and is gone afterwards.
+        pids = [int(p) for ln in proc.stderr.splitlines() if "background load:" in ln
+                for p in ln.split("pids ", 1)[1].split()]
+        self.assertEqual(len(pids), 2, proc.stderr)
+        for pid in pids:
+            for _ in range(50):
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
+            else:
+                self.fail(f"load process {pid} still runs")
+
+    def test_build_failure_stops_it(self):
+        self.env["FAKE_FAIL"] = "ninja:build-riscv-clang"
+        proc = self.vfm("test", "--no-deps", "--stress", "2", "--load", "0")
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("BUILD FAILED build-riscv-clang", proc.stdout)
+        self.assertEqual(proc.stdout.splitlines()[-1], "0 passed, 1 failed")
+        self.assertNotIn("logbase", self.log.read_text())
+
+    def test_option_errors(self):
+        self.assertUsageError(self.vfm("test", "--stress", "0"), "--stress")
+        self.assertUsageError(self.vfm("test", "--stress", "many"), "--stress")
+        self.assertUsageError(self.vfm("test", "--stress", "1", "--load", "-1"), "--load")
+        self.assertUsageError(self.vfm("test", "--load", "2"), "--load needs --stress")
 
 
 class HelperTest(unittest.TestCase):

@@ -27,14 +27,15 @@ def _meson_setup_argv(bd: BuildDir, options, root: Path) -> list[str]:
     return argv
 
 
-def _call(argv, cwd=None, quiet=False) -> int:
+def _call(argv, cwd=None, quiet=False, stdout=None) -> int:
     """Runs a tool. quiet: its output goes to stderr, and only when it did
-    something or failed (so `run --exec` keeps stdout for the guest)."""
+    something or failed (so `run --exec` keeps stdout for the guest).
+    stdout: where its output goes otherwise (default: inherited)."""
     if not quiet:
         info("$ " + quote(argv))
     try:
         if not quiet:
-            return subprocess.run(argv, cwd=cwd).returncode
+            return subprocess.run(argv, cwd=cwd, stdout=stdout).returncode
         proc = subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT)
     except FileNotFoundError:
@@ -49,16 +50,16 @@ def _call(argv, cwd=None, quiet=False) -> int:
 
 
 def configure(bd: BuildDir, options=(), *, force: bool = False, root: Path | None = None,
-              quiet: bool = False) -> bool:
+              quiet: bool = False, stdout=None) -> bool:
     """Configures bd (reconfigures when it exists and force or options are given)."""
     root = root or source_root()
     if bd.is_configured() and not force and not options:
         return True
-    return _call(_meson_setup_argv(bd, options, root), cwd=root, quiet=quiet) == 0
+    return _call(_meson_setup_argv(bd, options, root), cwd=root, quiet=quiet, stdout=stdout) == 0
 
 
-def ninja(bd: BuildDir, targets=(), quiet: bool = False) -> bool:
-    return _call(["ninja", "-C", str(bd.path)] + list(targets), quiet=quiet) == 0
+def ninja(bd: BuildDir, targets=(), quiet: bool = False, stdout=None) -> bool:
+    return _call(["ninja", "-C", str(bd.path)] + list(targets), quiet=quiet, stdout=stdout) == 0
 
 
 def ensure_built(bd: BuildDir, target: str, root: Path | None = None) -> Path:
@@ -122,8 +123,11 @@ def meson_test_argv(bd: BuildDir, meson_args) -> list[str]:
     return argv + list(meson_args)
 
 
-def cmd_test(meson_args, options=(), only=(), run_deps=True) -> int:
-    """deps, setup, build and meson test in each dir; prints the summary."""
+def cmd_test(meson_args, options=(), only=(), run_deps=True, stress=None, load=None) -> int:
+    """deps, setup, build and meson test in each dir; prints the summary.
+    With `stress` (a number of rounds): stress.py."""
+    if stress is not None:
+        return _cmd_stress(stress, meson_args, options, only, run_deps, load)
     dirs = select_dirs(only)
     all_dirs = standard_build_dirs()
     names = [d.name for d in dirs]
@@ -161,6 +165,31 @@ def cmd_test(meson_args, options=(), only=(), run_deps=True) -> int:
     lines, total = summ.summarize([d.path for d in dirs], steps)
     _print_summary(lines, total)
     return 1 if total.failed else 0
+
+
+def _cmd_stress(rounds, meson_args, options, only, run_deps, load) -> int:
+    """deps, setup and build of the cross dirs (or --only's), then the rounds.
+    The normal results (testlog.json, the status file) are left alone."""
+    from . import stress
+    dirs = select_dirs(only or stress.DEFAULT_DIRS)
+    if run_deps:
+        from . import deps
+        deps.cmd_deps()
+    failed = []
+    for bd in dirs:
+        info(f"=== {bd.name} ===")
+        # The tools' output goes to stderr: stdout carries the rounds' results.
+        if not configure(bd, options, stdout=sys.stderr.fileno()):
+            failed.append(f"CONFIGURE FAILED {bd.name}")
+        elif not ninja(bd, stdout=sys.stderr.fileno()):
+            failed.append(f"BUILD FAILED {bd.name}")
+    if failed:
+        print("vfm: stress: not run, the build failed", flush=True)
+        for f in failed:
+            print(f"  {f}")
+        print(summ.Counts(failed=len(failed)).line(), flush=True)
+        return 1
+    return stress.cmd_stress(rounds, dirs, meson_args, load)
 
 
 def _status(native: BuildDir, names, steps) -> None:

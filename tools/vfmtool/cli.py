@@ -38,6 +38,16 @@ def _positive_int(text):
     return v
 
 
+def _count(text):
+    try:
+        v = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number")
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must not be negative")
+    return v
+
+
 def _seconds(text):
     try:
         v = float(text)
@@ -83,6 +93,10 @@ def build_parser() -> Parser:
             "and prints a summary from their meson-logs/testlog.json: per-dir counts\n"
             "and a final line `N passed, N failed[, N skipped]`. A failed configure or\n"
             "build counts as a failure. Exit status 1 when anything failed.\n"
+            "With --stress N: builds the cross dirs, then runs their tests (every QEMU\n"
+            "tier) N times while busy processes load every CPU; prints a line per round,\n"
+            "every failure with its saved log, and a summary over all rounds. The\n"
+            "normal results (testlog.json, `vfm summary`) are left alone.\n"
             "Arguments after -- go to `meson test`.")
     s.add_argument("--suite", action="append", default=[], metavar="SUITE",
                    help="only tests of this Meson suite (repeatable)")
@@ -93,6 +107,12 @@ def build_parser() -> Parser:
                    help="only these build dirs: native, riscv, clang, asan, asan-clang, fuzz or a "
                         "dir name (repeatable)")
     s.add_argument("--no-deps", action="store_true", help="skip the deps step")
+    s.add_argument("--stress", type=_positive_int, metavar="N",
+                   help="run the QEMU tiers (build-riscv and build-riscv-clang, or --only's dirs) "
+                        "N times under background CPU load; report every failure with its log")
+    s.add_argument("--load", type=_count, metavar="N",
+                   help="with --stress: busy processes of background load (default: one per CPU; "
+                        "0: none)")
     s.add_argument("-D", dest="options", **meson_opt)
 
     s = add("summary", "print the test summary from the build dirs' testlog.json")
@@ -240,7 +260,10 @@ def dispatch(argv) -> int:
             return builddirs.cmd_build(options)
         meson_args = [f"--suite={s}" for s in args.suite]
         meson_args += [f"--no-suite={s}" for s in args.no_suite + (["slow"] if args.no_slow else [])]
-        return builddirs.cmd_test(meson_args + rest, options, args.only, not args.no_deps)
+        if args.load is not None and args.stress is None:
+            raise UsageError("--load needs --stress")
+        return builddirs.cmd_test(meson_args + rest, options, args.only, not args.no_deps,
+                                  stress=args.stress, load=args.load)
     if cmd == "fuzz":
         from . import fuzz
         return fuzz.cmd_fuzz(seconds=args.time, runs=args.runs, policies=args.policy, jobs=args.jobs,

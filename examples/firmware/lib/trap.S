@@ -171,3 +171,23 @@ testfw_resume_m:
     .endr
     addi    sp, sp, TESTFW_LOWER_CTX_SIZE
     ret
+
+    // u64 testfw_wfi_until(const volatile u64* counter, u64 target, u64 limit):
+    // wfi until *counter >= target, at most `limit` times; returns *counter.
+    // An interrupt taken from the check up to and including the wfi resumes
+    // at the check (testfw_m_trap and testfw_s_trap move epc back): its
+    // handler may have advanced the counter, and the wfi would then wait for
+    // an interrupt that has already come.
+    .balign 4
+    .globl testfw_wfi_until
+    .globl testfw_wfi_until_wfi
+testfw_wfi_until:
+    ld      t0, 0(a0)
+    bgeu    t0, a1, 1f
+    beqz    a2, 1f
+testfw_wfi_until_wfi:
+    wfi
+    addi    a2, a2, -1
+    j       testfw_wfi_until
+1:  mv      a0, t0
+    ret

@@ -45,6 +45,15 @@ hart_local& hart(u64 hartid) noexcept {
     return *reinterpret_cast<hart_local*>(testfw_hart_regions + (hartid << TESTFW_REGION_SHIFT));
 }
 
+u64 wfi_until_wake_address() noexcept { return reinterpret_cast<u64>(testfw_wfi_until_wfi) + 4; }
+
+// The wfi in testfw_wfi_until is 4 bytes (trap.S assembles without RVC).
+
+void restart_wfi_until(trap_frame& f) noexcept {
+    const u64 check = reinterpret_cast<u64>(testfw_wfi_until);
+    if (f.is_interrupt() && f.epc >= check && f.epc <= reinterpret_cast<u64>(testfw_wfi_until_wfi)) f.epc = check;
+}
+
 void unexpected_trap(const trap_frame& f, const char* level) noexcept {
     println("FAIL unexpected trap to %s-mode on hart %u: cause %x epc %x tval %x status %x", level, self().hartid,
             f.cause, f.epc, f.tval, f.status);
@@ -57,6 +66,7 @@ extern "C" void testfw_m_trap(trap_frame* frame) noexcept {
     trap_frame& f = *frame;
     hart_local& h = self();
     h.m_traps = h.m_traps + 1;
+    restart_wfi_until(f);
     if (h.m_handler != nullptr && h.m_handler(f)) return;
     if (!f.is_interrupt()) {
         if (is_exit_ecall(f)) testfw_resume_m(f.x[10]);
@@ -72,6 +82,7 @@ extern "C" void testfw_s_trap(trap_frame* frame) noexcept {
     trap_frame& f = *frame;
     hart_local& h = self();
     h.s_traps = h.s_traps + 1;
+    restart_wfi_until(f);
     if (h.s_handler != nullptr && h.s_handler(f)) return;
     if (!f.is_interrupt()) {
         if (is_exit_ecall(f)) {

@@ -347,11 +347,12 @@ template <usize N>
 /// reaches bus master `n`: each entry of its `reg`, and for a PCI host bridge
 /// each window of its `ranges` (the devices' BARs, I/O and memory, live there;
 /// PCI bus addresses have 3 cells, DT spec 2.3.8 and the PCI bus binding).
-/// Returns false when something could not be decoded (the caller must then
-/// not trust the list).
+/// Returns false when something could not be decoded, a `reg` included (the
+/// caller must then not trust the list).
 template <class F>
 constexpr bool for_each_bus_master_range(const tree& t, node n, F&& f) noexcept {
     const result<u32> entries = t.reg_count(n);
+    if (!entries && t.find_property(n, "reg")) return false;  // a reg that cannot be decoded is no "no reg"
     for (u32 i = 0; entries && i < entries.value(); ++i) {
         const result<region> r = device_region(t, n, i);
         if (!r) return false;
@@ -381,26 +382,74 @@ constexpr bool for_each_bus_master_range(const tree& t, node n, F&& f) noexcept 
     return true;
 }
 
+namespace detail {
+
+[[nodiscard]] constexpr bool intersects(const region& r, u64 from, u64 to) noexcept {
+    return r.size != 0 && r.base < to && from < r.base + r.size;
+}
+
+/// Whether [from, to) holds something a merged denial must not cover: an
+/// enabled device that is not a kept bus master (its `reg`; for a bus master
+/// keep() refused, its windows too), or memory. A `reg` that cannot be decoded
+/// counts as there (fail closed: the gap is not merged); one in no CPU address
+/// space (an ancestor bus without `ranges`, DT spec 2.3.8, e.g. /cpus) is not.
+/// Kept bus masters need no test: bus_master_ranges' gaps lie between their
+/// sorted ranges, so none of theirs reaches into one.
+[[nodiscard]] constexpr bool gap_occupied(const tree& t, u64 from, u64 to) noexcept {
+    for (node n = t.root(); n; n = t.next_node(n)) {
+        if (!t.is_enabled(n)) continue;
+        if (is_bus_master(t, n)) {
+            bool inside = false;
+            const bool decoded =
+                for_each_bus_master_range(t, n, [&](const region& r) { inside = inside || intersects(r, from, to); });
+            if (inside || !decoded) return true;
+            continue;
+        }
+        if (!is_memory(t, n) && !t.find_property(n, "compatible")) continue;  // buses, cpus' children: not devices
+        const result<u32> entries = t.reg_count(n);
+        if (!entries) {
+            if (t.find_property(n, "reg")) return true;
+            continue;
+        }
+        for (u32 i = 0; i < entries.value(); ++i) {
+            const result<region> reg = t.reg(n, i);
+            if (!reg) return true;
+            if (reg.value().size == 0) continue;  // no addresses: /cpus' harts (#size-cells 0)
+            const result<u64> base = t.translate_address(n, reg.value().base);
+            if (!base && base.error() == error::not_found) continue;  // not in the CPU's address space
+            if (!base || intersects(region{base.value(), reg.value().size}, from, to)) return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace detail
+
 /// The ranges of every enabled bus master of the tree for which `keep(node)`
-/// is true, merged and sorted: neighbours (also across a gap in which no other
-/// node's `reg` and no memory lies) become one range, so that fewer PMP
-/// entries cover them. Stores up to `capacity` in `out`; returns how many
-/// there are, or an error when the tree cannot be read or there are more.
+/// is true (asked once per node), merged and sorted: overlapping and adjacent
+/// ranges become one, and so do neighbours across a gap that holds nothing
+/// else (detail::gap_occupied: no other device, no bus master keep() refused,
+/// no memory), so that fewer PMP entries cover them. `out` holds up to
+/// `capacity` ranges before merging. Returns how many there are after
+/// merging; error::no_space when the ranges before merging do not fit
+/// (never a shorter list: a range left out would be left to the firmware);
+/// another error when a bus master's ranges cannot be decoded.
 template <class Keep>
 [[nodiscard]] constexpr result<u32> bus_master_ranges(const tree& t, region* out, u32 capacity, Keep&& keep) noexcept {
     u32 count = 0;
-    bool ok = true;
-    for (node n = t.root(); n && ok; n = t.next_node(n)) {
+    bool full = false;
+    for (node n = t.root(); n; n = t.next_node(n)) {
         if (!t.is_enabled(n) || !is_bus_master(t, n) || !keep(n)) continue;
-        ok = for_each_bus_master_range(t, n, [&](const region& r) {
+        const bool decoded = for_each_bus_master_range(t, n, [&](const region& r) {
             if (count == capacity) {
-                ok = false;
+                full = true;
                 return;
             }
             out[count++] = r;
         });
+        if (!decoded) return error::unsupported;
+        if (full) return error::no_space;
     }
-    if (!ok) return error::unsupported;
     // Sort by base (insertion sort: a few dozen ranges at most).
     for (u32 i = 1; i < count; ++i)
         for (u32 j = i; j > 0 && out[j].base < out[j - 1].base; --j) {
@@ -408,28 +457,12 @@ template <class Keep>
             out[j] = out[j - 1];
             out[j - 1] = swap;
         }
-    // Is anything else (a device that is not a bus master, or memory) in [from, to)?
-    auto occupied = [&](u64 from, u64 to) {
-        bool found = false;
-        for (node n = t.root(); n && !found; n = t.next_node(n)) {
-            if (!t.is_enabled(n) || is_bus_master(t, n)) continue;
-            const result<u32> entries = t.reg_count(n);
-            const bool memory = is_memory(t, n);
-            if (!memory && !t.find_property(n, "compatible")) continue;  // cpus, buses: not devices
-            for (u32 i = 0; entries && i < entries.value(); ++i) {
-                const result<region> r = device_region(t, n, i);
-                if (r && r.value().size != 0 && r.value().base < to && from < r.value().base + r.value().size)
-                    found = true;
-            }
-        }
-        return found;
-    };
     u32 merged = 0;
     for (u32 i = 0; i < count; ++i) {
         if (merged != 0) {
             region& last = out[merged - 1];
             const u64 last_end = last.base + last.size;
-            if (out[i].base <= last_end || !occupied(last_end, out[i].base)) {
+            if (out[i].base <= last_end || !detail::gap_occupied(t, last_end, out[i].base)) {
                 const u64 end = out[i].base + out[i].size;
                 if (end > last_end) last.size = end - last.base;
                 continue;

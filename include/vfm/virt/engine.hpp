@@ -126,16 +126,46 @@ struct trap_info {
     bool gva;
 };
 
+/// The window of hart::code_window_base/last for `layout`: the RAM above the
+/// monitor's memory when the monitor sits at the start of RAM (the shared
+/// page is the firmware's memory too), else the RAM below it, else the RAM
+/// above it; outside it the engine reads instructions on the guarded path.
+inline void set_firmware_code_window(hart& h, const memory_layout& layout) noexcept {
+    const region& ram = layout.ram;
+    const region& monitor = layout.monitor;
+    u64 base = ram.base;
+    u64 end = ram.end();
+    if (monitor.overlaps(ram.base, ram.size)) {
+        if (monitor.base <= ram.base || monitor.end() < ram.end()) {
+            base = detail::max(monitor.end(), ram.base);
+        } else {
+            end = monitor.base;
+        }
+    }
+    if (ram.size == 0 || end < base + 4 || (base & 1) != 0) {
+        h.code_window_base = 1;  // nothing: an odd base matches no pc
+        h.code_window_last = 0;
+        return;
+    }
+    h.code_window_base = base;
+    h.code_window_last = end - base - 4;
+}
+
+/// Whether the four bytes at `pc` lie in the hart's code window: one unsigned
+/// range check, for the trap paths.
+[[nodiscard, gnu::always_inline]] inline bool instruction_in_code_window(const hart& h, u64 pc) noexcept {
+    return pc - h.code_window_base <= h.code_window_last;
+}
+
 /// The firmware's instruction at `pc`, for the trap paths (also those that run
 /// before any engine): the firmware runs with satp Bare, so `pc` is physical; when the four
 /// bytes there are RAM outside the monitor's memory the instruction is read
 /// from there in M-mode (never from mtval, which QEMU 7.2 leaves stale for
-/// HLV/HSV; the shared page is the firmware's memory too). False otherwise:
-/// the engine then reads it on the full guarded path.
+/// HLV/HSV). False otherwise: the engine then reads it on the full guarded path.
 template <arch Arch>
-[[nodiscard, gnu::always_inline]] inline bool firmware_instruction_in_ram(Arch& hw, const memory_layout& layout,
-                                                                         u64 pc, u32& bits) noexcept {
-    if (!layout.ram.contains(pc, 4) || layout.monitor.overlaps(pc, 4)) return false;
+[[nodiscard, gnu::always_inline]] inline bool firmware_instruction_in_ram(Arch& hw, const hart& h, u64 pc,
+                                                                         u32& bits) noexcept {
+    if (!instruction_in_code_window(h, pc)) return false;
     const u8* code = hw.physical(pc, 4);
     if (code == nullptr) return false;
     u16 low;
@@ -145,6 +175,21 @@ template <arch Arch>
     bits = u32{low} | (u32{high} << 16);
     if ((low & 3) != 3) bits = low;  // a 16-bit instruction
     return true;
+}
+
+/// Whether the firmware's instruction at `pc` is the 32-bit `expected`, read
+/// as firmware_instruction_in_ram does (false where that one is false).
+template <arch Arch>
+[[nodiscard, gnu::always_inline]] inline bool firmware_instruction_is(Arch& hw, const hart& h, u64 pc,
+                                                                     u32 expected) noexcept {
+    if (!instruction_in_code_window(h, pc)) return false;
+    const u8* code = hw.physical(pc, 4);
+    if (code == nullptr) return false;
+    u16 low;
+    u16 high;
+    __builtin_memcpy(&low, __builtin_assume_aligned(code, 2), 2);
+    __builtin_memcpy(&high, __builtin_assume_aligned(code + 2, 2), 2);
+    return low == static_cast<u16>(expected) && high == static_cast<u16>(expected >> 16);
 }
 
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
@@ -508,7 +553,7 @@ public:
     bool read_firmware_instruction(u64 pc, u32& bits) noexcept {
         // The common case, RAM outside the monitor's memory, read in place;
         // anything else (ROM, flash, an edge of RAM) on the whole guarded path.
-        if (firmware_instruction_in_ram(m_hw, board().layout(), pc, bits)) return true;
+        if (firmware_instruction_in_ram(m_hw, m_h, pc, bits)) return true;
         translation_regime regime = common_regime();
         regime.privilege = riscv::privilege::machine;
         memory_type memory(m_hw, board().layout(), m_h, memory_type::side::firmware, Hooks::intercepts_shutdown);
@@ -1023,7 +1068,7 @@ private:
                 (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.first_virtual() +
                                                                             layout.first_tail_virtual() + k)),
                                      layout.tail_addr[k]);
-        if (!m_h.tail_holds_firmware_addresses) write_tail_addresses(false);
+        if (!m_h.tail_holds_firmware_addresses) write_tail_addresses(m_hw, m_h, false);
     }
 
     /// The firmware's virtual entries that overlap a bus master (bit i: entry i).
@@ -1075,7 +1120,7 @@ public:
         const unsigned registers = m_h.pmp.cfg_registers();  // at least 1: the layout is usable()
         m_h.physical_view = view;
         if (m_h.tail_conflicts != 0 && firmware_addresses(view) != m_h.tail_holds_firmware_addresses) [[unlikely]]
-            write_tail_addresses(firmware_addresses(view));
+            write_tail_addresses(m_hw, m_h, firmware_addresses(view));
         if (wanted[0] != physical[0]) {
             m_hw.template write<csr::pmpcfg0>(wanted[0]);
             physical[0] = wanted[0];
@@ -1091,15 +1136,17 @@ public:
 
     /// The tail's conflicting slots with the firmware's addresses (the bus
     /// masters' denials) or the OS's (its virtual entries), out of the hot path.
-    [[gnu::noinline]] void write_tail_addresses(bool firmware) noexcept {
-        const pmp_layout& layout = m_h.pmp;
+    /// Static, like apply_more_pmpcfg: a member call would keep the engine in
+    /// memory on the world switches' fast path.
+    [[gnu::noinline]] static void write_tail_addresses(Arch& hw, hart& h, bool firmware) noexcept {
+        const pmp_layout& layout = h.pmp;
         for (unsigned k = 0; k < layout.tail_count; ++k) {
-            if (((m_h.tail_conflicts >> k) & 1) == 0) continue;
+            if (((h.tail_conflicts >> k) & 1) == 0) continue;
             const unsigned v = layout.first_tail_virtual() + k;
-            (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.first_virtual() + v)),
-                                 firmware ? layout.tail_addr[k] : m_h.csr.pmpaddr[v]);
+            (void)hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.first_virtual() + v)),
+                               firmware ? layout.tail_addr[k] : h.csr.pmpaddr[v]);
         }
-        m_h.tail_holds_firmware_addresses = firmware;
+        h.tail_holds_firmware_addresses = firmware;
     }
 
     /// pmpcfg4 and up (harts with more than 16 entries), out of the hot path.
@@ -1939,13 +1986,13 @@ private:
 /// engine: anything else returns false before changing any state, and the
 /// general path (engine::handle_trap) takes over.
 template <arch Arch>
-[[gnu::always_inline]] inline bool fast_path(Arch& hw, hart& h, const memory_layout& layout) noexcept {
+[[gnu::always_inline]] inline bool fast_path(Arch& hw, hart& h) noexcept {
     namespace ms = riscv::mstatus;
     using csr = riscv::csr;
     if (h.world != world::firmware) return false;
     if (hw.template read<csr::mcause>() != riscv::cause_value(riscv::exception::illegal_instruction)) return false;
     u32 instruction = 0;
-    if (!firmware_instruction_in_ram(hw, layout, hw.template read<csr::mepc>(), instruction)) return false;
+    if (!firmware_instruction_in_ram(hw, h, hw.template read<csr::mepc>(), instruction)) return false;
     const u64 bits = instruction;
     if ((bits & 0x7f) != riscv::opcode::system) return false;
     const u32 funct3 = (bits >> 12) & 7;

@@ -103,6 +103,13 @@ struct hart {
     /// The virtual mstatus fields a write may change without any effect beyond
     /// storing them (0: mstatus writes never take the backend's fast path).
     u64 mstatus_fast_writable = 0;
+    /// Constants of a backend's trap vector, here so that it loads each in one
+    /// instruction instead of building it in up to four (set by the backend;
+    /// 0 unless it uses them).
+    u32 vector_csr_read_mask = 0;  ///< opcode, funct3, rs1 of `csrrs rd, csr, x0`
+    u32 vector_csr_read_bits = 0;  ///< and their values
+    u64 vector_mstatus_virtual = 0;             ///< rules::mstatus_virtual_fields
+    u64 vector_mstatus_physical_writable = 0;   ///< rules::mstatus_physical_writable
 
     virtual_csrs csr;
 
@@ -151,6 +158,13 @@ struct hart {
     u64 tail_conflicts = 0;
     bool tail_holds_firmware_addresses = true;
 
+    /// Where the trap paths read the firmware's instructions back in place
+    /// (firmware_code_window): a pc whose four bytes lie in
+    /// [code_window_base, code_window_base + code_window_last + 4) is RAM
+    /// outside the monitor's memory. An odd base matches no pc (IALIGN).
+    u64 code_window_base = 1;
+    u64 code_window_last = 0;
+
     /// The registers a backend's fast trap path has saved in `x` (the caller-
     /// saved ones, sp and tp: ra, sp, tp, t0-t6, a0-a7); the fast path must use
     /// no other (the others still hold the guest's values in the hart). tp is
@@ -162,8 +176,9 @@ struct hart {
     }
 
     /// Register accessors with the x0 rule (writes to x0 are dropped).
-    [[nodiscard]] constexpr u64 reg(unsigned n) const noexcept { return n == 0 ? 0 : x[n & 31]; }
-    constexpr void set_reg(unsigned n, u64 value) noexcept {
+    // Inlined always: -Os otherwise calls them out of line on the trap paths.
+    [[nodiscard, gnu::always_inline]] constexpr u64 reg(unsigned n) const noexcept { return n == 0 ? 0 : x[n & 31]; }
+    [[gnu::always_inline]] constexpr void set_reg(unsigned n, u64 value) noexcept {
         if (n != 0) x[n & 31] = value;
     }
 };

@@ -23,7 +23,8 @@
 /// Entries are matched in index order (priv. spec 3.7.1), so nothing the firmware
 /// programs can override the monitor's entries. No physical entry is ever locked:
 /// a locked virtual entry is copied without L, which makes it bind the firmware
-/// (physically U-mode) exactly as L binds M-mode.
+/// (physically U-mode) exactly as L binds M-mode, but in the tail's slots (a
+/// deviation, docs/pmp.md).
 #pragma once
 
 #include <vfm/riscv/pmp.hpp>

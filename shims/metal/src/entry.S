@@ -115,22 +115,20 @@ vfm_firmware_trap_vector:
     csrr t0, mcause
     addi t0, t0, -2                       /* illegal instruction */
     bnez t0, .Ltier2
-    csrr t0, mtval                        /* the instruction's bits, as the hart reports them */
-    /* mtval may be stale (QEMU 7.2 leaves the last trapped CSR instruction's
-     * there for an HLV/HSV) or zero: its low half must be the one the
-     * firmware fetched at mepc (physical: the firmware runs with satp Bare;
-     * the hart fetched it, so it is readable). An instruction that is not a
-     * CSR access of the same rd and funct3 differs there; a CSR access
-     * reports its own bits (docs/metal.md). Anything else: the C++ tiers,
-     * which read the instruction on the guarded path. */
+    /* The instruction is read where the firmware fetched it, never taken
+     * from mtval (QEMU 7.2 leaves mtval stale for an HLV/HSV; a hart may
+     * leave it zero): mepc is physical (the firmware runs with satp Bare) and
+     * the hart has just fetched from it, so it is memory the firmware may
+     * execute (docs/metal.md). One word when mepc is 4-byte aligned, else
+     * two halves. */
     csrr t4, mepc
-    lhu t3, 0(t4)
-    xor t3, t3, t0
-    slli t3, t3, 48
-    bnez t3, .Ltier2
-    li t4, 0xff07f
+    andi t3, t4, 2
+    bnez t3, .Ltier1_halves
+    lwu t0, 0(t4)
+.Ltier1_decode:
+    lwu t4, VFM_CTX_CSR_READ_MASK(sp)
     and t4, t0, t4
-    li t3, 0x2073                         /* csrrs rd, csr, x0: a read */
+    lwu t3, VFM_CTX_CSR_READ_BITS(sp)     /* csrrs rd, csr, x0: a read */
     beq t4, t3, .Lcsr_read
     andi t4, t0, 0x7f
     li t3, 0x73
@@ -187,7 +185,7 @@ vfm_firmware_trap_vector:
     add t4, t4, t1
     jalr t1, %pcrel_lo(1b)(t4)            /* t4 = the new value; t1 is scratch from here */
     csrr t3, mstatus                      /* t3 = the physical mstatus */
-    li t1, VFM_MSTATUS_PHYSICAL_WRITABLE
+    ld t1, VFM_CTX_MSTATUS_PHYSICAL_WRITABLE(sp)
     xor t2, t3, t4
     and t2, t2, t1
     bnez t2, .Ltier2_t1_saved             /* supervisor fields change: the physical register too */
@@ -206,7 +204,7 @@ vfm_firmware_trap_vector:
     ld t2, VFM_CTX_MSTATUS_FAST_WRITABLE(sp)
     and t4, t4, t2
     sd t4, VFM_CTX_MSTATUS(sp)
-    li t2, VFM_MSTATUS_VIRTUAL            /* the old value: virtual fields over physical ones */
+    ld t2, VFM_CTX_MSTATUS_VIRTUAL(sp)    /* the old value: virtual fields over physical ones */
     xor t1, t1, t3
     and t1, t1, t2
     xor t3, t3, t1
@@ -224,15 +222,23 @@ vfm_firmware_trap_vector:
 .Lcsr_read_mstatus:
     /* The monitor's M-level fields over the physical supervisor fields:
      * t3 ^= (virtual ^ t3) & VFM_MSTATUS_VIRTUAL, with t0 borrowed for the
-     * mask (the bits are still in mtval). */
+     * mask (rd is read back from the instruction afterwards). */
     csrr t3, mstatus
     ld t4, VFM_CTX_MSTATUS(sp)
     xor t4, t4, t3
-    li t0, VFM_MSTATUS_VIRTUAL
+    ld t0, VFM_CTX_MSTATUS_VIRTUAL(sp)
     and t4, t4, t0
     xor t3, t3, t4
-    csrr t0, mtval                        /* the bits again */
+    csrr t0, mepc                         /* rd again: the instruction's low half */
+    lhu t0, 0(t0)
     j .Lwrite_rd
+
+.Ltier1_halves:                           /* t4 = mepc, 2 mod 4 */
+    lhu t0, 0(t4)
+    lhu t3, 2(t4)
+    slli t3, t3, 16
+    or t0, t0, t3
+    j .Ltier1_decode
 
 .Lcsr_read_table:                         /* mtval2, mtinst: by the table */
     sltiu t4, t3, 16

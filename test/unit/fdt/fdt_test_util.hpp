@@ -4,13 +4,27 @@
 #pragma once
 
 #include <vfm/detail/types.hpp>
+#include <vfm/fdt/format.hpp>
 
 #include <cstdint>
 #include <cstdio>
 #include <initializer_list>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
+
+namespace vfm::fdt {
+/// How Catch prints a region: [base, end). Here, in the header every test of
+/// the executable includes first, so that every translation unit's printer of
+/// a region is this one.
+inline std::ostream& operator<<(std::ostream& s, const region& r) {
+    const std::ios_base::fmtflags flags = s.flags();
+    s << std::hex << "[0x" << r.base << ", 0x" << r.base + r.size << ")";
+    s.flags(flags);
+    return s;
+}
+}  // namespace vfm::fdt
 
 namespace fdt_test {
 

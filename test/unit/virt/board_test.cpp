@@ -31,6 +31,28 @@ TEST_CASE("simulated board: the QEMU virt memory map", "[virt][board]") {
     CHECK_FALSE(board.hart_index(2, index));
 }
 
+TEST_CASE("simulated board: bus masters are configured with the layout", "[virt][board]") {
+    // None by default, as before bus masters existed.
+    CHECK(board_type{1}.layout().bus_master_count == 0);
+
+    const memory_layout l = host::with_bus_masters(host::qemu_virt_layout(),
+                                                   {{0x1000'1000, 0xf'f018}, {0x300'0000, 0x1'0000}});
+    const board_type board{1, l};
+    CHECK(board.layout().bus_master_count == 2);
+    CHECK(board.layout().bus_masters[0].base == 0x1000'1000);  // in the order given
+    CHECK(board.layout().bus_masters[0].size == 0xf'f018);
+    CHECK(board.layout().bus_masters[1].base == 0x300'0000);
+    CHECK(board.layout().bus_masters[1].size == 0x1'0000);
+    CHECK(board.layout().monitor.base == 0x8000'0000);  // the rest of the layout is kept
+    CHECK(host::with_bus_masters(l, {}).bus_master_count == 0);
+
+    CHECK_THROWS_AS(host::with_bus_masters(host::qemu_virt_layout(),
+                                           {{0x0, 8}, {0x10, 8}, {0x20, 8}, {0x30, 8}, {0x40, 8}, {0x50, 8},
+                                            {0x60, 8}, {0x70, 8}, {0x80, 8}, {0x90, 8}, {0xa0, 8}, {0xb0, 8},
+                                            {0xc0, 8}, {0xd0, 8}, {0xe0, 8}, {0xf0, 8}, {0x100, 8}}),
+                    std::invalid_argument);
+}
+
 TEST_CASE("simulated board: hart ids, time, timer and doorbell lines", "[virt][board]") {
     board_type board{2};
     board.set_hart_ids({5, 9});

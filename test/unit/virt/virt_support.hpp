@@ -312,10 +312,12 @@ private:
     int m_settle_depth = 0;
 };
 
-/// A board with `harts` harts of one configuration and a monitor over them.
+/// A board with `harts` harts of one configuration and a monitor over them;
+/// `layout` is the board's memory map (host::with_bus_masters adds bus masters).
 class machine {
 public:
-    explicit machine(host::hart_config config, u32 harts = 1) : board(harts), monitor(board) {
+    explicit machine(host::hart_config config, u32 harts = 1, const memory_layout& layout = host::qemu_virt_layout())
+        : board(harts, layout), monitor(board) {
         for (u32 i = 0; i < harts; ++i) {
             host::hart_config c = config;
             c.mhartid = board.hart_id(i);

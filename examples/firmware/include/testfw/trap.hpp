@@ -121,6 +121,24 @@ inline void skip_instruction(trap_frame& f) noexcept { f.epc += instruction_leng
 /// Prints an unexpected trap and fails the test.
 [[noreturn]] void unexpected_trap(const trap_frame& f, const char* level) noexcept;
 
+/// Sleeps in wfi until `counter`, which interrupt handlers advance, reaches
+/// `target`, waking at most `limit` times; returns the counter. A loop
+/// "check, then wfi" loses the wake-up when the interrupt comes between the
+/// two and its handler leaves nothing pending (it disarms the timer): that
+/// wfi then waits for ever. Here an interrupt taken anywhere from the check
+/// up to and including the wfi resumes at the check instead (the trap
+/// dispatch moves epc back, in M- and S-mode alike), so this works whatever
+/// interrupts the code can mask: in S-mode, M-level ones are always taken.
+extern "C" u64 testfw_wfi_until(const volatile u64* counter, u64 target, u64 limit) noexcept;
+extern "C" char testfw_wfi_until_wfi[];
+inline u64 wfi_until(const volatile u64& counter, u64 target, u64 limit) noexcept {
+    return testfw_wfi_until(&counter, target, limit);
+}
+/// The epc of an interrupt that ended wfi_until's wfi: the next instruction (priv. 3.3.3).
+[[nodiscard]] u64 wfi_until_wake_address() noexcept;
+/// The trap dispatch's part of wfi_until (it calls this for every trap).
+void restart_wfi_until(trap_frame& f) noexcept;
+
 /// The result of a probe: one instruction run with a trap expected (or not).
 struct probe {
     bool trapped = false;

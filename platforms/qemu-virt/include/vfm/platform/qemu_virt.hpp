@@ -134,8 +134,11 @@ public:
         };
         fdt::region found[4 * memory_layout::max_bus_masters];  // before merging: every range
         const fdt::result<u32> masters = fdt::bus_master_ranges(t, found, 4 * memory_layout::max_bus_masters, keep);
-        if (!masters || masters.value() > memory_layout::max_bus_masters)
-            return "the device tree's bus masters (DMA) cannot be read, or are too many to deny";
+        if (!masters && masters.error() == fdt::error::no_space)
+            return "the device tree's bus masters (DMA) have more ranges than the monitor can collect";
+        if (!masters) return "the device tree's bus masters (DMA) cannot be decoded";
+        if (masters.value() > memory_layout::max_bus_masters)
+            return "the device tree's bus masters (DMA) are too many to deny";
         m_layout.bus_master_count = masters.value();
         for (u32 i = 0; i < m_layout.bus_master_count; ++i) m_layout.bus_masters[i] = {found[i].base, found[i].size};
         for (u32 i = 0; i < m_layout.bus_master_count; ++i)

@@ -45,6 +45,19 @@ namespace vfm::host {
     return layout;
 }
 
+/// `layout` with `masters` as its bus masters (memory_layout::bus_masters: the
+/// devices that master the bus, which the monitor denies to the firmware), in
+/// the order given. More than memory_layout::max_bus_masters throws
+/// `std::invalid_argument`.
+[[nodiscard]] inline memory_layout with_bus_masters(memory_layout layout, std::initializer_list<region> masters) {
+    if (masters.size() > memory_layout::max_bus_masters)
+        throw std::invalid_argument(fmt::format("with_bus_masters: {} bus masters (at most {})", masters.size(),
+                                                memory_layout::max_bus_masters));
+    layout.bus_master_count = 0;
+    for (const region& r : masters) layout.bus_masters[layout.bus_master_count++] = r;
+    return layout;
+}
+
 /// A simulated board with up to `MaxHarts` harts (`hart_count` of them present).
 ///
 /// Physical state, per the SiFive CLINT: one mtime, and per hart an mtimecmp

@@ -31,8 +31,15 @@
 #define VFM_CTX_MEPC_MASK 288  /* u64 */
 #define VFM_CTX_MISA 296       /* u64 */
 #define VFM_CTX_MSTATUS_FAST_WRITABLE 304  /* u64 */
-#define VFM_CTX_MSTATUS 312    /* u64: the virtual M-level fields of mstatus */
-#define VFM_CTX_MSCRATCH 352   /* u64[4]: mscratch, mepc, mcause, mtval (CSRs 0x340-0x343), in order */
+#define VFM_CTX_CSR_READ_MASK 312  /* u32: VFM_CSR_READ_MASK */
+#define VFM_CTX_CSR_READ_BITS 316  /* u32: VFM_CSR_READ_BITS */
+#define VFM_CTX_MSTATUS_VIRTUAL 320  /* u64: VFM_MSTATUS_VIRTUAL */
+#define VFM_CTX_MSTATUS_PHYSICAL_WRITABLE 328  /* u64: VFM_MSTATUS_PHYSICAL_WRITABLE */
+#define VFM_CTX_MSTATUS 336    /* u64: the virtual M-level fields of mstatus */
+#define VFM_CTX_MSCRATCH 376   /* u64[4]: mscratch, mepc, mcause, mtval (CSRs 0x340-0x343), in order */
+/* csrrs rd, csr, x0 (a CSR read): opcode SYSTEM, funct3 2, rs1 0, any rd and csr. */
+#define VFM_CSR_READ_MASK 0xff07f
+#define VFM_CSR_READ_BITS 0x2073
 /* rules::mstatus_virtual_fields: MIE, MPIE, MPP, MPRV, TVM, TW, TSR, SBE, MBE, GVA, MPV. */
 #define VFM_MSTATUS_VIRTUAL 0xf000721888
 /* rules::mstatus_physical_writable: SIE, SPIE, UBE, SPP, VS, FS, SUM, MXR. */

@@ -38,6 +38,11 @@ static_assert(offsetof(virt::hart, fast_csrs) == VFM_CTX_FAST_CSRS, "trap path b
 static_assert(offsetof(virt::hart, mepc_mask) == VFM_CTX_MEPC_MASK, "trap path block");
 static_assert(offsetof(virt::hart, misa) == VFM_CTX_MISA, "trap path block");
 static_assert(offsetof(virt::hart, mstatus_fast_writable) == VFM_CTX_MSTATUS_FAST_WRITABLE, "trap path block");
+static_assert(offsetof(virt::hart, vector_csr_read_mask) == VFM_CTX_CSR_READ_MASK &&
+                  offsetof(virt::hart, vector_csr_read_bits) == VFM_CTX_CSR_READ_BITS &&
+                  offsetof(virt::hart, vector_mstatus_virtual) == VFM_CTX_MSTATUS_VIRTUAL &&
+                  offsetof(virt::hart, vector_mstatus_physical_writable) == VFM_CTX_MSTATUS_PHYSICAL_WRITABLE,
+              "trap path block");
 static_assert(offsetof(virt::hart, csr.mstatus) == VFM_CTX_MSTATUS, "trap path block");
 static_assert(offsetof(virt::hart, csr.mscratch) == VFM_CTX_MSCRATCH && offsetof(virt::hart, csr.mepc) == VFM_CTX_MSCRATCH + 8 &&
                   offsetof(virt::hart, csr.mcause) == VFM_CTX_MSCRATCH + 16 && offsetof(virt::hart, csr.mtval) == VFM_CTX_MSCRATCH + 24,
@@ -58,7 +63,12 @@ namespace vfm::metal {
 
 /// Constructs hart `index`'s context (its block is zero after boot).
 inline virt::hart& construct_context(u32 index) noexcept {
-    return *new (&vfm_hart_blocks[index].bytes[VFM_CONTEXT_OFFSET]) virt::hart{};
+    virt::hart& h = *new (&vfm_hart_blocks[index].bytes[VFM_CONTEXT_OFFSET]) virt::hart{};
+    h.vector_csr_read_mask = VFM_CSR_READ_MASK;
+    h.vector_csr_read_bits = VFM_CSR_READ_BITS;
+    h.vector_mstatus_virtual = VFM_MSTATUS_VIRTUAL;
+    h.vector_mstatus_physical_writable = VFM_MSTATUS_PHYSICAL_WRITABLE;
+    return h;
 }
 
 /// The deepest stack use of hart `index` so far, in bytes: the painted words
