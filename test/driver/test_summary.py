@@ -178,9 +178,22 @@ class TestCommandTest(FakeMesonTest):
         self.assertIn("riscv64-gcc.ini --buildtype=minsize", log)
         self.assertIn("riscv64-clang.ini --buildtype=minsize", log)
         self.assertIn("--print-errorlogs --suite=unit --no-suite=slow -v", log)
-        self.assertEqual(len(self.tool_lines("meson", "test")), 5)
-        self.assertEqual(len(self.tool_lines("ninja")), 5)
+        self.assertEqual(len(self.tool_lines("meson", "test")), 6)
+        self.assertEqual(len(self.tool_lines("ninja")), 6)
         self.assertEqual(self.vfm("summary", "-q").stdout, "7 passed, 1 failed, 1 skipped\n")
+
+    def test_fuzz_dir(self):
+        self.assertEqual(self.vfm("test", "--no-deps", "--only", "fuzz").returncode, 0)
+        fuzz = str(self.tmp / "build-fuzz")
+        native_file = str(Path(__file__).resolve().parents[2] / "cross" / "native-clang-14.ini")
+        setup, = self.tool_lines("meson", "setup", fuzz)
+        self.assertIn("-Dfuzz=true", setup.split())
+        self.assertIn("--buildtype=debugoptimized", setup.split())
+        self.assertIn(f"--native-file {native_file}", setup)
+        self.assertNotIn("-Db_sanitize=address,undefined", setup.split())
+        # Only the smoke run (suite fuzz) runs there.
+        test, = self.tool_lines("meson", "test", fuzz)
+        self.assertTrue(test.endswith(f"-C {fuzz} --print-errorlogs --suite=fuzz"), test)
 
     def test_sanitizer_dirs(self):
         self.assertEqual(self.vfm("test", "--no-deps", "--only", "asan,asan-clang").returncode, 0)
@@ -244,20 +257,22 @@ class TestCommandTest(FakeMesonTest):
         self.assertEqual(self.vfm("setup", "-Dpolicies=offload").returncode, 0)
         self.assertEqual(self.vfm("setup", "-Dlog_level=debug").returncode, 0)
         lines = self.log.read_text().splitlines()
-        self.assertEqual(len(lines), 10)
+        self.assertEqual(len(lines), 12)
         self.assertTrue(all("-Dpolicies=offload" in ln and "--reconfigure" not in ln
-                            for ln in lines[:5]))
+                            for ln in lines[:6]))
         self.assertTrue(all("--reconfigure" in ln and "-Dlog_level=debug" in ln
-                            for ln in lines[5:]))
+                            for ln in lines[6:]))
         # Reconfiguring keeps the dir's fixed options, not its native or cross file.
-        self.assertIn("-Db_sanitize=address,undefined", lines[9])
-        self.assertNotIn("--native-file", lines[9])
+        self.assertIn("-Db_sanitize=address,undefined", lines[10])
+        self.assertNotIn("--native-file", lines[10])
+        self.assertIn("-Dfuzz=true", lines[11])
+        self.assertNotIn("--native-file", lines[11])
 
     def test_build_all_dirs(self):
         self.assertEqual(self.vfm("build").returncode, 0)
         self.assertEqual([ln.split()[-1] for ln in self.tool_lines("ninja")],
                          [str(self.tmp / n) for n in ("build", "build-riscv", "build-riscv-clang",
-                                                      "build-asan", "build-asan-clang")])
+                                                      "build-asan", "build-asan-clang", "build-fuzz")])
 
 
 class StressTest(FakeMesonTest):

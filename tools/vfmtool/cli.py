@@ -17,6 +17,7 @@ Typical use:
   ./vfm fetch         fetch the Debian trixie kernel, busybox and OpenSBI 1.6
   ./vfm run           boot OpenSBI + Linux under the monitor on QEMU virt
   ./vfm run --exec 'uname -a'
+  ./vfm fuzz --time 600   fuzz the monitor over the host backend (libFuzzer)
 """
 
 
@@ -73,11 +74,12 @@ def build_parser() -> Parser:
     meson_opt = dict(action="append", default=[], metavar="KEY=VALUE",
                      help="a Meson option for all build dirs, e.g. -Dpolicies=offload")
     s = add("setup", "configure (or reconfigure) build, build-riscv, build-riscv-clang, "
-                     "build-asan and build-asan-clang",
+                     "build-asan, build-asan-clang and build-fuzz",
             "Configures build (native: host tests), build-riscv (GCC cross, minsize),\n"
             "build-riscv-clang (clang cross, minsize), build-asan and build-asan-clang\n"
-            "(native, GCC and clang-14, ASan + UBSan: unit tests); reconfigures those\n"
-            "that exist. Arguments after -- go to `meson setup` as they are.")
+            "(native, GCC and clang-14, ASan + UBSan: unit tests) and build-fuzz\n"
+            "(native, clang-14, the libFuzzer targets); reconfigures those that exist.\n"
+            "Arguments after -- go to `meson setup` as they are.")
     s.add_argument("-D", dest="options", **meson_opt)
 
     s = add("build", "setup if needed, then ninja in each build dir")
@@ -85,8 +87,9 @@ def build_parser() -> Parser:
 
     s = add("test", "deps + setup + build + meson test in each build dir, with a summary",
             "Runs deps, configures and builds each build dir, runs `meson test\n"
-            "--print-errorlogs` in build, build-riscv, build-riscv-clang, build-asan\n"
-            "and build-asan-clang (the last two: --suite unit unless --suite is given),\n"
+            "--print-errorlogs` in build, build-riscv, build-riscv-clang, build-asan,\n"
+            "build-asan-clang (these two: --suite unit unless --suite is given) and\n"
+            "build-fuzz (--suite fuzz: a short fuzzing run of each target),\n"
             "and prints a summary from their meson-logs/testlog.json: per-dir counts\n"
             "and a final line `N passed, N failed[, N skipped]`. A failed configure or\n"
             "build counts as a failure. Exit status 1 when anything failed.\n"
@@ -101,8 +104,8 @@ def build_parser() -> Parser:
                    help="skip tests of this Meson suite (repeatable)")
     s.add_argument("--no-slow", action="store_true", help="same as --no-suite slow")
     s.add_argument("--only", action="append", default=[], metavar="DIR",
-                   help="only these build dirs: native, riscv, clang, asan, asan-clang or a dir "
-                        "name (repeatable)")
+                   help="only these build dirs: native, riscv, clang, asan, asan-clang, fuzz or a "
+                        "dir name (repeatable)")
     s.add_argument("--no-deps", action="store_true", help="skip the deps step")
     s.add_argument("--stress", type=_positive_int, metavar="N",
                    help="run the QEMU tiers (build-riscv and build-riscv-clang, or --only's dirs) "
@@ -175,6 +178,30 @@ def build_parser() -> Parser:
     s.add_argument("--dry-run", action="store_true",
                    help="print the QEMU command line; build and fetch nothing")
 
+    s = add("fuzz", "fuzz the monitor over the host backend (libFuzzer targets of test/fuzz)",
+            "Builds build-fuzz if needed and runs each libFuzzer target (one per policy set:\n"
+            "none, offload, offload-traptime, sandbox, counters, all) over its corpus in\n"
+            "test/fuzz/corpus/<target>, then prints executions, exec/s, coverage\n"
+            "(libFuzzer's cov: edges and ft: features) and findings per target. New\n"
+            "inputs and findings go to build-fuzz/fuzz-runs/<target>/. Exit status 1\n"
+            "on a finding. Arguments after -- go to every libFuzzer process.\n"
+            "docs/fuzzing.md says what is driven and checked.")
+    s.add_argument("--time", type=_seconds, metavar="SECONDS",
+                   help="seconds each fuzzer process runs (default 60 unless --runs is given)")
+    s.add_argument("--runs", type=_positive_int, metavar="N",
+                   help="stop each fuzzer process after N executions")
+    s.add_argument("--policy", action="append", default=[], metavar="NAME[,NAME]",
+                   help="only these targets: none, offload, offload-traptime, sandbox, counters, all "
+                        "(repeatable; default: all six)")
+    s.add_argument("--jobs", "-j", type=_positive_int, default=1, metavar="N",
+                   help="fuzzer processes at a time (default 1); more than targets: the first "
+                        "targets get several")
+    s.add_argument("--update-corpus", action="store_true",
+                   help="afterwards merge the inputs that reach new coverage into test/fuzz/corpus")
+    s.add_argument("--repro", metavar="FILE",
+                   help="run one input once with every trap traced (one --policy)")
+    s.add_argument("--no-deps", action="store_true", help="skip the deps step")
+
     s = add("bench", "the project's figures, native vs monitor (csr, boot, micro; see "
                      "vfm bench --help)")
     s.add_argument("what", nargs="?", metavar="WHAT", help="csr, boot, micro or all")
@@ -182,7 +209,7 @@ def build_parser() -> Parser:
     return p
 
 
-PASSTHROUGH = {"run", "test", "setup"}
+PASSTHROUGH = {"run", "test", "setup", "fuzz"}
 
 
 # Options of `run` whose value may start with a dash (--qemu-arg -s).
@@ -237,6 +264,11 @@ def dispatch(argv) -> int:
             raise UsageError("--load needs --stress")
         return builddirs.cmd_test(meson_args + rest, options, args.only, not args.no_deps,
                                   stress=args.stress, load=args.load)
+    if cmd == "fuzz":
+        from . import fuzz
+        return fuzz.cmd_fuzz(seconds=args.time, runs=args.runs, policies=args.policy, jobs=args.jobs,
+                             update_corpus=args.update_corpus, repro=args.repro,
+                             run_deps=not args.no_deps, extra=rest)
     if cmd == "summary":
         from . import builddirs
         return builddirs.cmd_summary(args.quiet)

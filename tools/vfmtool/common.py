@@ -88,7 +88,7 @@ def build_prefix(root: Path | None = None) -> Path:
     """Path prefix of the build dirs: $VFM_BUILD_PREFIX, else <source>/build.
 
     The build dirs are <prefix>, <prefix>-riscv, <prefix>-riscv-clang,
-    <prefix>-asan, <prefix>-asan-clang and, for monitors with policies,
+    <prefix>-asan, <prefix>-asan-clang, <prefix>-fuzz and, for monitors with policies,
     <prefix>-riscv[-clang]-<policy>[-<policy>].
     A relative prefix is taken relative to the source root.
     """
@@ -136,8 +136,14 @@ class BuildDir:
 SANITIZE_OPTIONS = ["-Db_sanitize=address,undefined"]
 
 
+# The fuzz dir: only the libFuzzer targets of test/fuzz (clang-14, their own
+# -fsanitize=fuzzer,address,undefined); `vfm test` runs their smoke run
+# (suite `fuzz`), `vfm fuzz` the real thing (docs/fuzzing.md).
+FUZZ_OPTIONS = ["-Dfuzz=true"]
+
+
 def standard_build_dirs(root: Path | None = None) -> list[BuildDir]:
-    """The five build dirs `setup`, `build` and `test` handle, in order."""
+    """The six build dirs `setup`, `build` and `test` handle, in order."""
     prefix = build_prefix(root)
     return [
         BuildDir(prefix, aliases=("native",)),
@@ -148,6 +154,8 @@ def standard_build_dirs(root: Path | None = None) -> list[BuildDir]:
                  aliases=("asan", "asan-gcc")),
         BuildDir(Path(f"{prefix}-asan-clang"), options=list(SANITIZE_OPTIONS),
                  native_file="native-clang-14.ini", suites=("unit",), aliases=("asan-clang",)),
+        BuildDir(Path(f"{prefix}-fuzz"), buildtype="debugoptimized", options=list(FUZZ_OPTIONS),
+                 native_file="native-clang-14.ini", suites=("fuzz",), aliases=("fuzz",)),
     ]
 
 

@@ -61,7 +61,7 @@ public:
             } else {
                 hw.template clear<riscv::csr::mip>(riscv::mip::stip::mask);
                 h.monitor_deadline = deadline;
-                virt::program_physical_timer(monitor.board(), monitor.shared(), h);
+                virt::program_physical_timer(hw, monitor.board(), monitor.shared(), h);
             }
             h.x[10] = 0;  // SBI_SUCCESS (legacy: the return value)
             if (time_call) h.x[11] = 0;
@@ -241,8 +241,15 @@ private:
         }
     }
 
-    /// One fence as the SBI spec defines it (chapter 8): (start, size) = (0, 0)
-    /// or size = -1 flush everything; otherwise every 4 KiB page of the range.
+    /// One fence as the SBI spec defines it (v2.0, 8.2-8.4): the range is
+    /// [start, start + size); (start, size) = (0, 0) or size = 2^XLEN-1 is the
+    /// whole address space. Otherwise every 4 KiB page the range touches, the
+    /// first and the last partly too, counted by page number so that a range
+    /// ending in the last page below 2^64 ends (sfence.vma takes any address,
+    /// priv. spec 4.2.1). An empty range (size 0, start != 0) fences nothing; a
+    /// range that wraps past 2^64, which names no address space the spec
+    /// knows, and one longer than range_flush_limit flush everything, which
+    /// covers any range.
     template <class E>
     void fence(E& engine, const fence_request& request) noexcept {
         if (request.kind == fence_kind::fence_i) {
@@ -250,16 +257,20 @@ private:
             return;
         }
         const bool by_asid = request.kind == fence_kind::sfence_vma_asid;
-        const bool everything = (request.start == 0 && request.size == 0) || request.size == ~u64{0} ||
-                                request.size > range_flush_limit;
+        const u64 start = request.start;
+        const u64 size = request.size;
+        if (size == 0 && start != 0) return;
+        const u64 last_byte = start + (size - 1);
+        const bool everything = size == 0 || size == ~u64{0} || size > range_flush_limit || last_byte < start;
         if (everything) {
             engine.hw().sfence_vma(fence_operands{0, request.asid, true, !by_asid});
             return;
         }
-        // Every page the range touches, the first and the last partly too.
-        const u64 end = request.start + request.size;
-        for (u64 page = request.start & ~u64{0xfff}; page < end; page += 4096)
-            engine.hw().sfence_vma(fence_operands{page, request.asid, false, !by_asid});
+        const u64 last = last_byte >> 12;
+        for (u64 page = start >> 12;; ++page) {
+            engine.hw().sfence_vma(fence_operands{page << 12, request.asid, false, !by_asid});
+            if (page == last) break;
+        }
     }
 
     /// With TrapTime: `csrr rd, time` (any CSR instruction that reads `time`

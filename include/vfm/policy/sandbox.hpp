@@ -377,6 +377,11 @@ private:
     template <class E>
     void hide_csrs(E& engine, saved_state& saved) noexcept {
         using riscv::csr;
+        saved.satp = engine.current().csr.satp;  // the virtual satp the firmware would read
+        engine.current().csr.satp = 0;
+        // A hart without S-mode has no supervisor CSRs (priv. spec 3.1.1, 4.1):
+        // its OS runs in U-mode and leaves nothing there to hide.
+        if (!engine.features().has_s) return;
         auto& hw = engine.hw();
         saved.sstatus = hw.template read<csr::sstatus>();
         hw.template write<csr::sstatus>(0);
@@ -387,13 +392,13 @@ private:
         saved.stval = hw.template swap<csr::stval>(0);
         saved.scounteren = hw.template swap<csr::scounteren>(0);
         if (engine.features().has_senvcfg) saved.senvcfg = hw.csr_swap(csr::senvcfg, 0).value;
-        saved.satp = engine.current().csr.satp;  // the virtual satp the firmware would read
-        engine.current().csr.satp = 0;
     }
 
     template <class E>
     void restore_csrs(E& engine, const saved_state& saved) noexcept {
         using riscv::csr;
+        engine.current().csr.satp = saved.satp;
+        if (!engine.features().has_s) return;  // see hide_csrs
         auto& hw = engine.hw();
         hw.template write<csr::sstatus>(saved.sstatus);
         hw.template write<csr::stvec>(saved.stvec);
@@ -404,7 +409,6 @@ private:
         hw.template write<csr::scounteren>(saved.scounteren);
         if (engine.features().has_senvcfg) (void)hw.csr_write(csr::senvcfg, saved.senvcfg);
         hw.template write<csr::satp>(saved.satp);
-        engine.current().csr.satp = saved.satp;
     }
 
     /// The regime of a physical address the OS passes (the debug console's

@@ -68,17 +68,52 @@ template <platform Platform>
     }
 }
 
+/// What the physical timer of a hart is for: when it must fire, and whether
+/// anyone wants it to.
+struct physical_timer_setting {
+    u64 deadline;
+    bool wanted;
+};
+
 /// The physical mtimecmp of `h`: the earlier of the monitor's deadline and the
 /// firmware's, the latter only while the firmware could take its interrupt
-/// (the OS runs, or the firmware's MIE is set) and has MTIE enabled.
-template <platform Platform, u32 MaxHarts>
-[[gnu::always_inline]] inline void program_physical_timer(Platform& board, shared_state<MaxHarts>& shared,
-                                                          hart& h) noexcept {
-    u64 deadline = h.monitor_deadline;
+/// (the OS runs, or the firmware's MIE is set) and has MTIE enabled. Wanted
+/// when one of them counts: the monitor's deadline of all ones means none.
+template <u32 MaxHarts>
+[[nodiscard, gnu::always_inline]] inline physical_timer_setting physical_timer_for(const shared_state<MaxHarts>& shared,
+                                                                                  const hart& h) noexcept {
+    physical_timer_setting t{h.monitor_deadline, h.monitor_deadline != ~u64{0}};
     const bool firmware_takes = h.world == world::os || riscv::mstatus::mie::test(h.csr.mstatus);
-    if ((h.csr.mie & riscv::mip::mtip::mask) != 0 && firmware_takes)
-        deadline = detail::min(deadline, shared.mtimecmp[h.index]);
-    set_hart_timer(board, h, deadline);
+    if ((h.csr.mie & riscv::mip::mtip::mask) != 0 && firmware_takes) {
+        t.deadline = detail::min(t.deadline, shared.mtimecmp[h.index]);
+        t.wanted = true;
+    }
+    return t;
+}
+
+/// The physical MTIE for a timer nobody may want: set only when someone does.
+/// No mtimecmp value means "never": MTIP is pending while mtime >= mtimecmp
+/// (priv. spec 3.2.1), so even all ones fires once mtime reaches 2^64-1 (the
+/// firmware can write mtime), and a monitor that kept MTIE enabled with
+/// nothing to do about it would take that interrupt for ever.
+[[nodiscard, gnu::always_inline]] constexpr u64 physical_mtie(const physical_timer_setting& t) noexcept {
+    return t.wanted ? riscv::mip::mtip::mask : 0;
+}
+
+/// Programs `h`'s physical timer and MTIE (only that bit of the physical mie
+/// changes, by csrs/csrc: the OS may have written its own enables natively).
+template <arch Arch, platform Platform, u32 MaxHarts>
+[[gnu::always_inline]] inline void program_physical_timer(Arch& hw, Platform& board, shared_state<MaxHarts>& shared,
+                                                          hart& h) noexcept {
+    const physical_timer_setting t = physical_timer_for(shared, h);
+    set_hart_timer(board, h, t.deadline);
+    const u64 mtie = physical_mtie(t);
+    if ((h.physical_mie & riscv::mip::mtip::mask) == mtie) return;
+    if (mtie != 0)
+        (void)hw.template set<riscv::csr::mie>(mtie);
+    else
+        (void)hw.template clear<riscv::csr::mie>(riscv::mip::mtip::mask);
+    h.physical_mie = (h.physical_mie & ~riscv::mip::mtip::mask) | mtie;
 }
 
 /// The trap being handled, as the hart reported it (priv. spec 3.1.15-3.1.17).
@@ -1185,14 +1220,20 @@ private:
         m_h.pc += 4;
         const u64 wake = m_h.csr.mie;
         if (wake != 0 && (virtual_mip() & wake) == 0) {
-            const u64 physical_wake = (wake & passthrough_interrupts) | monitor_interrupts;
-            m_hw.template write<csr::mie>(physical_wake);
-            m_h.physical_mie = physical_wake;
+            u64 physical_wake = ~u64{0};
             do {
-                u64 deadline = m_h.monitor_deadline;
-                if ((wake & riscv::mip::mtip::mask) != 0)
-                    deadline = detail::min(deadline, shared().mtimecmp[m_h.index]);
-                set_physical_timer(deadline);
+                // MTIE only for a deadline someone wants (physical_mtie).
+                physical_timer_setting t{m_h.monitor_deadline, m_h.monitor_deadline != ~u64{0}};
+                if ((wake & riscv::mip::mtip::mask) != 0) {
+                    t.deadline = detail::min(t.deadline, shared().mtimecmp[m_h.index]);
+                    t.wanted = true;
+                }
+                set_physical_timer(t.deadline);
+                const u64 enables = (wake & passthrough_interrupts) | riscv::mip::msip::mask | physical_mtie(t);
+                if (enables != physical_wake) {
+                    m_hw.template write<csr::mie>(enables);
+                    m_h.physical_mie = physical_wake = enables;
+                }
                 m_hw.wait_for_interrupt();
                 service_monitor_events(m_hw.template read<csr::mip>());
             } while ((virtual_mip() & wake) == 0);
@@ -1329,15 +1370,16 @@ private:
         } else {
             wanted = m_h.csr.mie & passthrough_interrupts;
         }
-        wanted |= monitor_interrupts;
+        const physical_timer_setting timer = physical_timer_for(shared(), m_h);
+        wanted |= riscv::mip::msip::mask | physical_mtie(timer);
         if (wanted != m_h.physical_mie) {
             m_hw.template write<csr::mie>(wanted);
             m_h.physical_mie = wanted;
         }
-        program_timer();
+        set_physical_timer(timer.deadline);
     }
 
-    [[gnu::always_inline]] void program_timer() noexcept { program_physical_timer(board(), shared(), m_h); }
+    [[gnu::always_inline]] void program_timer() noexcept { program_physical_timer(m_hw, board(), shared(), m_h); }
     [[gnu::always_inline]] void set_physical_timer(u64 deadline) noexcept { set_hart_timer(board(), m_h, deadline); }
 
     // ---- trap delivery and world switches -----------------------------------------------------
@@ -1587,7 +1629,12 @@ private:
         u32 bits = 0;
         const bool read = from_os ? fetch_os_instruction(m_h.pc, bits) : read_firmware_instruction(m_h.pc, bits);
         if (!read || !decode_data_access(bits, op)) return false;
-        if (op.is_float && !has_fp(op.width)) return false;
+        // An FP load or store with mstatus.FS = Off is an illegal instruction
+        // (priv. spec 3.1.6.6), never an access fault: what is at pc now is not
+        // what trapped (another hart rewrote it). The f registers are off
+        // limits to the monitor too then (M-mode traps on them): deliver the fault.
+        if (op.is_float && (!has_fp(op.width) || riscv::mstatus::fs::extract(m_hw.template read<csr::mstatus>()) == 0))
+            return false;
         // An LR's loop body runs in the monitor (run_to_store_conditional): any register.
         if (op.op == data_access::kind::load_reserved && !have_all_registers()) return false;
         return have_registers(op.base_reg, op.is_float ? 0 : op.data_reg, op.result_reg);

@@ -618,9 +618,13 @@ public:
     /// The class of a physical range for this side (the guard alone).
     [[nodiscard]] physical_class classify(u64 physical, u64 size, access_kind kind) const noexcept {
         // The shared page is the firmware's own memory: reading back an
-        // instruction the guest fetched from there is not an access on its
-        // behalf (docs/security.md); every data access there is refused.
-        const bool shared_fetch = kind == access_kind::fetch && m_layout.shared_buffer.contains(physical, size);
+        // instruction the firmware fetched from there is not an access on its
+        // behalf (docs/security.md); every data access there is refused, and
+        // so is the OS's instruction: the monitor reads it in M-mode, and a
+        // page table another hart changed since the OS's fetch could point
+        // its pc there (fuzz finding F4).
+        const bool shared_fetch =
+            m_firmware_side && kind == access_kind::fetch && m_layout.shared_buffer.contains(physical, size);
         const physical_class klass =
             shared_fetch ? physical_class::ram : classify_physical(m_layout, physical, size, m_shutdown_emulated);
         if (klass == physical_class::refused || klass == physical_class::device) return klass;

@@ -362,6 +362,34 @@ TEST_CASE("offload: remote fences on the calling hart itself", "[policy][offload
         sbi_call(c, sbi::rfence, 2, {0b1, 0, 0x4000'0000, ~u64{0}, 9});
         check_fences(c, {{sfence, 0, 9, true, false}});
     }
+    SECTION("remote_sfence_vma size 0 at a nonzero start: an empty range, no fence (SBI 8.2)") {
+        sbi_call(c, sbi::rfence, 1, {0b1, 0, 0x4000'0000, 0});
+        check_fences(c, {});
+    }
+    SECTION("remote_sfence_vma size 0 at 2^64-1: no fence (fuzz finding F3: the page loop wrapped past 2^64)") {
+        sbi_call(c, sbi::rfence, 1, {0b1, 0, ~u64{0}, 0});
+        check_fences(c, {});
+    }
+    SECTION("remote_sfence_vma of the last byte below 2^64: its page") {
+        sbi_call(c, sbi::rfence, 1, {0b1, 0, ~u64{0}, 1});
+        check_fences(c, {{sfence, 0xffff'ffff'ffff'f000, 0, false, true}});
+    }
+    SECTION("remote_sfence_vma over the last page below 2^64: that page once") {
+        sbi_call(c, sbi::rfence, 1, {0b1, 0, 0xffff'ffff'ffff'f000, 0x1000});
+        check_fences(c, {{sfence, 0xffff'ffff'ffff'f000, 0, false, true}});
+    }
+    SECTION("remote_sfence_vma ending exactly at 2^64 from an unaligned start: both pages it touches") {
+        sbi_call(c, sbi::rfence, 1, {0b1, 0, 0xffff'ffff'ffff'e800, 0x1800});
+        check_fences(c, {{sfence, 0xffff'ffff'ffff'e000, 0, false, true}, {sfence, 0xffff'ffff'ffff'f000, 0, false, true}});
+    }
+    SECTION("remote_sfence_vma_asid over the last page below 2^64: that page of that ASID") {
+        sbi_call(c, sbi::rfence, 2, {0b1, 0, 0xffff'ffff'ffff'f000, 0x1000, 5});
+        check_fences(c, {{sfence, 0xffff'ffff'ffff'f000, 5, false, false}});
+    }
+    SECTION("remote_sfence_vma wrapping past 2^64: one flush of the whole address space covers it") {
+        sbi_call(c, sbi::rfence, 1, {0b1, 0, 0xffff'ffff'ffff'f000, 0x2000});
+        check_fences(c, {{sfence, 0, 0, true, true}});
+    }
     SECTION("remote_sfence_vma over 65 pages: every page covered (OpenSBI's limit: one full flush)") {
         sbi_call(c, sbi::rfence, 1, {0b1, 0, 0x4000'0000, 65 * 0x1000});
         check_fences(c, {{sfence, 0, 0, true, true}});

@@ -456,6 +456,37 @@ TEST_CASE("sandbox: the firmware reads the OS's supervisor CSRs as 0; the OS get
     CHECK(c.hw.peek_csr(csr::satp).value() == os_satp);
 }
 
+TEST_CASE("sandbox: on a hart without S-mode the supervisor CSRs are left alone (they do not exist)",
+          "[policy][sandbox][csr]") {
+    // Fuzz finding F2: an M/U-only hart (priv. spec 1.2: M and U only; 3.1.1:
+    // no S-level CSRs, an access to one is an illegal instruction). Its OS
+    // runs in U-mode, and its exceptions can go nowhere but M-mode: to the
+    // firmware, with the registers hidden as always, and no sstatus, stvec,
+    // ... read or written on the way there or back.
+    machine m{mu::make()};
+    cpu& c = m.hart0();
+    firmware_boot(c);
+    c.enter_os(os_entry, privilege::user);
+    c.jump(os_entry + 0x80);
+    fill_os_registers(c);
+    c.exec(0x0000'000b);  // custom-0: illegal in every mode
+    c.expect_delivered(2, 0x0000'000b, os_entry + 0x80);
+    CHECK(c.hw.misuses().empty());
+    for (unsigned n = 1; n < 32; ++n) {
+        CAPTURE(n);
+        if (n != reg::t2) CHECK(c.h.x[n] == 0);  // (expect_delivered reads through t2)
+    }
+    dirty_firmware_registers(c);
+    c.exec(enc::mret);  // back to the instruction (mepc unchanged): the OS's state returns
+    REQUIRE(c.pc() == os_entry + 0x80);
+    REQUIRE(c.mode() == privilege::user);
+    for (unsigned n = 1; n < 32; ++n) {
+        CAPTURE(n);
+        CHECK(c.h.x[n] == os_pattern(n));
+    }
+    CHECK(c.hw.misuses().empty());
+}
+
 // ---------------------------------------------------------------------------
 // The OS's other exceptions
 // ---------------------------------------------------------------------------

@@ -430,6 +430,56 @@ TEST_CASE("mtime writes move the board's time; the other harts are told", "[virt
     CHECK(ld(b, mtime_address) == 0x0000'0003'0000'5000);
 }
 
+TEST_CASE("mtime at 2^64-1: the monitor takes no timer interrupt nobody asked for", "[virt][clint][interrupt][smp]") {
+    // Fuzz finding F1. MTIP is pending while mtime >= mtimecmp (3.2.1): at
+    // mtime = 2^64-1 it is pending for every mtimecmp, all ones included, so
+    // no comparator value means "never". Nothing here asked for a timer
+    // interrupt (the firmware's MTIE is 0, the monitor has no deadline): every
+    // hart goes on running its guest. The firmware still reads MTIP pending
+    // in its mip, as the hardware would show it.
+    machine m{qemu_h::make(), 2};
+    cpu& a = m[0];
+    cpu& b = m[1];
+    a.boot_with_vector();
+    b.boot_with_vector();
+    b.jump(0x8010'0c00);
+    store(a, mtime_address, ~u64{0});  // the firmware's emulated store (settles after it)
+    CHECK(m.board.read_time() == ~u64{0});
+    const u64 after_store = a.pc();
+    a.settle();
+    CHECK(a.pc() == after_store);
+    b.settle();  // its doorbell: the monitor reprograms its timer, then b runs on
+    CHECK(b.pc() == 0x8010'0c00);
+    CHECK(b.mode() == privilege::user);
+    store(a, mtimecmp_base, ~u64{0});
+    CHECK((a.csrr(csr::mip) & 0x80) == 0x80);  // 2^64-1 >= 2^64-1
+    a.enter_os(os_entry);
+    a.settle();
+    CHECK(a.pc() == os_entry);
+    CHECK(a.mode() == privilege::supervisor);
+}
+
+TEST_CASE("an access fault at an FP load to the CLINT while FS = Off: delivered, no f register touched",
+          "[virt][clint][fp]") {
+    // Fuzz finding F5. With mstatus.FS = Off an FP load or store is an
+    // illegal instruction (3.1.6.6), never an access fault: an access fault
+    // at a pc that holds one means the instruction changed after the trap
+    // (another hart rewrote it). The monitor, which reads the instruction
+    // back, must not emulate it: the f registers are off limits with FS =
+    // Off (in M-mode too), and the fault the hart raised is delivered.
+    machine m{rv64gc::make()};
+    cpu& c = m.hart0();
+    c.boot_with_vector();
+    c.csrc(csr::mstatus, 0x6000);  // FS = Off
+    constexpr u32 flw_f8_x6 = (6u << 15) | (2u << 12) | (8u << 7) | 0x07;  // flw f8, 0(x6)
+    c.jump(0x8010'0c00);
+    c.hw.poke<u32>(0x8010'0c00, flw_f8_x6);
+    c.h.x[6] = mtime_address;
+    c.trap(riscv::exception::load_access_fault, mtime_address);
+    c.expect_delivered(5, mtime_address, 0x8010'0c00);
+    CHECK(c.hw.misuses().empty());
+}
+
 TEST_CASE("reading another hart's msip and mtimecmp; harts that do not exist", "[virt][clint][smp]") {
     machine m{rv64gc::make(), 2};
     cpu& a = m[0];
