@@ -790,11 +790,13 @@ private:
             // An LR the monitor performed (under virtual MPRV or on the CLINT):
             // it then runs the constrained loop's body up to its SC
             // (virt/constrained_loop.hpp, at most 16 instructions, unpriv.
-            // 8.3), so the firmware resumes, or takes an exception or an
-            // interrupt, within the 64 bytes after the LR.
+            // 8.3). The body may leave the loop by a forward jump or a taken
+            // forward branch (8.3 forbids only backward ones), so the firmware
+            // resumes, or takes an exception or an interrupt, anywhere after
+            // the LR (regression LR-forward-jump-out-of-loop).
             if (load_reserved_at(c, s)) {
-                const bool in_loop = v.mepc > s.pc && v.mepc - s.pc <= 64;
-                if (in_fw && r > s.pc && r - s.pc <= 64 && c.h.world == virt::world::firmware) return;
+                const bool in_loop = v.mepc > s.pc;
+                if (in_fw && r > s.pc && c.h.world == virt::world::firmware) return;
                 if (in_fw && in_loop && at_vector(delivered_interrupt ? target : base) && !mie && mpp == 3) return;
             }
             if (exception_delivered(3)) {
