@@ -42,27 +42,11 @@ constexpr u64 tail_addr[6] = {0xc0'1fff, 0x400'0400, 0x404'0006, 0xc00'0000, 0x2
 constexpr u64 tail_cfg2 = 0x1f18'0800'0800'1800;  // pmpcfg2 while the firmware runs with only the tail above 8
 constexpr u64 everything = 0x3f'ffff'ffff'ffff;  // NAPOT over the whole 56-bit space
 
-struct probe {
-    u64 address;
-    u64 size;
-    access_type type;
-    bool allowed;
-};
-
-const char* name(access_type t) { return t == R ? "load" : t == W ? "store" : "fetch"; }
-
-void check(cpu& c, privilege p, std::initializer_list<probe> probes) {
-    for (const probe& q : probes) {
-        INFO(riscv::name(p) << "-mode " << name(q.type) << " of " << q.size << " bytes at " << hex(q.address));
-        CHECK(c.hw.check_access(q.address, q.size, q.type, p).allowed == q.allowed);
-    }
-}
-
 /// Every bus master, first and last bytes and some in between, for every
 /// access type: denied to physical U-mode (the firmware).
 void check_bus_masters_denied(cpu& c) {
     for (const access_type t : {R, W, X}) {
-        check(c, privilege::user,
+        check_pmp(c, privilege::user,
               {{0x300'0000, 4, t, false},   {0x300'fffc, 4, t, false},    {0x1000'1000, 4, t, false},
                {0x1000'4000, 8, t, false},  {0x1005'0000, 8, t, false},   {0x1010'0000, 8, t, false},
                {0x1010'0014, 4, t, false},  {0x3000'0000, 8, t, false},   {0x3fff'fff8, 8, t, false},
@@ -77,7 +61,7 @@ void check_bus_masters_denied(cpu& c) {
 /// the firmware's own locked entries or the monitor say so (not here).
 void check_neighbours_allowed(cpu& c) {
     for (const access_type t : {R, W, X}) {
-        check(c, privilege::user,
+        check_pmp(c, privilege::user,
               {{0x2ff'fffc, 4, t, true},   {0x301'0000, 4, t, true},   {0x1000'0000, 8, t, true},
                {0x1000'0ffc, 4, t, true},  {0x1010'0018, 8, t, true},  {0xc00'0000, 4, t, true},
                {0x2000'0000, 8, t, true},  {0x2fff'fff8, 8, t, true},  {0x8020'0000, 8, t, true},
@@ -128,7 +112,7 @@ void program_opensbi_like(cpu& c) {
 /// match decides, a partial match fails, no match fails), bus masters included.
 void check_os_view_of_opensbi_like(cpu& c) {
     for (const privilege p : {privilege::supervisor, privilege::user}) {
-        check(c, p,
+        check_pmp(c, p,
               {
                   {0x200'0000, 4, R, false},     {0x8010'0000, 4, X, false},    {0x8014'0000, 8, W, false},
                   {0x1000'0000, 4, R, true},     {0x1000'0000, 4, W, true},     {0x1000'0000, 4, X, false},
@@ -245,7 +229,7 @@ TEST_CASE("bus masters: the firmware's entries in both worlds, with tail conflic
     CHECK(physical(c, pmpaddr(8)) == 0x300'0000);
     check_bus_masters_denied(c);
     check_neighbours_allowed(c);
-    check(c, privilege::user, {{0x1000'0800, 8, W, true},   // entry 4's range outside the bus masters
+    check_pmp(c, privilege::user, {{0x1000'0800, 8, W, true},   // entry 4's range outside the bus masters
                                {0x8010'0000, 4, X, true},   // its own code and data (unlocked entries)
                                {0x8014'0000, 8, W, true},
                                {0x8000'0000, 4, R, false}}); // never the monitor
@@ -300,7 +284,7 @@ TEST_CASE("bus masters: without conflicts a world switch writes no pmpaddr", "[v
     c.enter_os(os_entry);
     CHECK(pmp_writes(c) == std::vector<pmp_write>{{pmpcfg0, 0x1b1b'1818'1800'1818}, {pmpcfg2, 0x1f}});
     for (unsigned k = 0; k < 6; ++k) CHECK(physical(c, pmpaddr(9 + k)) == tail_addr[k]);
-    check(c, privilege::supervisor,
+    check_pmp(c, privilege::supervisor,
           {{0x1000'1000, 8, W, true}, {0x300'0000, 8, R, true}, {0x4'0000'0000, 8, W, true},
            {0x8020'0000, 4, X, true}, {0x8010'0000, 4, R, false}});
 
@@ -346,7 +330,7 @@ TEST_CASE("bus masters: a tail slot's pmpaddr, written by the firmware", "[virt]
         CHECK(pmp_writes(c) == std::vector<pmp_write>{{pmpaddr(9), 0x2008'0000},
                                                       {pmpaddr(10), 0x2010'0000},
                                                       {pmpcfg2, 0x0000'0000'000f'0000}});
-        check(c, privilege::supervisor,
+        check_pmp(c, privilege::supervisor,
               {{0x8020'0000, 8, W, true}, {0x803f'fff8, 8, X, true}, {0x8040'0000, 4, R, false},
                {0x801f'fffc, 4, R, false}, {0x801f'fffc, 8, R, false}, {0x1000'1000, 4, R, false}});
     }
@@ -357,7 +341,7 @@ TEST_CASE("bus masters: a tail slot's pmpaddr, written by the firmware", "[virt]
         c.hw.log().clear();
         c.enter_os(os_entry);
         CHECK(pmp_writes(c) == std::vector<pmp_write>{{pmpcfg2, 0x0000'0000'0000'1b00}});
-        check(c, privilege::supervisor, {{0x300'0000, 8, W, true}, {0x300'fff8, 8, R, true},
+        check_pmp(c, privilege::supervisor, {{0x300'0000, 8, W, true}, {0x300'fff8, 8, R, true},
                                          {0x300'0000, 4, X, false}, {0x301'0000, 4, R, false}});
     }
     SECTION("a conflict that goes away leaves the tail's address in both worlds") {
@@ -372,7 +356,7 @@ TEST_CASE("bus masters: a tail slot's pmpaddr, written by the firmware", "[virt]
         CHECK(pmp_writes(c) == std::vector<pmp_write>{{pmpcfg0, 0x1b1b'1818'1800'1818}, {pmpcfg2, 0}});
         CHECK(physical(c, pmpaddr(9)) == tail_addr[0]);
         CHECK(physical(c, pmpaddr(10)) == tail_addr[1]);
-        check(c, privilege::supervisor, {{0x8020'0000, 4, R, false}, {0x1000'1000, 4, R, true}});
+        check_pmp(c, privilege::supervisor, {{0x8020'0000, 4, R, false}, {0x1000'1000, 4, R, true}});
     }
 }
 
@@ -386,10 +370,10 @@ TEST_CASE("bus masters: a firmware entry over one is OFF for the firmware, as wr
         program(c, {{0x5ff'ffff, 0x1b}});
         CHECK(physical(c, pmpcfg0) == 0x1818);  // entry 0 (physical 3) OFF
         check_bus_masters_denied(c);
-        check(c, privilege::user, {{0x1000'0000, 8, W, true}, {0x2000'0000, 8, X, true}});
+        check_pmp(c, privilege::user, {{0x1000'0000, 8, W, true}, {0x2000'0000, 8, X, true}});
         c.enter_os(os_entry);
         CHECK(physical(c, pmpcfg0) == 0x1b00'1818);
-        check(c, privilege::supervisor, {{0x1000'1000, 8, W, true}, {0x1010'0000, 8, R, true},
+        check_pmp(c, privilege::supervisor, {{0x1000'1000, 8, W, true}, {0x1010'0000, 8, R, true},
                                          {0x1000'1000, 4, X, false}, {0x1fff'fff8, 8, W, true},
                                          {0x2000'0000, 4, R, false}});
     }
@@ -402,13 +386,13 @@ TEST_CASE("bus masters: a firmware entry over one is OFF for the firmware, as wr
         check_bus_masters_denied(c);
         c.enter_os(os_entry);
         CHECK(physical(c, pmpcfg0) == 0x1900'1818);
-        check(c, privilege::supervisor, {{0x1000'1000, 8, R, true}, {0x1000'1000, 8, W, false}});
+        check_pmp(c, privilege::supervisor, {{0x1000'1000, 8, R, true}, {0x1000'1000, 8, W, false}});
     }
     SECTION("locked without permissions stays: it denies already") {
         program(c, {{0x5ff'ffff, 0x98}});
         CHECK(physical(c, pmpcfg0) == 0x1800'1818);
         check_bus_masters_denied(c);
-        check(c, privilege::user, {{0x1000'0000, 4, R, false}, {0x2000'0000, 4, R, true}});
+        check_pmp(c, privilege::user, {{0x1000'0000, 4, R, false}, {0x2000'0000, 4, R, true}});
     }
     SECTION("an entry next to the bus masters is not over them") {
         // 0: NAPOT [0x10000000, +4 KiB) R W, the UART: RWX for the firmware.
@@ -431,11 +415,11 @@ TEST_CASE("bus masters: a locked entry in a tail slot binds the OS's world, not 
     CHECK(c.csrr(csr::pmpcfg2) == 0x9d00'0000);
     CHECK(physical(c, pmpcfg2) == tail_cfg2);
     CHECK(physical(c, pmpaddr(14)) == tail_addr[5]);
-    check(c, privilege::user, {{0x8010'0000, 8, R, true}, {0x8010'0000, 4, X, true}});
-    check(c, privilege::user, {{0x8010'0000, 8, W, true}});  // natively a store access fault
+    check_pmp(c, privilege::user, {{0x8010'0000, 8, R, true}, {0x8010'0000, 4, X, true}});
+    check_pmp(c, privilege::user, {{0x8010'0000, 8, W, true}});  // natively a store access fault
     check_bus_masters_denied(c);
     c.enter_os(os_entry);
-    check(c, privilege::supervisor, {{0x8010'0000, 8, R, true}, {0x8010'0000, 8, W, false}});
+    check_pmp(c, privilege::supervisor, {{0x8010'0000, 8, R, true}, {0x8010'0000, 8, W, false}});
     // Locked: the firmware's writes to it are ignored (3.7.1).
     os_ecall(c, os_entry + 0x40);
     c.csrw(csr::pmpaddr11, 0);
@@ -458,7 +442,7 @@ TEST_CASE("bus masters: the firmware under virtual MPRV", "[virt][pmp][dma][mprv
     CHECK(physical(c, pmpcfg2) == 0x1c18'0800'0800'1800);
     for (unsigned k = 0; k < 6; ++k) CHECK(physical(c, pmpaddr(9 + k)) == tail_addr[k]);
     check_bus_masters_denied(c);
-    check(c, privilege::user, {{0x8020'0000, 8, R, false}, {0x8020'0000, 4, X, true}, {c.pc(), 4, X, true}});
+    check_pmp(c, privilege::user, {{0x8020'0000, 8, R, false}, {0x8020'0000, 4, X, true}, {c.pc(), 4, X, true}});
 
     SECTION("a load from RAM as S: entry 7 of the OS's view decides (slot 10 rewritten for it, then back)") {
         c.h.x[11] = 0x8020'0000;
@@ -517,7 +501,7 @@ TEST_CASE("bus masters: widened to the hart's granularity (G = 10)", "[virt][pmp
     CHECK(physical(c, pmpaddr(10)) == 0x400'0400);
     CHECK(physical(c, pmpaddr(11)) == 0x404'0400);
     check_bus_masters_denied(c);
-    check(c, privilege::user, {{0x1010'0018, 4, R, false}, {0x1010'0ffc, 4, W, false}, {0x1010'1000, 4, R, true},
+    check_pmp(c, privilege::user, {{0x1010'0018, 4, R, false}, {0x1010'0ffc, 4, W, false}, {0x1010'1000, 4, R, true},
                                {0x1000'0ffc, 4, R, true}});
 }
 
@@ -539,12 +523,12 @@ TEST_CASE("bus masters: boot fails when the tail cannot deny them all", "[virt][
             program(c, {{~u64{0}, 0x1f}});
             CHECK(physical(c, pmpaddr(3)) == 0x400'0400);
             CHECK(physical(c, pmpcfg0) == 0x0008'0008'0000'1818);
-            check(c, privilege::user, {{0x1000'1000, 4, R, false}, {0x1050'3ffc, 4, W, false},
+            check_pmp(c, privilege::user, {{0x1000'1000, 4, R, false}, {0x1050'3ffc, 4, W, false},
                                        {0x1000'4000, 4, R, true}, {0x8020'0000, 4, X, true}});
             c.hw.log().clear();
             c.enter_os(os_entry);
             CHECK(physical(c, pmpaddr(3)) == everything);
-            check(c, privilege::supervisor, {{0x1000'1000, 4, R, true}, {0x8020'0000, 4, X, true}});
+            check_pmp(c, privilege::supervisor, {{0x1000'1000, 4, R, true}, {0x8020'0000, 4, X, true}});
         }
         machine m{qemu_h::make(), 1, tor_ranges(7)};
         CHECK(m.hart0().boot() == boot_error::too_many_bus_masters);

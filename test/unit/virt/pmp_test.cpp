@@ -23,28 +23,11 @@ constexpr access_type R = access_type::load;
 constexpr access_type W = access_type::store;
 constexpr access_type X = access_type::fetch;
 
-struct probe {
-    u64 address;
-    u64 size;
-    access_type type;
-    bool allowed;
-};
-
-const char* name(access_type t) { return t == R ? "load" : t == W ? "store" : "fetch"; }
-
-/// Checks each probe with the hart's PMP at privilege `p`.
-void check(cpu& c, privilege p, std::initializer_list<probe> probes) {
-    for (const probe& q : probes) {
-        INFO(riscv::name(p) << "-mode " << name(q.type) << " of " << q.size << " bytes at " << hex(q.address));
-        CHECK(c.hw.check_access(q.address, q.size, q.type, p).allowed == q.allowed);
-    }
-}
-
 /// Neither the monitor nor the CLINT, by any mode, for any access.
 void check_monitor_and_clint_closed(cpu& c) {
     for (const privilege p : {privilege::user, privilege::supervisor}) {
         for (const access_type t : {R, W, X}) {
-            check(c, p, {{0x8000'0000, 4, t, false}, {0x8000'1000, 8, t, false}, {0x8001'fff8, 8, t, false},
+            check_pmp(c, p, {{0x8000'0000, 4, t, false}, {0x8000'1000, 8, t, false}, {0x8001'fff8, 8, t, false},
                          {0x8001'fffc, 8, t, false},  // straddles the end of the monitor
                          {0x7fff'fffc, 8, t, false},  // straddles its start
                          {0x200'0000, 4, t, false}, {0x200'4000, 8, t, false}, {0x200'bff8, 8, t, false}});
@@ -70,7 +53,7 @@ TEST_CASE("unlocked NAPOT, TOR and NA4 entries: as written for the OS, open for 
 
     SECTION("the firmware runs: unlocked entries do not restrict it") {
         REQUIRE(c.mode() == privilege::user);
-        check(c, privilege::user,
+        check_pmp(c, privilege::user,
               {{0x8020'0000, 4, W, true}, {0x8040'0000, 4, X, true}, {0x8060'0004, 4, W, true},
                {0x8050'0000, 8, R, true}, {0x8700'0000, 8, W, true},
                // 3.7.1: an entry matching only some bytes fails the access, even in
@@ -81,7 +64,7 @@ TEST_CASE("unlocked NAPOT, TOR and NA4 entries: as written for the OS, open for 
     SECTION("the OS runs: the entries apply as written (3.7.1)") {
         c.enter_os(os_entry);
         for (const privilege p : {privilege::supervisor, privilege::user}) {
-            check(c, p,
+            check_pmp(c, p,
                   {
                       {0x8020'0000, 4, R, true},  {0x8020'0000, 4, W, false}, {0x8020'0000, 4, X, true},
                       {0x803f'fffc, 4, R, true},  // the last word of entry 0
@@ -107,7 +90,7 @@ TEST_CASE("locked entries bind the firmware too", "[virt][pmp]") {
     c.csrw(csr::pmpcfg0, 0x1f'9d);
 
     SECTION("the firmware runs") {
-        check(c, privilege::user,
+        check_pmp(c, privilege::user,
               {{0x8020'0000, 4, R, true}, {0x8020'0000, 4, X, true}, {0x8020'0000, 4, W, false},
                {0x803f'fff8, 8, W, false}, {0x8040'0000, 8, W, true}, {0x8060'0000, 8, W, true}});
         check_monitor_and_clint_closed(c);
@@ -119,7 +102,7 @@ TEST_CASE("locked entries bind the firmware too", "[virt][pmp]") {
     }
     SECTION("the OS runs") {
         c.enter_os(os_entry);
-        check(c, privilege::supervisor,
+        check_pmp(c, privilege::supervisor,
               {{0x8020'0000, 4, R, true}, {0x8020'0000, 4, W, false}, {0x8040'0000, 8, W, true},
                {0x807f'fff8, 8, X, true}, {0x8080'0000, 4, R, false}, {0x803f'fffc, 8, R, false}});
         check_monitor_and_clint_closed(c);
@@ -129,7 +112,7 @@ TEST_CASE("locked entries bind the firmware too", "[virt][pmp]") {
         c.csrw(csr::pmpaddr0, 0x3fff'ffff);
         CHECK(c.csrr(csr::pmpcfg0) == 0x1f'9d);
         CHECK(c.csrr(csr::pmpaddr0) == 0x200b'ffff);
-        check(c, privilege::user, {{0x8020'0000, 4, W, false}});
+        check_pmp(c, privilege::user, {{0x8020'0000, 4, W, false}});
     }
 }
 
@@ -140,7 +123,7 @@ TEST_CASE("TOR as virtual entry 0 has the floor 0", "[virt][pmp]") {
     c.csrw(csr::pmpaddr0, 0x2018'0000);  // TOR [0, 0x80600000) R W X
     c.csrw(csr::pmpcfg0, 0x0f);
     c.enter_os(os_entry);
-    check(c, privilege::supervisor,
+    check_pmp(c, privilege::supervisor,
           {{0x0, 8, R, true}, {0x1000, 4, X, true}, {0x8002'0000, 8, W, true}, {0x805f'fff8, 8, W, true},
            {0x8060'0000, 4, R, false}, {0x805f'fffc, 8, R, false}});
     // The monitor's entries come first: the TOR range does not open them.
@@ -152,7 +135,7 @@ TEST_CASE("TOR as virtual entry 0 has the floor 0", "[virt][pmp]") {
         d.boot_with_vector();
         d.csrw(csr::pmpaddr0, 0x2018'0000);
         d.csrw(csr::pmpcfg0, 0x89);  // L TOR R
-        check(d, privilege::user, {{0x1000, 4, R, true}, {0x1000, 4, W, false}, {0x8060'0000, 4, W, true}});
+        check_pmp(d, privilege::user, {{0x1000, 4, R, true}, {0x1000, 4, W, false}, {0x8060'0000, 4, W, true}});
         check_monitor_and_clint_closed(d);
     }
 }
@@ -194,7 +177,7 @@ TEST_CASE("the last virtual entry: 11 of 16, 59 of 64", "[virt][pmp]") {
         c.csrw(csr::pmpcfg2, 0x1b'00'00'00);  // entry 11: NAPOT R W
         CHECK(c.csrr(csr::pmpcfg2) == 0x1b'00'00'00);
         c.enter_os(os_entry);
-        check(c, privilege::supervisor,
+        check_pmp(c, privilege::supervisor,
               {{0x8070'0000, 8, W, true}, {0x8070'fff8, 8, R, true}, {0x8071'0000, 4, R, false},
                {0x8070'0000, 4, X, false}});
     }
@@ -206,7 +189,7 @@ TEST_CASE("the last virtual entry: 11 of 16, 59 of 64", "[virt][pmp]") {
         c.csrw(csr::pmpcfg14, 0x1b'00'00'00);  // entry 59
         CHECK(c.csrr(csr::pmpcfg14) == 0x1b'00'00'00);
         c.enter_os(os_entry);
-        check(c, privilege::supervisor, {{0x8070'0000, 8, W, true}, {0x8071'0000, 4, R, false}});
+        check_pmp(c, privilege::supervisor, {{0x8070'0000, 8, W, true}, {0x8071'0000, 4, R, false}});
         check_monitor_and_clint_closed(c);
     }
 }

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <csetjmp>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -526,6 +527,27 @@ inline void cpu::expect_delivered(u64 cause, u64 tval, u64 epc, u64 handler) {
     CHECK(csrr(csr::mcause) == cause);
     CHECK(csrr(csr::mtval) == tval);
     CHECK(csrr(csr::mepc) == epc);
+}
+
+/// One PMP probe: an access of `size` bytes at `address`, and whether the
+/// hart's physical PMP must allow it (pmp_test, bus_master_test).
+struct pmp_probe {
+    u64 address;
+    u64 size;
+    host::access_type type;
+    bool allowed;
+};
+
+[[nodiscard]] inline const char* access_name(host::access_type t) {
+    return t == host::access_type::load ? "load" : t == host::access_type::store ? "store" : "fetch";
+}
+
+/// Checks each probe against the hart's physical PMP at privilege `p`.
+inline void check_pmp(cpu& c, privilege p, std::initializer_list<pmp_probe> probes) {
+    for (const pmp_probe& q : probes) {
+        INFO(riscv::name(p) << "-mode " << access_name(q.type) << " of " << q.size << " bytes at " << hex(q.address));
+        CHECK(c.hw.check_access(q.address, q.size, q.type, p).allowed == q.allowed);
+    }
 }
 
 }  // namespace vt
