@@ -451,25 +451,11 @@ public:
     /// How the hardware translates the OS's own accesses: its mode when it
     /// trapped (S or U, virtualized or not), its satp (vsatp and hgatp), SUM and MXR.
     [[nodiscard]] translation_regime os_regime() noexcept {
-        namespace ms = riscv::mstatus;
         translation_regime r = common_regime();
         r.privilege = m_h.os_mode;
         if (!m_h.features.has_s) return r;  // an M/U hart: the OS is U-mode, untranslated
-        const u64 status = m_hw.template read<csr::mstatus>();
         r.virtualized = m_h.os_virtualized;
-        if (r.virtualized) {
-            const u64 vsstatus = m_hw.csr_read(csr::vsstatus).value;
-            r.satp = m_hw.csr_read(csr::vsatp).value;
-            r.hgatp = m_hw.csr_read(csr::hgatp).value;
-            r.sum = ms::sum::test(vsstatus);
-            r.mxr = ms::mxr::test(vsstatus) || ms::mxr::test(status);
-            r.mxr_g = ms::mxr::test(status);
-            r.pbmt = riscv::henvcfg::pbmte::test(m_hw.csr_read(csr::henvcfg).value);
-        } else {
-            r.satp = m_h.world == world::os ? m_hw.template read<csr::satp>() : m_h.csr.satp;
-            r.sum = ms::sum::test(status);
-            r.mxr = ms::mxr::test(status);
-        }
+        add_translation_csrs(r, /*satp_in_hardware=*/m_h.world == world::os);
         return r;
     }
 
@@ -477,11 +463,21 @@ public:
     /// mstatus.MPRV is set (priv. spec 3.1.6.3): MPP's privilege, MPV, the
     /// virtual satp (or vsatp and hgatp), SUM and MXR.
     [[nodiscard]] translation_regime mprv_regime() noexcept {
-        namespace ms = riscv::mstatus;
         translation_regime r = common_regime();
-        r.privilege = ms::mpp::extract(m_h.csr.mstatus) == 1 ? riscv::privilege::supervisor : riscv::privilege::user;
-        r.virtualized = m_h.features.has_h && ms::mpv::test(m_h.csr.mstatus);
+        r.privilege = riscv::mstatus::mpp::extract(m_h.csr.mstatus) == 1 ? riscv::privilege::supervisor
+                                                                           : riscv::privilege::user;
+        r.virtualized = m_h.features.has_h && riscv::mstatus::mpv::test(m_h.csr.mstatus);
         if (!m_h.features.has_s) return r;
+        add_translation_csrs(r, /*satp_in_hardware=*/false);
+        return r;
+    }
+
+    /// The address-translation state of `r` (whose V is set): with V = 1, vsatp,
+    /// hgatp, vsstatus's SUM and MXR (or'ed with mstatus.MXR) and henvcfg.PBMTE
+    /// (H ext. 9.2.1, 9.5); with V = 0, satp (the hart's while the OS's world is
+    /// in place, else the OS's saved one) and mstatus's SUM and MXR.
+    void add_translation_csrs(translation_regime& r, bool satp_in_hardware) noexcept {
+        namespace ms = riscv::mstatus;
         const u64 status = m_hw.template read<csr::mstatus>();
         if (r.virtualized) {
             const u64 vsstatus = m_hw.csr_read(csr::vsstatus).value;
@@ -492,11 +488,10 @@ public:
             r.mxr_g = ms::mxr::test(status);
             r.pbmt = riscv::henvcfg::pbmte::test(m_hw.csr_read(csr::henvcfg).value);
         } else {
-            r.satp = m_h.csr.satp;
+            r.satp = satp_in_hardware ? m_hw.template read<csr::satp>() : m_h.csr.satp;
             r.sum = ms::sum::test(status);
             r.mxr = ms::mxr::test(status);
         }
-        return r;
     }
 
     /// Runs `f(memory)` on the guarded path for the OS (the monitor's entries
@@ -655,17 +650,7 @@ private:
                                                                                         : riscv::privilege::user;
         regime.virtualized = true;
         regime.execute_for_read = hlvx;
-        {
-            namespace ms = riscv::mstatus;
-            const u64 status = m_hw.template read<csr::mstatus>();
-            const u64 vsstatus = m_hw.csr_read(csr::vsstatus).value;
-            regime.satp = m_hw.csr_read(csr::vsatp).value;
-            regime.hgatp = m_hw.csr_read(csr::hgatp).value;
-            regime.sum = ms::sum::test(vsstatus);
-            regime.mxr = ms::mxr::test(vsstatus) || ms::mxr::test(status);
-            regime.mxr_g = ms::mxr::test(status);
-            regime.pbmt = riscv::henvcfg::pbmte::test(m_hw.csr_read(csr::henvcfg).value);
-        }
+        add_translation_csrs(regime, /*satp_in_hardware=*/false);
         const u64 address = reg(si.rs1);
         const u64 value = load ? 0 : reg(si.rs2);
         const guest_access out = with_firmware_memory([&](memory_type& memory) {

@@ -587,32 +587,17 @@ public:
     /// guarded (RAM only), then read through the PMP, 8 bytes at a time where
     /// aligned. False at the first fault (`f`); bytes before it are copied.
     bool copy_from_guest(const translation_regime& regime, u64 address, u8* to, u64 length, guest_fault& f) noexcept {
-        return copy(regime, address, to, nullptr, length, f);
+        return copy(regime, address, access_kind::load, to, nullptr, length, f);
     }
     /// Copies the monitor's `from` to the guest's memory at `address` (as copy_from_guest).
     bool copy_to_guest(const translation_regime& regime, u64 address, const u8* from, u64 length, guest_fault& f) noexcept {
-        return copy(regime, address, nullptr, from, length, f);
+        return copy(regime, address, access_kind::store, nullptr, from, length, f);
     }
 
     /// Whether every byte of `[address, address + length)` may be accessed
     /// (`kind`) in `regime`: translation and guard only, nothing accessed.
     bool check_range(const translation_regime& regime, u64 address, u64 length, access_kind kind, guest_fault& f) noexcept {
-        if (length != 0 && address + (length - 1) < address) {  // past 2^64 - 1 (unpriv. 1.4)
-            f = access_fault(regime, address, kind);
-            return false;
-        }
-        for (u64 done = 0; done < length;) {
-            const u64 va = address + done;
-            const u64 chunk = detail::min<u64>(length - done, 0x1000 - (va & 0xfff));
-            physical_class klass = physical_class::refused;
-            const guest_translation t = translate(regime, va, chunk, kind, reach::ram, klass);
-            if (!t.ok) {
-                f = t.fault;
-                return false;
-            }
-            done += chunk;
-        }
-        return true;
+        return copy(regime, address, kind, nullptr, nullptr, length, f);
     }
 
     /// The class of a physical range for this side (the guard alone).
@@ -695,8 +680,11 @@ private:
         return false;
     }
 
-    bool copy(const translation_regime& regime, u64 address, u8* to, const u8* from, u64 length, guest_fault& f) noexcept {
-        const access_kind kind = to != nullptr ? access_kind::load : access_kind::store;
+    /// Translates `[address, address + length)` page by page for `kind`, and
+    /// copies into `to` (a load) or from `from` (a store); with neither, only
+    /// checks (check_range).
+    bool copy(const translation_regime& regime, u64 address, access_kind kind, u8* to, const u8* from, u64 length,
+              guest_fault& f) noexcept {
         if (length != 0 && address + (length - 1) < address) {  // past 2^64 - 1 (unpriv. 1.4)
             f = access_fault(regime, address, kind);
             return false;
@@ -710,7 +698,7 @@ private:
                 f = t.fault;
                 return false;
             }
-            for (u64 i = 0; i < chunk;) {
+            for (u64 i = 0; (to != nullptr || from != nullptr) && i < chunk;) {
                 const u64 pa = t.physical + i;
                 const unsigned step = (pa & 7) == 0 && chunk - i >= 8 ? 8 : 1;
                 access_result r;

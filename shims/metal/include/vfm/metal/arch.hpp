@@ -235,44 +235,33 @@ private:
         u64 saved = 0;
         u64 failed = 0;
         u64 scratch = 0;
+        // One loop for both widths (W = "d" or "w"); lr.w sign-extends, so the
+        // word's old value is cut back to 32 bits below.
+#define VFM_CAS_LOOP(W)                                                                                   \
+    asm volatile(".option push\n.option norvc\n"                                                        \
+                 "csrrw %[saved], mstatus, %[status]\n"                                                  \
+                 "1: lr." W ".aqrl %[old], (%[address])\n"                                               \
+                 "addi %[scratch], t0, 1\n"                                                              \
+                 "bnez %[scratch], 2f\n" /* the lr faulted */                                            \
+                 "bne %[old], %[expected], 2f\n"                                                         \
+                 "sc." W ".aqrl %[failed], %[desired], (%[address])\n"                                   \
+                 "addi %[scratch], t0, 1\n"                                                              \
+                 "bnez %[scratch], 2f\n" /* the sc faulted */                                            \
+                 "bnez %[failed], 1b\n"                                                                  \
+                 "2: csrw mstatus, %[saved]\n"                                                           \
+                 ".option pop"                                                                           \
+                 : [old] "=&r"(old), [saved] "=&r"(saved), [failed] "=&r"(failed), [scratch] "=&r"(scratch), \
+                   "+r"(t0), "+r"(t1)                                                                    \
+                 : [status] "r"(status), [address] "r"(address), [expected] "r"(expected),                \
+                   [desired] "r"(desired)                                                                \
+                 : "memory")
         if (doubleword) {
-            asm volatile(
-                ".option push\n.option norvc\n"
-                "csrrw %[saved], mstatus, %[status]\n"
-                "1: lr.d.aqrl %[old], (%[address])\n"
-                "addi %[scratch], t0, 1\n"
-                "bnez %[scratch], 2f\n"            // the lr faulted
-                "bne %[old], %[expected], 2f\n"
-                "sc.d.aqrl %[failed], %[desired], (%[address])\n"
-                "addi %[scratch], t0, 1\n"
-                "bnez %[scratch], 2f\n"            // the sc faulted
-                "bnez %[failed], 1b\n"
-                "2: csrw mstatus, %[saved]\n"
-                ".option pop"
-                : [old] "=&r"(old), [saved] "=&r"(saved), [failed] "=&r"(failed), [scratch] "=&r"(scratch),
-                  "+r"(t0), "+r"(t1)
-                : [status] "r"(status), [address] "r"(address), [expected] "r"(expected), [desired] "r"(desired)
-                : "memory");
+            VFM_CAS_LOOP("d");
         } else {
-            asm volatile(
-                ".option push\n.option norvc\n"
-                "csrrw %[saved], mstatus, %[status]\n"
-                "1: lr.w.aqrl %[old], (%[address])\n"
-                "addi %[scratch], t0, 1\n"
-                "bnez %[scratch], 2f\n"
-                "bne %[old], %[expected], 2f\n"
-                "sc.w.aqrl %[failed], %[desired], (%[address])\n"
-                "addi %[scratch], t0, 1\n"
-                "bnez %[scratch], 2f\n"
-                "bnez %[failed], 1b\n"
-                "2: csrw mstatus, %[saved]\n"
-                ".option pop"
-                : [old] "=&r"(old), [saved] "=&r"(saved), [failed] "=&r"(failed), [scratch] "=&r"(scratch),
-                  "+r"(t0), "+r"(t1)
-                : [status] "r"(status), [address] "r"(address), [expected] "r"(expected), [desired] "r"(desired)
-                : "memory");
+            VFM_CAS_LOOP("w");
             old &= 0xffff'ffffu;
         }
+#undef VFM_CAS_LOOP
         return outcome(t0, t1, old, false);
     }
 
