@@ -193,6 +193,17 @@ TEST_CASE("qemu_virt: one virtio-mmio transport handed to the firmware", "[platf
 }
 #endif
 
+/// A board with `count` virtio-mmio transports 1 MiB apart, each followed by a
+/// UART, so that no two of them can be denied by one PMP entry.
+static std::vector<u8> unmergeable_bus_masters(u64 count) {
+    return board_blob([count](fdt_test::builder& b) {
+        for (u64 i = 0; i < count; ++i) {
+            device(b, "virtio_mmio@" + std::to_string(i), "virtio,mmio", 0x4000'0000 + i * 0x10'0000, 0x1000);
+            device(b, "uart@" + std::to_string(i), "ns16550a", 0x4000'8000 + i * 0x10'0000, 0x100);
+        }
+    });
+}
+
 TEST_CASE("qemu_virt: bus masters on hand-built boards", "[platform][dma]") {
     SECTION("none") {
         const booted m(board_blob([](fdt_test::builder&) {}), "");
@@ -200,37 +211,19 @@ TEST_CASE("qemu_virt: bus masters on hand-built boards", "[platform][dma]") {
         CHECK(m.bus_masters().empty());
     }
     SECTION("16 ranges that cannot merge fit") {
-        const booted m(board_blob([](fdt_test::builder& b) {
-                           for (u64 i = 0; i < 16; ++i) {
-                               device(b, "virtio_mmio@" + std::to_string(i), "virtio,mmio", 0x4000'0000 + i * 0x10'0000, 0x1000);
-                               device(b, "uart@" + std::to_string(i), "ns16550a", 0x4000'8000 + i * 0x10'0000, 0x100);
-                           }
-                       }),
-                       "");
+        const booted m(unmergeable_bus_masters(16), "");
         REQUIRE(m.error == nullptr);
         REQUIRE(m.bus_masters().size() == 16);
         CHECK(m.bus_masters()[0] == region{0x4000'0000, 0x1000});
         CHECK(m.bus_masters()[15] == region{0x40f0'0000, 0x1000});
     }
     SECTION("17 are too many to deny") {
-        const booted m(board_blob([](fdt_test::builder& b) {
-                           for (u64 i = 0; i < 17; ++i) {
-                               device(b, "virtio_mmio@" + std::to_string(i), "virtio,mmio", 0x4000'0000 + i * 0x10'0000, 0x1000);
-                               device(b, "uart@" + std::to_string(i), "ns16550a", 0x4000'8000 + i * 0x10'0000, 0x100);
-                           }
-                       }),
-                       "");
+        const booted m(unmergeable_bus_masters(17), "");
         REQUIRE(m.error != nullptr);
         CHECK(std::string(m.error) == "the device tree's bus masters (DMA) are too many to deny");
     }
     SECTION("17 of which one is handed to the firmware fit") {
-        const booted m(board_blob([](fdt_test::builder& b) {
-                           for (u64 i = 0; i < 17; ++i) {
-                               device(b, "virtio_mmio@" + std::to_string(i), "virtio,mmio", 0x4000'0000 + i * 0x10'0000, 0x1000);
-                               device(b, "uart@" + std::to_string(i), "ns16550a", 0x4000'8000 + i * 0x10'0000, 0x100);
-                           }
-                       }),
-                       "virtio_mmio@16");
+        const booted m(unmergeable_bus_masters(17), "virtio_mmio@16");
         REQUIRE(m.error == nullptr);
         CHECK(m.given() == std::vector<std::string>{"virtio_mmio@16"});
         CHECK(m.bus_masters().size() == 16);

@@ -21,9 +21,18 @@ using host::access_type;
 
 namespace {
 
-constexpr access_type R = access_type::load;
-constexpr access_type W = access_type::store;
-constexpr access_type X = access_type::fetch;
+using namespace pmp_access;
+
+/// Runs the firmware's access `op` with its base register x11 = `base`, and
+/// checks that the fault `cause` (mtval = `tval`) reached the firmware's
+/// vector with mepc at the access (priv. spec 3.7.1: a PMP denial is an
+/// access fault).
+void expect_access_fault(cpu& c, const enc::mem_op& op, u64 base, u64 cause, u64 tval) {
+    c.h.x[11] = base;
+    const u64 pc = c.pc();
+    c.access(op);
+    c.expect_delivered(cause, tval, pc);
+}
 
 /// QEMU virt's bus masters, merged (fdt::bus_master_ranges of its tree).
 memory_layout qemu_bus_masters() {
@@ -199,15 +208,9 @@ TEST_CASE("bus masters: the tail denies them to the firmware from boot", "[virt]
     }
     SECTION("a load or store of the firmware there is an access fault delivered to it") {
         c.csrw(csr::mtvec, firmware_vector);
-        c.h.x[11] = 0x1000'1000;
-        u64 pc = c.pc();
-        c.access(enc::lw(10, 11, 0));
-        c.expect_delivered(5, 0x1000'1000, pc);
+        expect_access_fault(c, enc::lw(10, 11, 0), 0x1000'1000, 5, 0x1000'1000);
         c.return_to(firmware_entry + 0x100);
-        c.h.x[11] = 0x1010'0010;
-        pc = c.pc();
-        c.access(enc::sd(10, 11, 0));
-        c.expect_delivered(7, 0x1010'0010, pc);
+        expect_access_fault(c, enc::sd(10, 11, 0), 0x1010'0010, 7, 0x1010'0010);
     }
 }
 
@@ -458,18 +461,12 @@ TEST_CASE("bus masters: the firmware under virtual MPRV", "[virt][pmp][dma][mprv
         CHECK(physical(c, pmpcfg0) == 0x001c'1c1c'1c00'1818);
     }
     SECTION("a load from a bus master as S is refused though the OS's entry 4 allows S") {
-        c.h.x[11] = 0x1000'1000;
-        const u64 pc = c.pc();
-        c.access(enc::lw(10, 11, 0));
-        c.expect_delivered(5, 0x1000'1000, pc);
+        expect_access_fault(c, enc::lw(10, 11, 0), 0x1000'1000, 5, 0x1000'1000);
         CHECK(physical(c, pmpaddr(9)) == tail_addr[0]);
         CHECK(physical(c, pmpaddr(10)) == tail_addr[1]);
     }
     SECTION("a store to the PCI I/O window likewise") {
-        c.h.x[11] = 0x300'0000;
-        const u64 pc = c.pc();
-        c.access(enc::sw(10, 11, 8));
-        c.expect_delivered(7, 0x300'0008, pc);
+        expect_access_fault(c, enc::sw(10, 11, 8), 0x300'0000, 7, 0x300'0008);
     }
 }
 

@@ -57,6 +57,18 @@ constexpr views compute(const pmp_layout& l, const u8* cfg, u64 over) {
 }
 constexpr unsigned firmware = 0, firmware_mprv = 1, os = 2, mprv_access = 3;
 
+/// pmpcfg0 and pmpcfg2 (the two registers of a 16-entry hart) expected in each
+/// view, in the order firmware, firmware_mprv, os, mprv_access.
+using first_two = u64[4][2];
+void check_first_two(const views& v, const first_two& expected) {
+    static constexpr const char* names[4] = {"firmware", "firmware_mprv", "os", "mprv_access"};
+    for (unsigned view = 0; view < 4; ++view) {
+        INFO("view " << names[view]);
+        CHECK(v.r[view][0] == expected[view][0]);
+        CHECK(v.r[view][1] == expected[view][1]);
+    }
+}
+
 // The same scenarios at compile time (Bareflank-style): the tail of QEMU virt
 // and the firmware's view of the OpenSBI-like program.
 static_assert(qemu_layout(16, true).tail_count == 6);
@@ -254,19 +266,17 @@ TEST_CASE("pmp views: the firmware's views run with the tail's addresses", "[pmp
 
 TEST_CASE("pmp views: the four views of an OpenSBI-like program with QEMU virt's tail", "[pmp][tail]") {
     const views v = compute(qemu_layout(16, true), opensbi_cfg, opensbi_over);
-    // firmware: 0-1 no access, 2 floor OFF, virtual 0-3 RWX, 4 over a bus master
-    // OFF, 5 OFF, then the tail (NAPOT, OFF, TOR, OFF, TOR, NAPOT: none), everything RWX.
-    CHECK(v.r[firmware][0] == 0x001f'1f1f'1f00'1818);
-    CHECK(v.r[firmware][1] == 0x1f18'0800'0800'1800);
-    // firmware_mprv: the same with X only; the tail denies everything.
-    CHECK(v.r[firmware_mprv][0] == 0x001c'1c1c'1c00'1818);
-    CHECK(v.r[firmware_mprv][1] == 0x1c18'0800'0800'1800);
-    // os: every virtual entry as written (4 and 7 too), in its own slot; everything OFF.
-    CHECK(v.r[os][0] == 0x1b1b'1818'1800'1818);
-    CHECK(v.r[os][1] == 0x0000'0000'001f'0b00);
-    // mprv_access: the OS's view of the virtual entries, the monitor's firmware-side entries.
-    CHECK(v.r[mprv_access][0] == 0x1b1b'1818'1800'1818);
-    CHECK(v.r[mprv_access][1] == 0x0000'0000'001f'0b00);
+    check_first_two(v, {
+        // firmware: 0-1 no access, 2 floor OFF, virtual 0-3 RWX, 4 over a bus master
+        // OFF, 5 OFF, then the tail (NAPOT, OFF, TOR, OFF, TOR, NAPOT: none), everything RWX.
+        {0x001f'1f1f'1f00'1818, 0x1f18'0800'0800'1800},
+        // firmware_mprv: the same with X only; the tail denies everything.
+        {0x001c'1c1c'1c00'1818, 0x1c18'0800'0800'1800},
+        // os: every virtual entry as written (4 and 7 too), in its own slot; everything OFF.
+        {0x1b1b'1818'1800'1818, 0x0000'0000'001f'0b00},
+        // mprv_access: the OS's view of the virtual entries, the monitor's firmware-side entries.
+        {0x1b1b'1818'1800'1818, 0x0000'0000'001f'0b00},
+    });
     // Only two registers on a 16-entry hart: the rest stay as they were.
     CHECK(v.r[firmware][2] == 0);
 }
@@ -289,20 +299,19 @@ TEST_CASE("pmp views: over-bus-master bits of tail slots change nothing while th
 
 TEST_CASE("pmp views: without a tail or bus masters, the views are as before", "[pmp][tail]") {
     const views v = compute(qemu_layout(16, false), opensbi_cfg, 0);
-    CHECK(v.r[firmware][0] == 0x1f1f'1f1f'1f00'1818);
-    CHECK(v.r[firmware][1] == 0x1f00'0000'001f'0f00);  // 6 TOR RWX, 7 NAPOT RWX, everything RWX
-    CHECK(v.r[firmware_mprv][0] == 0x1c1c'1c1c'1c00'1818);
-    CHECK(v.r[firmware_mprv][1] == 0x1c00'0000'001c'0c00);
-    CHECK(v.r[os][0] == 0x1b1b'1818'1800'1818);
-    CHECK(v.r[os][1] == 0x0000'0000'001f'0b00);
-    CHECK(v.r[mprv_access][0] == 0x1b1b'1818'1800'1818);
-    CHECK(v.r[mprv_access][1] == 0x0000'0000'001f'0b00);
+    const first_two expected = {
+        {0x1f1f'1f1f'1f00'1818, 0x1f00'0000'001f'0f00},  // 6 TOR RWX, 7 NAPOT RWX, everything RWX
+        {0x1c1c'1c1c'1c00'1818, 0x1c00'0000'001c'0c00},
+        {0x1b1b'1818'1800'1818, 0x0000'0000'001f'0b00},
+        {0x1b1b'1818'1800'1818, 0x0000'0000'001f'0b00},
+    };
+    check_first_two(v, expected);
     // The OS's views do not depend on the tail at all.
     const views tail = compute(qemu_layout(16, true), opensbi_cfg, opensbi_over);
-    CHECK(tail.r[os][0] == v.r[os][0]);
-    CHECK(tail.r[os][1] == v.r[os][1]);
-    CHECK(tail.r[mprv_access][0] == v.r[mprv_access][0]);
-    CHECK(tail.r[mprv_access][1] == v.r[mprv_access][1]);
+    for (const unsigned view : {os, mprv_access}) {
+        CHECK(tail.r[view][0] == expected[view][0]);
+        CHECK(tail.r[view][1] == expected[view][1]);
+    }
 }
 
 TEST_CASE("pmp views: locked entries over bus masters", "[pmp][tail]") {
@@ -310,14 +319,12 @@ TEST_CASE("pmp views: locked entries over bus masters", "[pmp][tail]") {
     // 2: NAPOT R X L; 3: TOR R W L.
     const u8 cfg[12] = {0x9d, 0x98, 0x9d, 0x8b};
     const views v = compute(qemu_layout(16, false), cfg, 0x3);
-    CHECK(v.r[firmware][0] == 0x000b'1d18'0000'1818);
-    CHECK(v.r[firmware][1] == 0x1f00'0000'0000'0000);
-    CHECK(v.r[firmware_mprv][0] == 0x0008'1c18'0000'1818);
-    CHECK(v.r[firmware_mprv][1] == 0x1c00'0000'0000'0000);
-    CHECK(v.r[os][0] == 0x000b'1d18'1d00'1818);
-    CHECK(v.r[os][1] == 0);
-    CHECK(v.r[mprv_access][0] == 0x000b'1d18'1d00'1818);
-    CHECK(v.r[mprv_access][1] == 0);
+    check_first_two(v, {
+        {0x000b'1d18'0000'1818, 0x1f00'0000'0000'0000},
+        {0x0008'1c18'0000'1818, 0x1c00'0000'0000'0000},
+        {0x000b'1d18'1d00'1818, 0},
+        {0x000b'1d18'1d00'1818, 0},
+    });
 }
 
 TEST_CASE("pmp views: a 64-entry hart keeps the tail in the last virtual slots", "[pmp][tail]") {

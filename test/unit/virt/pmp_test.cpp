@@ -19,9 +19,7 @@ using host::access_type;
 
 namespace {
 
-constexpr access_type R = access_type::load;
-constexpr access_type W = access_type::store;
-constexpr access_type X = access_type::fetch;
+using namespace pmp_access;
 
 /// Neither the monitor nor the CLINT, by any mode, for any access.
 void check_monitor_and_clint_closed(cpu& c) {

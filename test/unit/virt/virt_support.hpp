@@ -529,6 +529,13 @@ inline void cpu::expect_delivered(u64 cause, u64 tval, u64 epc, u64 handler) {
     CHECK(csrr(csr::mepc) == epc);
 }
 
+/// The access types of PMP probes, short, as the spec's R/W/X permissions.
+namespace pmp_access {
+inline constexpr host::access_type R = host::access_type::load;
+inline constexpr host::access_type W = host::access_type::store;
+inline constexpr host::access_type X = host::access_type::fetch;
+}  // namespace pmp_access
+
 /// One PMP probe: an access of `size` bytes at `address`, and whether the
 /// hart's physical PMP must allow it (pmp_test, bus_master_test).
 struct pmp_probe {
