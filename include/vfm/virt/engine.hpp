@@ -472,7 +472,7 @@ public:
         return r;
     }
 
-    /// The address-translation state of `r` (whose V is set): with V = 1, vsatp,
+    /// The address-translation state of `r`, once `r.virtualized` is chosen: with V = 1, vsatp,
     /// hgatp, vsstatus's SUM and MXR (or'ed with mstatus.MXR) and henvcfg.PBMTE
     /// (H ext. 9.2.1, 9.5); with V = 0, satp (the hart's while the OS's world is
     /// in place, else the OS's saved one) and mstatus's SUM and MXR.
