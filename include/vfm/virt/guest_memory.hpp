@@ -689,6 +689,7 @@ private:
             f = access_fault(regime, address, kind);
             return false;
         }
+        const bool moves_data = to != nullptr || from != nullptr;
         for (u64 done = 0; done < length;) {
             const u64 va = address + done;
             const u64 chunk = detail::min<u64>(length - done, 0x1000 - (va & 0xfff));
@@ -698,7 +699,7 @@ private:
                 f = t.fault;
                 return false;
             }
-            for (u64 i = 0; (to != nullptr || from != nullptr) && i < chunk;) {
+            for (u64 i = 0; moves_data && i < chunk;) {
                 const u64 pa = t.physical + i;
                 const unsigned step = (pa & 7) == 0 && chunk - i >= 8 ? 8 : 1;
                 access_result r;
