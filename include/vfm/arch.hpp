@@ -54,8 +54,13 @@
 ///
 /// The world that runs next (a backend may take that world's traps at its own
 /// trap vector; the metal one serves the firmware's plain CSR accesses there):
-///   world_switched(firmware_runs)  called by the engine whenever it changes
-///     which world the hart returns to (virt::hart::world)
+///   world_switched(firmware_runs, count_firmware_traps)  called by the engine
+///     whenever it changes which world the hart returns to (virt::hart::world)
+///     and when the firmware starts using its counters; with
+///     count_firmware_traps the firmware's traps must take the counting path
+///     (virt::virtual_counters: record the counters at the trap in
+///     hart::counters.at_trap with `counting` set, and on the way back call
+///     virt::hide_monitor_work or do what it does)
 ///
 /// Entering the guest:
 ///   resume(context)  leaves the monitor and runs the guest described by
@@ -177,7 +182,7 @@ concept arch = requires(A& hw, riscv::csr number, u64 value, u64 address, unsign
     { hw.fp_write(width, width, value) } noexcept;
     { hw.physical(address, value) } noexcept -> detail::same_as<u8*>;
 
-    { hw.world_switched(true) } noexcept;
+    { hw.world_switched(true, true) } noexcept;
     { hw.resume(context) } noexcept;
     { hw.hart_id() } noexcept -> detail::same_as<u64>;
 };

@@ -19,7 +19,8 @@ from pathlib import Path
 
 ACCESSES = ("csr-read-mscratch", "csr-write-mscratch", "csr-read-mstatus")
 BASELINE = "loop-nop"
-ITERATIONS = 1000
+ITERATIONS = 100_000  # bench csr's loops, timed with `time` (a tick: 100 instructions)
+TICK = 100
 
 failures = []
 
@@ -67,8 +68,9 @@ def main() -> int:
         check(isinstance(c["monitor"].get(name), int), f"monitor {name} measured")
     nat = c["native"]
     if all(isinstance(nat.get(n), int) for n in ACCESSES + (BASELINE,)):
-        # Natively each loop body is one instruction that retires: equal counts.
-        check(all(nat[n] == nat[BASELINE] for n in ACCESSES),
+        # Natively each loop body is one instruction that retires: equal counts
+        # (to the `time` tick at each end).
+        check(all(abs(nat[n] - nat[BASELINE]) <= 2 * TICK for n in ACCESSES),
               f"natively an access costs what a nop costs ({nat})")
         check(ITERATIONS * 3 <= nat[BASELINE] <= ITERATIONS * 4,
               f"the native loop runs {ITERATIONS} iterations of 3 instructions ({nat[BASELINE]})")

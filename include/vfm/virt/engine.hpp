@@ -124,6 +124,9 @@ struct trap_info {
     u64 tval2;  ///< H extension: guest physical address >> 2
     u64 tinst;  ///< H extension: transformed instruction
     bool gva;
+    /// A trap of the firmware: the monitor entered the firmware's own trap
+    /// handler with an exception (the instruction did not complete).
+    bool firmware_exception;
 };
 
 /// The window of hart::code_window_base/last for `layout`: the RAM above the
@@ -220,10 +223,20 @@ public:
         m_h.pc = m_hw.template read<riscv::csr::mepc>();
         m_trap.cause = cause;
         m_trap.origin = m_h.world;
-        if (m_h.world == world::firmware)
-            firmware_trap(cause);
-        else
+        if (m_h.world == world::firmware) {
+            if (m_h.counters.counting == 0) [[likely]] {
+                firmware_trap(cause);
+            } else {
+                m_h.counters.retired = 0;
+                m_trap.firmware_exception = false;
+                firmware_trap(cause);
+                // The trapped instruction completed unless it raised an exception
+                // in the firmware (or the trap was an interrupt): virtual_counters.
+                if (!riscv::mcause::interrupt::test(cause) && !m_trap.firmware_exception) ++m_h.counters.retired;
+            }
+        } else {
             os_trap(cause);
+        }
         return finish_trap(cause);
     }
 
@@ -300,7 +313,7 @@ public:
         m_h.misa = m_h.features.misa;
         set_fast_csrs();
         m_h.world = world::firmware;
-        m_hw.world_switched(true);
+        announce_world();
         m_h.monitor_deadline = ~u64{0};
         for (auto& r : m_h.x) r = 0;
         m_h.set_reg(10, a0);
@@ -779,15 +792,16 @@ private:
                 old_value = m_h.features.mconfigptr;
                 return true;
 
-            // Counters: the physical ones (the firmware and the OS share them, as natively).
-            case csr::cycle: return physical_read(csr::mcycle, old_value);
-            case csr::instret: return physical_read(csr::minstret, old_value);
+            // mcycle and minstret: the hardware's, less the monitor's own work
+            // (virtual_counters); the OS reads the hardware's.
+            case csr::cycle: return counter_access(0, csr_op_kind::set, 0, false, old_value);
+            case csr::instret: return counter_access(1, csr_op_kind::set, 0, false, old_value);
             case csr::time:
                 if (m_h.features.has_time_csr) return physical_read(csr::time, old_value);
                 old_value = board().read_time();
                 return true;
-            case csr::mcycle:
-            case csr::minstret:
+            case csr::mcycle: return counter_access(0, kind, operand, write, old_value);
+            case csr::minstret: return counter_access(1, kind, operand, write, old_value);
             case csr::mcountinhibit: return physical_access(number, kind, operand, write, old_value);
 
             // Supervisor CSRs live in the physical registers, except satp (Bare while
@@ -970,6 +984,48 @@ private:
         old_value = result.value;
         return result.ok;
     }
+
+    // ---- virtual counters (virtual_counters, docs/virtual-hart.md) ------------------------------
+
+    /// The firmware's access to mcycle (0) or minstret (1). The first one
+    /// starts the accounting (it needs every register: the counting path is
+    /// tier 3's); a read gives the value at the trap, less the hidden work; a
+    /// write reaches the hardware counter too (the OS reads it, as natively).
+    bool counter_access(unsigned i, csr_op_kind kind, u64 operand, bool write, u64& old_value) noexcept {
+        virtual_counters& c = m_h.counters;
+        constexpr csr hardware[2] = {csr::mcycle, csr::minstret};
+        if (c.counting == 0) {
+            if (!have_all_registers()) return false;
+            // The first access (or one that did not take the counting path):
+            // from here on the monitor's work is accounted.
+            for (unsigned k = 0; k < 2; ++k) c.at_trap[k] = m_hw.csr_read(hardware[k]).value;
+            c.counting = 1;
+            c.retired = 1;  // this instruction (handle_trap counts only from the next trap on)
+            if (!c.armed) {
+                c.armed = true;
+                announce_world();
+            }
+        }
+        old_value = c.at_trap[i] - c.hidden[i];
+        if (!write) return true;
+        const u64 value = apply_csr_op(kind, old_value, operand);
+        if (!m_hw.csr_swap(hardware[i], value).ok) {
+            c.retired = 0;  // illegal instruction: it does not complete
+            return false;
+        }
+        // The firmware reads `value` at its next instruction: the write wins
+        // over the instruction's own increment (priv. spec 3.1.10). at_trap
+        // one below the counter now: the way back counts this instruction
+        // as retired (subtracted) and never takes the counter as stopped.
+        const u64 now = m_hw.csr_read(hardware[i]).value;
+        c.at_trap[i] = now - 1;
+        c.hidden[i] = now - value;
+        return true;
+    }
+
+    /// Tells the backend which world runs next and whether the firmware's
+    /// traps take the counting path.
+    void announce_world() noexcept { m_hw.world_switched(m_h.world == world::firmware, m_h.counters.armed); }
 
     // ---- virtual PMP ------------------------------------------------------------------------
 
@@ -1375,6 +1431,7 @@ private:
             enter_virtual_trap_from_os<false>(cause, tval, tval2, tinst, gva);
             return;
         }
+        if (!riscv::mcause::interrupt::test(cause)) m_trap.firmware_exception = true;
         const u64 base = record_virtual_trap(cause, tval, tval2, tinst, 3, false, gva);
         // An exception at the first instruction of the firmware's own trap
         // handler comes back to that instruction with the same registers: a
@@ -1506,7 +1563,7 @@ private:
         if (m_h.features.has_u) m_hw.template write<csr::mcounteren>(0);
         m_hw.template clear<csr::mstatus>(ms::mpp::mask | ms::tvm::mask | ms::tw::mask | ms::tsr::mask | mpv_mask());
         m_h.world = world::firmware;
-        m_hw.world_switched(true);
+        m_hw.world_switched(true, m_h.counters.armed);
         m_hooks.on_enter_firmware(*this);
         if constexpr (Inline) {
             apply_pmp_view_inline(firmware_view());
@@ -1522,7 +1579,7 @@ private:
     [[gnu::always_inline]] void switch_to_os(riscv::privilege mode, bool virtualized) noexcept {
         namespace ms = riscv::mstatus;
         m_h.world = world::os;
-        m_hw.world_switched(false);
+        m_hw.world_switched(false, false);
         m_h.os_mode = mode;
         m_h.os_virtualized = virtualized;
         m_hooks.on_enter_os(*this);
@@ -1634,8 +1691,14 @@ private:
             if (!read_firmware_instruction(m_h.pc, bits)) return;
             const constrained_step step = step_constrained(bits, m_h.pc, m_h);
             switch (step.result) {
-                case constrained_step::kind::executed: m_h.pc = step.next; break;
-                case constrained_step::kind::store_conditional: (void)emulate_firmware_memory_access(); return;
+                case constrained_step::kind::executed:
+                    m_h.pc = step.next;
+                    ++m_h.counters.retired;  // run here for the firmware, as if by the hart
+                    break;
+                case constrained_step::kind::store_conditional:
+                    ++m_h.counters.retired;
+                    (void)emulate_firmware_memory_access();
+                    return;
                 case constrained_step::kind::stop: return;
             }
         }

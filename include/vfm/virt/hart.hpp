@@ -78,6 +78,35 @@ struct virtual_csrs {
     u64 pmpaddr[riscv::pmp::max_entries] = {};
 };
 
+/// The firmware's mcycle and minstret (docs/virtual-hart.md, "Counters").
+/// The hardware counters run on through the monitor's own work; the firmware
+/// reads them less the work the monitor did between two of its instructions
+/// (`hidden`), so that `csrw minstret, 0` followed by N instructions reads N
+/// (priv. spec 3.1.10). Index 0 is mcycle, 1 minstret. Accounting costs a few
+/// instructions per trap, so it starts only once the firmware touches a
+/// counter (`armed`); from then on the firmware's traps take the backend's
+/// counting path, which records the counters at the trap (`at_trap`, set by
+/// the backend with `counting`) and, on the way back, adds the monitor's work
+/// to `hidden` (hide_monitor_work). The OS reads the hardware counters.
+struct virtual_counters {
+    u64 at_trap[2] = {};  ///< the hardware counters at the firmware's trap
+    u64 hidden[2] = {};   ///< firmware's value = hardware value - hidden
+    u8 counting = 0;      ///< 1: at_trap is this trap's; the way back must account
+    u8 retired = 0;       ///< firmware instructions the monitor completed in this trap
+    bool armed = false;   ///< the firmware has touched a counter: count its traps
+};
+
+/// What the backend does on the way back from a counting trap, `now` being
+/// the hardware counters as the guest's first instruction will read them: the
+/// monitor's work since the trap is hidden, the instructions it completed for
+/// the firmware are not. A counter that stood still (inhibited) is left
+/// alone. The metal trap vector does the same in assembly.
+constexpr void hide_monitor_work(virtual_counters& c, const u64 (&now)[2]) noexcept {
+    for (unsigned i = 0; i < 2; ++i)
+        if (now[i] != c.at_trap[i]) c.hidden[i] += now[i] - c.at_trap[i] - c.retired;
+    c.counting = 0;
+}
+
 /// A virtual hart. One per physical hart, at a fixed place the trap vector finds
 /// through mscratch.
 struct hart {
@@ -112,6 +141,8 @@ struct hart {
     u64 vector_mstatus_physical_writable = 0;   ///< rules::mstatus_physical_writable
 
     virtual_csrs csr;
+    /// The firmware's counters (pinned for the trap vector: VFM_CTX_COUNTERS).
+    virtual_counters counters;
 
     /// Index of this hart in the monitor's tables (0 .. max_harts-1).
     u32 index = 0;

@@ -282,31 +282,26 @@ vfm_firmware_trap_vector:
     .set vfm_firmware_trap_vector, vfm_trap_vector
 #endif /* VFM_METAL_CSR_FAST_PATH */
 
+/* The registers tier 2 saves beyond t0, t3 and t4, and the guest's sp. */
+#define SAVE_TIER2_REST \
+    SAVE(1); SAVE(4); SAVE(10); SAVE(11); SAVE(12); SAVE(13); SAVE(14); SAVE(15); SAVE(16); SAVE(17); \
+    SAVE(30); SAVE(31); \
+    csrrw t0, mscratch, zero;             /* the guest's sp; mscratch = 0 while in the monitor */ \
+    sd t0, VFM_GPR_OFFSET(2)(sp)
+
     /* Tier 2: the other caller-saved registers, tp and sp. */
 .Ltier2:
     SAVE(7)
 .Ltier2_t2_saved:
     SAVE(6)
 .Ltier2_t1_saved:
-    SAVE(1)
-    SAVE(4)
-    SAVE(10)
-    SAVE(11)
-    SAVE(12)
-    SAVE(13)
-    SAVE(14)
-    SAVE(15)
-    SAVE(16)
-    SAVE(17)
-    SAVE(30)
-    SAVE(31)
-    csrrw t0, mscratch, zero              /* the guest's sp; mscratch = 0 while in the monitor */
-    sd t0, VFM_GPR_OFFSET(2)(sp)
+    SAVE_TIER2_REST
     mv a0, sp
     call vfm_fast_trap                    /* a leaf: true when handled */
     bnez a0, .Lrestore_caller_saved
 
     /* Tier 3: every register. */
+.Ltier3:
     SAVE(3)
     SAVE(8)
     SAVE(9)
@@ -323,6 +318,36 @@ vfm_firmware_trap_vector:
     mv a0, sp
     call vfm_handle_trap
     mv a0, sp
+    lbu t0, VFM_CTX_COUNTING(sp)
+    beqz t0, vfm_resume
+
+    /* The way back from a counting trap (virt::hide_monitor_work): for each
+     * counter that moved, hidden += (now - at the trap) + lead + tail - retired,
+     * where `lead` and `tail` are the instructions of this path before the
+     * counter was read at the trap and after it is read here (through mret).
+     * t2 = the instructions the monitor completed for the firmware. */
+    sb zero, VFM_CTX_COUNTING(sp)
+    lbu t2, VFM_CTX_RETIRED(sp)
+    csrr t0, mcycle
+    ld t1, VFM_CTX_AT_TRAP(sp)
+    sub t1, t0, t1
+    addi t1, t1, -VFM_COUNTING_LEAD_CYCLE
+    beqz t1, 1f                           /* mcycle stood still (inhibited) */
+    sub t1, t1, t2
+    ld t0, VFM_CTX_HIDDEN(sp)
+    add t0, t0, t1
+    addi t0, t0, VFM_COUNTING_LEAD_CYCLE + VFM_COUNTING_TAIL_CYCLE
+    sd t0, VFM_CTX_HIDDEN(sp)
+1:  csrr t0, minstret
+    ld t1, VFM_CTX_AT_TRAP + 8(sp)
+    sub t1, t0, t1
+    addi t1, t1, -VFM_COUNTING_LEAD_INSTRET
+    beqz t1, vfm_resume                   /* minstret stood still */
+    sub t1, t1, t2
+    ld t0, VFM_CTX_HIDDEN + 8(sp)
+    add t0, t0, t1
+    addi t0, t0, VFM_COUNTING_LEAD_INSTRET + VFM_COUNTING_TAIL_INSTRET
+    sd t0, VFM_CTX_HIDDEN + 8(sp)
 
 /* vfm_resume(context): enter the guest described by the context. */
     .globl vfm_resume
@@ -436,6 +461,31 @@ vfm_resume:
     .endr
 
 #endif /* VFM_METAL_CSR_FAST_PATH */
+
+/* The firmware's trap vector once it has touched a counter (virt::
+ * virtual_counters): the hardware counters at the trap, less the instructions
+ * of this vector before each read (the lead), then every register and the
+ * engine; tier 1 is skipped, the way back after vfm_handle_trap accounts. */
+    .balign 4
+    .globl vfm_firmware_counting_trap_vector
+vfm_firmware_counting_trap_vector:
+    csrrw sp, mscratch, sp
+    beqz sp, .Lmonitor_trap
+    SAVE(5)
+    csrr t0, mcycle
+    addi t0, t0, -VFM_COUNTING_LEAD_CYCLE
+    sd t0, VFM_CTX_AT_TRAP(sp)
+    csrr t0, minstret
+    addi t0, t0, -VFM_COUNTING_LEAD_INSTRET
+    sd t0, VFM_CTX_AT_TRAP + 8(sp)
+    li t0, 1
+    sb t0, VFM_CTX_COUNTING(sp)
+    SAVE(28)
+    SAVE(29)
+    SAVE(7)
+    SAVE(6)
+    SAVE_TIER2_REST
+    j .Ltier3
 
 /* A trap taken by the monitor itself. Inside the guarded range (probes of
  * CSRs, accesses on behalf of a guest) it is expected: skip the 4-byte

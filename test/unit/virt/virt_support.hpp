@@ -302,6 +302,10 @@ public:
     /// false: every trap takes the general path (monitor::handle_trap), as on a
     /// backend without a fast path; the reference the fast paths are compared with.
     bool fast_path = true;
+    /// Cycles and instructions the simulated monitor spends on each trap (the
+    /// counters tick by this much while it runs): what the firmware's
+    /// virtual counters must not show (virt::virtual_counters).
+    u64 monitor_work = 0;
 
 private:
     friend class machine;
@@ -362,7 +366,16 @@ inline void cpu::run_monitor() {
     std::jmp_buf* const outer = m_machine.m_jump;
     m_machine.m_jump = &here;
     if (setjmp(here) == 0) {
-        if (!fast_path || !m_machine.monitor.fast_trap(hw, h)) m_machine.monitor.handle_trap(hw, h);
+        // The counting path (virt::virtual_counters): the counters at the
+        // trap, then the general path with every register.
+        const bool counting = hw.counts_firmware_traps();
+        if (counting) {
+            h.counters.at_trap[0] = hw.peek_csr(csr::mcycle).value_or(0);
+            h.counters.at_trap[1] = hw.peek_csr(csr::minstret).value_or(0);
+            h.counters.counting = 1;
+        }
+        hw.tick(monitor_work, monitor_work);
+        if (counting || !fast_path || !m_machine.monitor.fast_trap(hw, h)) m_machine.monitor.handle_trap(hw, h);
     } else {
         m_machine.stopped = true;
     }
@@ -370,6 +383,10 @@ inline void cpu::run_monitor() {
 }
 
 inline void cpu::resume() {
+    if (h.counters.counting != 0) {
+        const u64 now[2] = {hw.peek_csr(csr::mcycle).value_or(0), hw.peek_csr(csr::minstret).value_or(0)};
+        virt::hide_monitor_work(h.counters, now);
+    }
     m_pc = hw.peek_csr(csr::mepc).value_or(0);
     hw.resume(h);
 }

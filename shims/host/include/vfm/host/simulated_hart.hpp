@@ -196,11 +196,15 @@ public:
 
     /// The engine says which world runs next; the simulated hart has one trap
     /// path and only remembers it (world_switches() counts the calls).
-    void world_switched(bool firmware_runs) noexcept {
+    void world_switched(bool firmware_runs, bool count_firmware_traps) noexcept {
         m_firmware_world = firmware_runs;
+        m_count_firmware_traps = count_firmware_traps;
         ++m_world_switches;
     }
     [[nodiscard]] bool firmware_world() const noexcept { return m_firmware_world; }
+    /// Whether the firmware's traps take the counting path (virt::virtual_counters):
+    /// the harness that plays the trap vector records the counters then.
+    [[nodiscard]] bool counts_firmware_traps() const noexcept { return m_firmware_world && m_count_firmware_traps; }
     [[nodiscard]] u64 world_switches() const noexcept { return m_world_switches; }
 
     /// mret into the guest: logs the entry (pc = mepc, mode = MPP, V = MPV)
@@ -1285,6 +1289,7 @@ private:
     u64 m_mtinst = 0, m_mtval2 = 0, m_mcycle = 0, m_minstret = 0, m_fcsr = 0;
     u64 m_f[32] = {};
     bool m_firmware_world = false;
+    bool m_count_firmware_traps = false;
     u64 m_world_switches = 0;
     u64 m_mhpmcounter[32] = {};
     u64 m_mhpmevent[32] = {};

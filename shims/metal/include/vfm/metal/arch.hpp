@@ -19,6 +19,7 @@ extern "C" {
 /// firmware's, whose first tier serves its plain CSR accesses.
 extern char vfm_trap_vector[];
 extern char vfm_firmware_trap_vector[];
+extern char vfm_firmware_counting_trap_vector[];
 /// Enters the guest described by `context` (restores its registers, mret).
 [[noreturn]] void vfm_resume(vfm::virt::hart* context);
 /// One two-instruction slot per hart: a CSR instruction and `ret`.
@@ -146,9 +147,13 @@ public:
         return reinterpret_cast<u8*>(static_cast<uptr>(address));
     }
 
-    /// mtvec for the world that runs next.
-    void world_switched(bool firmware_runs) noexcept {
-        write<riscv::csr::mtvec>(reinterpret_cast<uptr>(firmware_runs ? vfm_firmware_trap_vector : vfm_trap_vector));
+    /// mtvec for the world that runs next: the firmware's traps take the
+    /// counting vector once it has touched a counter (virt::virtual_counters).
+    void world_switched(bool firmware_runs, bool count_firmware_traps) noexcept {
+        const char* vector = !firmware_runs         ? vfm_trap_vector
+                             : count_firmware_traps ? vfm_firmware_counting_trap_vector
+                                                    : vfm_firmware_trap_vector;
+        write<riscv::csr::mtvec>(reinterpret_cast<uptr>(vector));
     }
 
     [[noreturn]] void resume(virt::hart& context) noexcept { vfm_resume(&context); }

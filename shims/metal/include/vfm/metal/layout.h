@@ -37,6 +37,21 @@
 #define VFM_CTX_MSTATUS_PHYSICAL_WRITABLE 328  /* u64: VFM_MSTATUS_PHYSICAL_WRITABLE */
 #define VFM_CTX_MSTATUS 336    /* u64: the virtual M-level fields of mstatus */
 #define VFM_CTX_MSCRATCH 376   /* u64[4]: mscratch, mepc, mcause, mtval (CSRs 0x340-0x343), in order */
+/* virt::hart::counters (virt::virtual_counters): at_trap[2], hidden[2], counting, retired. */
+#define VFM_CTX_COUNTERS 1024
+#define VFM_CTX_AT_TRAP (VFM_CTX_COUNTERS + 0)
+#define VFM_CTX_HIDDEN (VFM_CTX_COUNTERS + 16)
+#define VFM_CTX_COUNTING (VFM_CTX_COUNTERS + 32)  /* u8 */
+#define VFM_CTX_RETIRED (VFM_CTX_COUNTERS + 33)   /* u8 */
+/* Instructions of vfm_firmware_counting_trap_vector that retire between the
+ * firmware's trap and the read of mcycle (csrrw, beqz, sd) and of minstret
+ * (three more: csrr, addi, sd); and of the way back after each read, the read
+ * itself included, through mret (entry.S counts them; test/qemu's
+ * counters-exact run checks them against native). */
+#define VFM_COUNTING_LEAD_CYCLE 3
+#define VFM_COUNTING_LEAD_INSTRET 6
+#define VFM_COUNTING_TAIL_CYCLE 54
+#define VFM_COUNTING_TAIL_INSTRET 44
 /* csrrs rd, csr, x0 (a CSR read): opcode SYSTEM, funct3 2, rs1 0, any rd and csr. */
 #define VFM_CSR_READ_MASK 0xff07f
 #define VFM_CSR_READ_BITS 0x2073
