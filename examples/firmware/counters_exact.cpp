@@ -36,25 +36,20 @@ struct stretch {
     u64 (*measure_cycle)();
 };
 
+/// A row: `body` measured with each counter (user aliases where asked).
+#define VFM_STRETCH(what, n, instret, cycle, body) \
+    {what, n, [] { return VFM_DELTA(instret, body); }, [] { return VFM_DELTA(cycle, body); }}
+
 const stretch stretches[] = {
-    {"100 nops", 100, [] { return VFM_DELTA("minstret", ".rept 100\nnop\n.endr"); },
-     [] { return VFM_DELTA("mcycle", ".rept 100\nnop\n.endr"); }},
-    {"10 reads of mscratch", 10, [] { return VFM_DELTA("minstret", VFM_TEN("csrr t0, mscratch")); },
-     [] { return VFM_DELTA("mcycle", VFM_TEN("csrr t0, mscratch")); }},
-    {"10 writes of mscratch", 10, [] { return VFM_DELTA("minstret", VFM_TEN("csrw mscratch, zero")); },
-     [] { return VFM_DELTA("mcycle", VFM_TEN("csrw mscratch, zero")); }},
-    {"10 reads of mstatus", 10, [] { return VFM_DELTA("minstret", VFM_TEN("csrr t0, mstatus")); },
-     [] { return VFM_DELTA("mcycle", VFM_TEN("csrr t0, mstatus")); }},
-    {"10 reads of mie", 10, [] { return VFM_DELTA("minstret", VFM_TEN("csrr t0, mie")); },
-     [] { return VFM_DELTA("mcycle", VFM_TEN("csrr t0, mie")); }},
-    {"10 reads of medeleg", 10, [] { return VFM_DELTA("minstret", VFM_TEN("csrr t0, medeleg")); },
-     [] { return VFM_DELTA("mcycle", VFM_TEN("csrr t0, medeleg")); }},
-    {"10 reads of minstret", 10, [] { return VFM_DELTA("minstret", VFM_TEN("csrr t0, minstret")); },
-     [] { return VFM_DELTA("mcycle", VFM_TEN("csrr t0, minstret")); }},
-    {"10 reads of instret (the user alias)", 10, [] { return VFM_DELTA("instret", VFM_TEN("csrr t0, instret")); },
-     [] { return VFM_DELTA("cycle", VFM_TEN("csrr t0, cycle")); }},
-    {"10 writes of mcountinhibit (0)", 10, [] { return VFM_DELTA("minstret", VFM_TEN("csrw mcountinhibit, zero")); },
-     [] { return VFM_DELTA("mcycle", VFM_TEN("csrw mcountinhibit, zero")); }},
+    VFM_STRETCH("100 nops", 100, "minstret", "mcycle", ".rept 100\nnop\n.endr"),
+    VFM_STRETCH("10 reads of mscratch", 10, "minstret", "mcycle", VFM_TEN("csrr t0, mscratch")),
+    VFM_STRETCH("10 writes of mscratch", 10, "minstret", "mcycle", VFM_TEN("csrw mscratch, zero")),
+    VFM_STRETCH("10 reads of mstatus", 10, "minstret", "mcycle", VFM_TEN("csrr t0, mstatus")),
+    VFM_STRETCH("10 reads of mie", 10, "minstret", "mcycle", VFM_TEN("csrr t0, mie")),
+    VFM_STRETCH("10 reads of medeleg", 10, "minstret", "mcycle", VFM_TEN("csrr t0, medeleg")),
+    VFM_STRETCH("10 reads of minstret", 10, "minstret", "mcycle", VFM_TEN("csrr t0, minstret")),
+    VFM_STRETCH("10 reads of instret (the user alias)", 10, "instret", "cycle", VFM_TEN("csrr t0, instret")),
+    VFM_STRETCH("10 writes of mcountinhibit (0)", 10, "minstret", "mcycle", VFM_TEN("csrw mcountinhibit, zero")),
 };
 
 /// minstret right after `csrw minstret, 0` and after N more instructions.
