@@ -166,6 +166,15 @@ public:
         if (detail::atomic_load(&m_state) != handed_over) return false;
         if (is_sbi_call(cause)) return refuse_bad_pointers(engine);
         if (riscv::mcause::interrupt::test(cause)) return false;
+        // An OS without a trap vector would fault at 0 for ever: say so instead.
+        if (engine.features().has_s && (engine.hw().template read<riscv::csr::stvec>() & ~u64{3}) == 0) {
+            engine.print("vfm: sandbox: hart {}: exception {:#x} of the OS at {:#x} goes to its own handler, and "
+                         "its stvec is 0: stopping\n",
+                         engine.current().hartid, cause, engine.current().pc);
+            engine.board().exit(sandbox_exit_code);
+            for (;;) {
+            }
+        }
         if (engine.redirect_to_os(cause, engine.trap().tval)) return true;
         engine.print("vfm: sandbox: hart {}: exception {:#x} of a virtualized OS at {:#x} cannot be kept from the firmware\n",
                      engine.current().hartid, cause, engine.current().pc);
@@ -252,6 +261,8 @@ private:
         const image os = find_image(engine, h.pc);
         m_os_base = os.base & ~u64{0xfff};
         m_os_end = engine.board().layout().ram.end();
+        refuse_overlap(engine, "its entry point", engine.board().layout().firmware_entry);
+        refuse_overlap(engine, "its trap vector", h.csr.mtvec & ~u64{3});
         detail::atomic_store(&m_state, walling);
         detail::atomic_fence();
         wall_off(engine);
@@ -279,6 +290,19 @@ private:
         }
         measure(engine, os);
         detail::atomic_store(&m_state, handed_over);
+    }
+
+    /// The wall would cut the firmware off from its own code: say so at the
+    /// handover, before the firmware faults there.
+    template <class E>
+    void refuse_overlap(E& engine, const char* what, u64 address) noexcept {
+        if (address < m_os_base || address >= m_os_end) return;
+        engine.print("vfm: sandbox: the firmware's own memory ({} at {:#x}) lies in the OS's range [{:#x}, {:#x}), "
+                     "which the sandbox walls off from the firmware: not starting the OS\n",
+                     what, address, m_os_base, m_os_end);
+        engine.board().exit(sandbox_exit_code);
+        for (;;) {
+        }
     }
 
     void wait_for_range() noexcept {

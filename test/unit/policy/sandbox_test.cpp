@@ -546,6 +546,43 @@ TEST_CASE("sandbox: an exception of the OS that is not an SBI call goes to the O
     for (const auto& r : c.hw.log().resumes()) CHECK(r.privilege != privilege::user);
 }
 
+TEST_CASE("sandbox: an exception of an OS whose stvec is 0 stops the machine with one line, never a silent spin",
+          "[policy][sandbox][trap]") {
+    machine m{rv64gc::make()};
+    cpu& c = m.hart0();
+    handover(c, os_entry, /*medeleg=*/0);
+    REQUIRE(c.hw.poke_csr(csr::stvec, 0));
+    c.jump(os_entry + 0x80);
+    REQUIRE(c.trap_stops(riscv::cause_value(riscv::exception::illegal_instruction), 0x0000'000b));
+    INFO(m.board.console());
+    CHECK(m.board.console().find("vfm: sandbox: hart 0: exception 0x2 of the OS at 0x80200080 goes to its own "
+                                 "handler, and its stvec is 0: stopping") != std::string::npos);
+}
+
+TEST_CASE("sandbox: a firmware whose own code lies in the OS's range is refused at the handover with one line",
+          "[policy][sandbox][pmp]") {
+    machine m{rv64gc::make()};
+    cpu& c = m.hart0();
+    firmware_boot(c);
+    std::string what;
+    u64 entry = 0;
+    SECTION("the OS's entry below the firmware's trap vector (0x80180000)") {
+        entry = 0x8014'0000;
+        what = "its trap vector at 0x80180000";
+    }
+    SECTION("the OS's entry below the firmware's entry point (0x80100000)") {
+        entry = 0x800f'f000;
+        what = "its entry point at 0x80100000";
+    }
+    c.csrw(csr::mepc, entry);
+    c.csrw(csr::mstatus, (c.csrr(csr::mstatus) & ~u64{0x1800}) | 0x800);  // MPP = S
+    c.hw.place_instruction(c.pc(), enc::mret);
+    REQUIRE(c.trap_stops(riscv::cause_value(riscv::exception::illegal_instruction), enc::mret));
+    INFO(m.board.console());
+    CHECK(m.board.console().find("vfm: sandbox: the firmware's own memory (" + what + ") lies in the OS's range") !=
+          std::string::npos);
+}
+
 // ---------------------------------------------------------------------------
 // Pointers: the shared buffer
 // ---------------------------------------------------------------------------
