@@ -17,9 +17,16 @@
 ///   - Supervisor CSRs: sstatus, stvec, sscratch, sepc, scause, stval, satp,
 ///     scounteren and senvcfg are saved and cleared while the firmware runs
 ///     (stimecmp stays: the firmware programs it for set_timer).
-///   - Traps: only SBI calls and interrupts reach the firmware; any other
-///     exception of the OS that no policy answered is delivered to the OS
-///     itself (as a firmware does with a trap it cannot emulate).
+///   - Traps: an exception of the OS that the firmware keeps in M-mode
+///     (medeleg) reaches the firmware as natively, with the OS's registers
+///     and supervisor CSRs cleared as for an SBI call (mepc, mcause and mtval
+///     as the hardware reported them). Its answer is checked when it returns
+///     to the OS: back at the instruction or past it (retried or emulated;
+///     of the firmware's registers only rd of an emulated CSR read reaches
+///     the OS), or a redirect to the OS's trap vector (an mret to S-mode at
+///     the stvec the firmware saw, 0, with an exception cause in scause),
+///     which the policy performs on the OS's real state. Anything else, and
+///     a redirect to an OS whose stvec is 0, stops the machine with one line.
 ///   - Pointers: SBI calls that hand the firmware an OS pointer (the debug
 ///     console, the legacy hart masks) go through a bounce buffer in memory the
 ///     firmware may use; the OS's memory is reached on the guarded path with
@@ -117,7 +124,12 @@ public:
         // Back to where the OS trapped (after the ecall, or at the interrupted
         // instruction): its state returns. Anywhere else (a hart started or
         // resumed through HSM) the OS starts afresh with what the firmware set.
-        const bool returning = saved.valid && (h.pc == saved.pc || (saved.sbi && h.pc == saved.pc + 4));
+        const bool returning = saved.valid && (h.pc == saved.pc || (saved.sbi && h.pc == saved.pc + 4) ||
+                                               (saved.kept && (h.pc == saved.pc + 2 || h.pc == saved.pc + 4)));
+        if (saved.valid && saved.kept && !returning) {
+            answer_kept_exception(engine, saved);
+            return;
+        }
         if (saved.valid && !returning) {
             saved.valid = false;
             saved.bounce_read = false;
@@ -125,12 +137,17 @@ public:
         if (saved.valid) {
             const u64 a0 = h.x[10];
             const u64 a1 = h.x[11];
+            // An emulated CSR read (OpenSBI emulates `time` and the counters
+            // where the hart lacks them): rd is the firmware's answer.
+            const unsigned rd = saved.kept && h.pc != saved.pc ? emulated_csr_read_rd(saved) : 0;
+            const u64 answer = h.x[rd];
             for (unsigned i = 1; i < 32; ++i) h.x[i] = saved.x[i];
             if (saved.sbi) {
                 h.x[10] = a0;
                 // Legacy calls (SBI 5) return a0 only; every other register is preserved.
                 if (saved.x[17] >= riscv::sbi::eid::base) h.x[11] = a1;
             }
+            if (rd != 0) h.x[rd] = answer;
             restore_csrs(engine, saved);
             if (saved.bounce_read) finish_console_read(engine, saved);
             saved.valid = false;
@@ -146,6 +163,10 @@ public:
         const virt::translation_regime os = engine.os_regime();
         for (unsigned i = 1; i < 32; ++i) saved.x[i] = h.x[i];
         saved.sbi = is_sbi_call(h.csr.mcause);
+        saved.kept = !saved.sbi && !riscv::mcause::interrupt::test(h.csr.mcause);
+        saved.cause = h.csr.mcause;
+        saved.tval = h.csr.mtval;
+        saved.mode = h.os_mode;
         saved.pc = h.csr.mepc;
         saved.bounce_read = false;
         const unsigned kept = saved.sbi ? sbi_argument_count(h.x[17], h.x[16]) : 0;
@@ -159,25 +180,14 @@ public:
         if (saved.sbi) bounce_pointer_arguments(engine, saved, os);
     }
 
-    /// Traps of the OS other than SBI calls never reach the firmware; SBI
-    /// calls whose memory arguments the OS may not use are refused here.
+    /// SBI calls whose memory arguments the OS may not use are refused here;
+    /// every other trap goes its way to the firmware.
     template <class E>
     bool on_os_trap(E& engine, u64 cause) noexcept {
         if (detail::atomic_load(&m_state) != handed_over) return false;
         if (is_sbi_call(cause)) return refuse_bad_pointers(engine);
-        if (riscv::mcause::interrupt::test(cause)) return false;
-        // An OS without a trap vector would fault at 0 for ever: say so instead.
-        if (engine.features().has_s && (engine.hw().template read<riscv::csr::stvec>() & ~u64{3}) == 0) {
-            engine.print("vfm: sandbox: hart {}: exception {:#x} of the OS at {:#x} goes to its own handler, and "
-                         "its stvec is 0: stopping\n",
-                         engine.current().hartid, cause, engine.current().pc);
-            engine.board().exit(sandbox_exit_code);
-            for (;;) {
-            }
-        }
-        if (engine.redirect_to_os(cause, engine.trap().tval)) return true;
-        engine.print("vfm: sandbox: hart {}: exception {:#x} of a virtualized OS at {:#x} cannot be kept from the firmware\n",
-                     engine.current().hartid, cause, engine.current().pc);
+        // Interrupts and the exceptions the firmware keeps reach it, the OS's
+        // state hidden (on_enter_firmware); its answer is checked in on_enter_os.
         return false;
     }
 
@@ -231,7 +241,65 @@ private:
         bool bounce_read = false;
         bool sbi = false;
         bool valid = false;
+        /// An exception the firmware kept (not an SBI call, not an interrupt):
+        /// its cause, mtval and the OS's mode then, to check the answer.
+        bool kept = false;
+        u64 cause = 0;
+        u64 tval = 0;
+        riscv::privilege mode = riscv::privilege::supervisor;
     };
+
+    /// rd of the OS's instruction when the kept exception was an illegal
+    /// instruction that is a CSR access (mtval holds its bits, priv. spec
+    /// 3.1.16), else 0.
+    [[nodiscard]] static unsigned emulated_csr_read_rd(const saved_state& saved) noexcept {
+        if (saved.cause != riscv::cause_value(riscv::exception::illegal_instruction)) return 0;
+        const u32 bits = static_cast<u32>(saved.tval);
+        const bool system = (bits & 0x7f) == 0x73 && ((bits >> 12) & 7) != 0 && ((bits >> 12) & 7) != 4;
+        return system ? (bits >> 7) & 31 : 0;
+    }
+
+    /// The firmware went back to the OS elsewhere than the instruction that
+    /// trapped: a redirect of the exception to the OS's own handler is
+    /// performed on the OS's real state; anything else stops the machine.
+    template <class E>
+    void answer_kept_exception(E& engine, saved_state& saved) noexcept {
+        virt::hart& h = engine.current();
+        auto& hw = engine.hw();
+        const u64 target = h.pc;
+        const bool to_supervisor = h.os_mode == riscv::privilege::supervisor && !h.os_virtualized;
+        const u64 cause = engine.features().has_s ? hw.template read<riscv::csr::scause>() : 0;
+        const u64 tval = engine.features().has_s ? hw.template read<riscv::csr::stval>() : 0;
+        for (unsigned i = 1; i < 32; ++i) h.x[i] = saved.x[i];
+        restore_csrs(engine, saved);
+        saved.valid = false;
+        const char* why = nullptr;
+        if (!(target == 0 && to_supervisor))
+            why = "returned elsewhere than the instruction or the OS's trap vector";
+        else if (cause != saved.cause && !redirectable(cause))
+            why = "redirected it with a cause that is not an exception an instruction raises";
+        else if (saved.stvec == 0)
+            why = "redirected it to the OS, whose stvec is 0";
+        if (why == nullptr) {
+            h.pc = saved.pc;
+            h.os_mode = saved.mode;
+            if (engine.redirect_to_os(cause, tval)) return;
+            why = "redirected it to a virtualized OS";
+        }
+        engine.print("vfm: sandbox: hart {}: exception {:#x} of the OS at {:#x}: the firmware {} (to {:#x}): stopping\n",
+                     h.hartid, saved.cause, saved.pc, why, target);
+        engine.board().exit(sandbox_exit_code);
+        for (;;) {
+        }
+    }
+
+    /// Causes a redirected exception may carry besides its own: the
+    /// exceptions an instruction raises (priv. spec 3.1.15) but environment
+    /// calls (an emulation that faults redirects the fault instead).
+    [[nodiscard]] static constexpr bool redirectable(u64 cause) noexcept {
+        constexpr u64 allowed = 0xff | (u64{1} << 12) | (u64{1} << 13) | (u64{1} << 15);
+        return cause < 64 && ((allowed >> cause) & 1) != 0;
+    }
 
     /// m_state: the handover's progress.
     static constexpr u32 before = 0;       ///< the firmware has not entered the OS yet
