@@ -2,7 +2,11 @@
 // sandbox: what a firmware sees of the OS it handed the machine to. The
 // firmware copies a small OS to 0x80200000 (OS memory: the sandbox walls off
 // [the page of the entry point, end of RAM)), delegates nothing, opens its PMP
-// to S-mode (priv. 3.7.1) and enters it with mret (the handover). The OS sets
+// to S-mode (priv. 3.7.1) and enters it with mret (the handover). The OS first
+// raises two exceptions the firmware keeps (nothing is delegated): a read of a
+// CSR the hart lacks, which the firmware emulates (rd = its answer, then past
+// it), and an illegal instruction it redirects to the OS's stvec as OpenSBI
+// does; the OS notes what arrives. It then sets
 // stvec and sscratch, fills every register with a value of its own and makes
 // an SBI call of an extension no one defines (EID 0x0A000001, FID 7, two
 // arguments; SBI v2.0 3: a7 = EID, a6 = FID, a0.. = arguments, a0/a1 =
@@ -156,6 +160,19 @@ sandbox_os_begin:
     .ascii  "RSC\x05"                               # magic2
     .word   0                                       # res3
 sandbox_os_start:
+    # Two exceptions the firmware keeps (nothing is delegated): a read of a
+    # CSR the hart lacks, which the firmware emulates (rd = its answer), and
+    # an illegal instruction it redirects to this OS's stvec. What arrives is
+    # kept in sandbox_os_kept (value, scause, sepc - the instruction, stval).
+    lla     t0, sandbox_os_kept_trap
+    csrw    stvec, t0
+    li      a5, 0
+    csrr    a5, 0x5c0
+    lla     t1, sandbox_os_kept
+    sd      a5, 0(t1)
+    .globl sandbox_os_redirected
+sandbox_os_redirected:
+    .word   0x0000000b                              # custom-0: illegal
     lla     t0, sandbox_os_trap
     csrw    stvec, t0
     li      t0, 0x5afe5c5c5c5c5c5c
@@ -205,7 +222,18 @@ sandbox_os_start:
     snez    x3, x3
     slli    x3, x3, 33
     or      x1, x1, x3
-    # Report: a0 = the mask, a1/a2 = the results, a3 = the word the firmware wrote to.
+    # Report (a0-a5: what the sandbox lets through for this call): a0 = the
+    # mask, a1/a2 = the results, a3 = the word the firmware wrote to, a4 = the
+    # emulated read, a5 = stval << 16 | (sepc - the instruction) << 8 | scause.
+    lla     x3, sandbox_os_kept
+    ld      x14, 0(x3)
+    ld      x15, 8(x3)
+    ld      x2, 16(x3)
+    slli    x2, x2, 8
+    or      x15, x15, x2
+    ld      x2, 24(x3)
+    slli    x2, x2, 16
+    or      x15, x15, x2
     lla     x3, sandbox_os_write_word
     ld      x13, 0(x3)
     mv      x12, x11
@@ -224,6 +252,22 @@ sandbox_os_trap:
     ecall
     j       sandbox_os_trap
 
+    # The redirected exception (SPP = S after the redirect): noted, then past it.
+    .balign 4
+sandbox_os_kept_trap:
+    lla     t2, sandbox_os_kept
+    csrr    t0, scause
+    sd      t0, 8(t2)
+    csrr    t0, sepc
+    lla     t1, sandbox_os_redirected
+    sub     t1, t0, t1
+    sd      t1, 16(t2)
+    csrr    t1, stval
+    sd      t1, 24(t2)
+    addi    t0, t0, 4
+    csrw    sepc, t0
+    sret
+
     # The firmware's jump target.
     .balign 4
     .globl sandbox_os_function
@@ -238,6 +282,8 @@ sandbox_os_read_word:
     .globl sandbox_os_write_word
 sandbox_os_write_word:
     .dword  0x0dd0000000000001
+sandbox_os_kept:
+    .dword  0, -1, -1, -1
     .globl sandbox_os_end
 sandbox_os_end:
 )");
@@ -265,7 +311,17 @@ struct os_report {
     u64 a0 = 0;
     u64 a1 = 0;
     u64 word = 0;
+    u64 emulated = 0;          ///< the OS's rd after the read the firmware emulated
+    u64 redirected_cause = 0;  ///< scause, sepc - the instruction, stval at the OS's handler
+    u64 redirected_offset = 0;
+    u64 redirected_tval = 0;
 };
+/// The exceptions of the OS the firmware kept.
+struct kept_exceptions {
+    bool emulated = false;
+    bool redirected = false;
+};
+kept_exceptions g_kept;
 
 seen_call g_seen;
 os_report g_report;
@@ -289,7 +345,38 @@ probe mprv_load_probe(u64 address) noexcept {
     return expect_result(site, out);
 }
 
+constexpr u32 csrr_a5_5c0 = 0x5c00'27f3;  // csrrs a5, 0x5c0, x0 (no such CSR on virt)
+constexpr u64 emulated_value = 0x5c0'5c0'5c0;
+constexpr u32 custom0 = 0x0000'000b;
+
+/// An exception of the OS the firmware keeps: the CSR read emulated (rd, then
+/// past it), the illegal instruction redirected to the OS as OpenSBI does
+/// (sepc, scause, stval, SPP = S, SPIE = SIE, SIE = 0, then its stvec).
+bool kept_exception(trap_frame& f) noexcept {
+    if (f.tval == csrr_a5_5c0 && !g_kept.emulated) {
+        g_kept.emulated = true;
+        f.x[15] = emulated_value;
+        f.epc += 4;
+        return true;
+    }
+    if (f.tval == custom0 && !g_kept.redirected) {
+        g_kept.redirected = true;
+        write<csr::sepc>(f.epc);
+        write<csr::scause>(f.cause);
+        write<csr::stval>(f.tval);
+        // The frame's mstatus is what the return writes back: SPP = S, SPIE = SIE,
+        // SIE = 0 there, and MPP = S.
+        const u64 s = f.status;
+        f.status = (s & ~u64{0x1922}) | 0x800 | (u64{1} << 8) | (((s >> 1) & 1) << 5);
+        f.epc = read<csr::stvec>();
+        return true;
+    }
+    return false;
+}
+
 bool handler(trap_frame& f) noexcept {
+    if (!f.is_interrupt() && f.code() == static_cast<u64>(riscv::exception::illegal_instruction) && f.mpp() == 1)
+        return kept_exception(f);
     if (f.is_interrupt() || f.code() != static_cast<u64>(riscv::exception::ecall_from_s)) return false;
     if (f.x[17] == call_eid && !g_seen.called) {
         g_seen.called = true;
@@ -318,6 +405,10 @@ bool handler(trap_frame& f) noexcept {
         g_report.a0 = f.x[11];
         g_report.a1 = f.x[12];
         g_report.word = f.x[13];
+        g_report.emulated = f.x[14];
+        g_report.redirected_cause = f.x[15] & 0xff;
+        g_report.redirected_offset = (f.x[15] >> 8) & 0xff;
+        g_report.redirected_tval = f.x[15] >> 16;
         abandon_lower(0);
     }
     return false;
@@ -364,6 +455,16 @@ void testfw::firmware_main() {
     run_in(privilege::supervisor, reinterpret_cast<lower_function>(os_base));
     write<csr::mtvec>(direct_mtvec());
     set_m_handler(nullptr);
+
+    section("exceptions of the OS the firmware keeps");
+    check(g_kept.emulated && g_report.emulated == emulated_value,
+          "a read of a CSR the hart lacks, emulated by the firmware: the OS's rd is the firmware's answer: %b",
+          g_report.emulated == emulated_value);
+    check(g_kept.redirected && g_report.redirected_cause == 2 && g_report.redirected_offset == 0 &&
+              g_report.redirected_tval == custom0,
+          "an illegal instruction redirected by the firmware: the OS's handler sees scause %u, sepc at the "
+          "instruction (+%u), stval %h",
+          g_report.redirected_cause, g_report.redirected_offset, g_report.redirected_tval);
 
     section("what the firmware sees of the OS's SBI call 0xa000001");
     if (!check(g_seen.called, "the call reached the firmware")) return;
