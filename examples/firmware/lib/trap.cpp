@@ -26,7 +26,7 @@ void record_expected(hart_local& h, trap_frame& f, u64 level) noexcept {
         code == static_cast<u64>(exception::instruction_page_fault) ||
         code == static_cast<u64>(exception::instruction_address_misaligned)) {
         // Nothing to skip: go back to the caller of the bad jump.
-        f.epc = f.x[1];
+        f.epc = h.fetch_return != 0 ? h.fetch_return : f.x[1];
     } else {
         skip_instruction(f);
     }
@@ -136,12 +136,14 @@ probe store_probe(u64 address, u64 value, unsigned size) noexcept {
 
 probe call_probe(u64 address, u64 argument) noexcept {
     u64 out;
+    hart_local& h = self();
     expect_arm();
-    asm volatile("mv a0, %[arg]\n mv t0, %[a]\n jalr ra, 0(t0)\n mv %[out], a0"
+    asm volatile("la t1, 1f\n sd t1, 0(%[slot])\n mv a0, %[arg]\n mv t0, %[a]\n jalr ra, 0(t0)\n1: mv %[out], a0"
                  : [out] "=r"(out)
-                 : [arg] "r"(argument), [a] "r"(address)
+                 : [arg] "r"(argument), [a] "r"(address), [slot] "r"(&h.fetch_return)
                  : "ra", "t0", "t1", "t2", "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "t3", "t4", "t5", "t6",
                    "memory");
+    h.fetch_return = 0;
     return expect_result(address, out);
 }
 

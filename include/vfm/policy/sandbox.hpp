@@ -25,8 +25,9 @@
 ///     of the firmware's registers only rd of an emulated CSR read reaches
 ///     the OS), or a redirect to the OS's trap vector (an mret to S-mode at
 ///     the stvec the firmware saw, 0, with an exception cause in scause),
-///     which the policy performs on the OS's real state. Anything else, and
-///     a redirect to an OS whose stvec is 0, stops the machine with one line.
+///     which the policy performs on the OS's real state; a redirect to an OS
+///     whose stvec is 0 (or with an ecall's cause) stops the machine with one
+///     line. Any other return resumes the OS there with its own state.
 ///   - Pointers: SBI calls that hand the firmware an OS pointer (the debug
 ///     console, the legacy hart masks) go through a bounce buffer in memory the
 ///     firmware may use; the OS's memory is reached on the guarded path with
@@ -124,9 +125,9 @@ public:
         // Back to where the OS trapped (after the ecall, or at the interrupted
         // instruction): its state returns. Anywhere else (a hart started or
         // resumed through HSM) the OS starts afresh with what the firmware set.
-        const bool returning = saved.valid && (h.pc == saved.pc || (saved.sbi && h.pc == saved.pc + 4) ||
+        const bool returning = saved.valid && (h.pc == saved.pc || ((saved.sbi || saved.user_call) && h.pc == saved.pc + 4) ||
                                                (saved.kept && (h.pc == saved.pc + 2 || h.pc == saved.pc + 4)));
-        if (saved.valid && saved.kept && !returning) {
+        if (saved.valid && (saved.kept || saved.user_call) && !returning) {
             answer_kept_exception(engine, saved);
             return;
         }
@@ -142,10 +143,10 @@ public:
             const unsigned rd = saved.kept && h.pc != saved.pc ? emulated_csr_read_rd(saved) : 0;
             const u64 answer = h.x[rd];
             for (unsigned i = 1; i < 32; ++i) h.x[i] = saved.x[i];
-            if (saved.sbi) {
+            if (saved.sbi || saved.user_call) {
                 h.x[10] = a0;
                 // Legacy calls (SBI 5) return a0 only; every other register is preserved.
-                if (saved.x[17] >= riscv::sbi::eid::base) h.x[11] = a1;
+                if (saved.user_call || saved.x[17] >= riscv::sbi::eid::base) h.x[11] = a1;
             }
             if (rd != 0) h.x[rd] = answer;
             restore_csrs(engine, saved);
@@ -163,16 +164,19 @@ public:
         const virt::translation_regime os = engine.os_regime();
         for (unsigned i = 1; i < 32; ++i) saved.x[i] = h.x[i];
         saved.sbi = is_sbi_call(h.csr.mcause);
-        saved.kept = !saved.sbi && !riscv::mcause::interrupt::test(h.csr.mcause);
+        // An ecall from U-mode the firmware keeps is a call to it too: its
+        // arguments (a0-a5, a6, a7) go, a0 and a1 come back.
+        saved.user_call = h.csr.mcause == riscv::cause_value(riscv::exception::ecall_from_u);
+        saved.kept = !saved.sbi && !saved.user_call && !riscv::mcause::interrupt::test(h.csr.mcause);
         saved.cause = h.csr.mcause;
         saved.tval = h.csr.mtval;
         saved.mode = h.os_mode;
         saved.pc = h.csr.mepc;
         saved.bounce_read = false;
-        const unsigned kept = saved.sbi ? sbi_argument_count(h.x[17], h.x[16]) : 0;
+        const unsigned kept = saved.sbi ? sbi_argument_count(h.x[17], h.x[16]) : saved.user_call ? 6 : 0;
         for (unsigned i = 1; i < 32; ++i) {
             const bool argument = i >= 10 && i < 10 + kept;
-            const bool call_number = saved.sbi && (i == 16 || i == 17);
+            const bool call_number = (saved.sbi || saved.user_call) && (i == 16 || i == 17);
             if (!argument && !call_number) h.x[i] = 0;
         }
         hide_csrs(engine, saved);
@@ -244,6 +248,7 @@ private:
         /// An exception the firmware kept (not an SBI call, not an interrupt):
         /// its cause, mtval and the OS's mode then, to check the answer.
         bool kept = false;
+        bool user_call = false;  ///< an ecall from U-mode (not SBI): passed on like a call
         u64 cause = 0;
         u64 tval = 0;
         riscv::privilege mode = riscv::privilege::supervisor;
@@ -260,25 +265,30 @@ private:
     }
 
     /// The firmware went back to the OS elsewhere than the instruction that
-    /// trapped: a redirect of the exception to the OS's own handler is
-    /// performed on the OS's real state; anything else stops the machine.
+    /// trapped. A redirect of the exception to the OS's own handler (an mret
+    /// to S-mode at the stvec the firmware read, 0, with sepc = the trapping
+    /// instruction, as OpenSBI's sbi_trap_redirect writes it) is performed on
+    /// the OS's real state; a redirect the OS cannot take stops the machine.
+    /// Any other target: the OS resumes there with its own registers and
+    /// supervisor CSRs (the firmware saw none of them).
     template <class E>
     void answer_kept_exception(E& engine, saved_state& saved) noexcept {
         virt::hart& h = engine.current();
         auto& hw = engine.hw();
         const u64 target = h.pc;
         const bool to_supervisor = h.os_mode == riscv::privilege::supervisor && !h.os_virtualized;
-        const u64 cause = engine.features().has_s ? hw.template read<riscv::csr::scause>() : 0;
-        const u64 tval = engine.features().has_s ? hw.template read<riscv::csr::stval>() : 0;
+        const bool has_s = engine.features().has_s;
+        const u64 cause = has_s ? hw.template read<riscv::csr::scause>() : 0;
+        const u64 tval = has_s ? hw.template read<riscv::csr::stval>() : 0;
+        const bool redirect = has_s && target == 0 && to_supervisor && hw.template read<riscv::csr::sepc>() == saved.pc;
         for (unsigned i = 1; i < 32; ++i) h.x[i] = saved.x[i];
         restore_csrs(engine, saved);
         saved.valid = false;
+        if (!redirect) return;
         const char* why = nullptr;
-        if (!(target == 0 && to_supervisor))
-            why = "returned elsewhere than the instruction or the OS's trap vector";
-        else if (cause != saved.cause && !redirectable(cause))
+        if (cause != saved.cause && !redirectable(cause))
             why = "redirected it with a cause that is not an exception an instruction raises";
-        else if (saved.stvec == 0)
+        else if ((saved.stvec & ~u64{3}) == 0)
             why = "redirected it to the OS, whose stvec is 0";
         if (why == nullptr) {
             h.pc = saved.pc;
@@ -286,8 +296,8 @@ private:
             if (engine.redirect_to_os(cause, tval)) return;
             why = "redirected it to a virtualized OS";
         }
-        engine.print("vfm: sandbox: hart {}: exception {:#x} of the OS at {:#x}: the firmware {} (to {:#x}): stopping\n",
-                     h.hartid, saved.cause, saved.pc, why, target);
+        engine.print("vfm: sandbox: hart {}: exception {:#x} of the OS at {:#x}: the firmware {}: stopping\n",
+                     h.hartid, saved.cause, saved.pc, why);
         engine.board().exit(sandbox_exit_code);
         for (;;) {
         }

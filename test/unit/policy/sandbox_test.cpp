@@ -631,8 +631,37 @@ TEST_CASE("sandbox: a CSR read the firmware emulates for the OS gives the OS rd 
     }
 }
 
-TEST_CASE("sandbox: a kept exception the firmware answers in a way the OS cannot take stops the machine with one "
-          "line",
+TEST_CASE("sandbox: an ecall from U-mode the firmware keeps passes a0-a7 and returns a0/a1, like an SBI call",
+          "[policy][sandbox][trap][registers]") {
+    machine m{rv64gc::make()};
+    cpu& c = m.hart0();
+    handover(c, os_entry, /*medeleg=*/0);
+    c.hw.set_mode(privilege::user, false);
+    c.jump(0x8060'0010);
+    fill_os_registers(c);
+    c.trap(riscv::exception::ecall_from_u, 0);
+    c.expect_delivered(8, 0, 0x8060'0010);
+    for (unsigned n = 1; n < 32; ++n) {
+        CAPTURE(n);
+        const bool argument = n >= reg::a0 && n <= reg::a7;
+        if (n != reg::t2) CHECK(c.h.x[n] == (argument ? os_pattern(n) : 0));
+    }
+    dirty_firmware_registers(c);
+    c.h.x[reg::a0] = 0xa0;
+    c.h.x[reg::a1] = 0xa1;
+    c.csrw(csr::mepc, 0x8060'0014);
+    c.exec(enc::mret);  // back to U-mode (MPP as the trap left it)
+    REQUIRE(c.pc() == 0x8060'0014);
+    REQUIRE(c.mode() == privilege::user);
+    CHECK(c.h.x[reg::a0] == 0xa0);
+    CHECK(c.h.x[reg::a1] == 0xa1);
+    for (unsigned n = 1; n < 32; ++n) {
+        CAPTURE(n);
+        if (n != reg::a0 && n != reg::a1) CHECK(c.h.x[n] == os_pattern(n));
+    }
+}
+
+TEST_CASE("sandbox: a redirect of a kept exception the OS cannot take stops the machine with one line",
           "[policy][sandbox][trap]") {
     machine m{rv64gc::make()};
     cpu& c = m.hart0();
@@ -640,28 +669,46 @@ TEST_CASE("sandbox: a kept exception the firmware answers in a way the OS cannot
     c.jump(os_entry + 0x80);
     c.exec(0x0000'000b);
     c.expect_delivered(2, 0x0000'000b, os_entry + 0x80);
+    c.csrw(csr::sepc, os_entry + 0x80);  // a redirect: sepc = the instruction, then the stvec it read (0)
     std::string expected;
-    SECTION("a redirect to an OS whose stvec is 0 (it would fault at 0 for ever)") {
+    SECTION("to an OS whose stvec is 0 (it would fault at 0 for ever)") {
         c.csrw(csr::scause, 2);
-        c.csrw(csr::mepc, 0);
         expected = "redirected it to the OS, whose stvec is 0";
     }
-    SECTION("a return elsewhere in the OS") {
-        c.csrw(csr::mepc, os_entry + 0x1000);
-        expected = "returned elsewhere than the instruction or the OS's trap vector";
-    }
-    SECTION("a redirect with an interrupt cause") {
+    SECTION("with an interrupt cause") {
         REQUIRE(c.hw.poke_csr(csr::stvec, os_entry + 0x400));  // (the OS's own: hidden from the firmware)
         c.csrw(csr::scause, interrupt_cause(5));
-        c.csrw(csr::mepc, 0);
         expected = "redirected it with a cause that is not an exception an instruction raises";
     }
+    c.csrw(csr::mepc, 0);
     c.csrw(csr::mstatus, (c.csrr(csr::mstatus) & ~u64{0x1800}) | 0x800);
     c.hw.place_instruction(c.pc(), enc::mret);
     REQUIRE(c.trap_stops(riscv::cause_value(riscv::exception::illegal_instruction), enc::mret));
     INFO(m.board.console());
     CHECK(m.board.console().find("vfm: sandbox: hart 0: exception 0x2 of the OS at 0x80200080: the firmware " +
                                  expected) != std::string::npos);
+}
+
+TEST_CASE("sandbox: a kept exception the firmware answers elsewhere resumes the OS there with its own state",
+          "[policy][sandbox][trap]") {
+    // As the test firmware's probes do after a fetch fault (back to the
+    // caller of the bad jump), or a firmware that starts the OS again.
+    machine m{rv64gc::make()};
+    cpu& c = m.hart0();
+    handover(c, os_entry, /*medeleg=*/0);
+    REQUIRE(c.hw.poke_csr(csr::stvec, os_entry + 0x400));
+    fill_os_registers(c);
+    c.jump(os_entry + 0x80);
+    c.exec(0x0000'000b);
+    c.expect_delivered(2, 0x0000'000b, os_entry + 0x80);
+    expect_registers_hidden(c);
+    dirty_firmware_registers(c);
+    c.csrw(csr::mepc, os_entry + 0x1000);
+    c.exec(enc::mret);
+    REQUIRE(c.pc() == os_entry + 0x1000);
+    REQUIRE(c.mode() == privilege::supervisor);
+    expect_os_registers(c);
+    CHECK(c.hw.peek_csr(csr::stvec).value() == os_entry + 0x400);
 }
 
 TEST_CASE("sandbox: a firmware whose own code lies in the OS's range is refused at the handover with one line",

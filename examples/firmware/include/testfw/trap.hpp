@@ -71,6 +71,10 @@ struct hart_local {
     volatile u64 s_traps;
     u64 boot_a0, boot_a1, boot_a2;  ///< registers at entry
     mailbox work;
+    /// Where call_probe's jump returns: the M-mode handler resumes there after
+    /// an instruction fetch fault (a monitor's sandbox may hide the lower
+    /// mode's ra from the firmware); 0 when no such probe is under way.
+    volatile u64 fetch_return;
 };
 
 static_assert(__builtin_offsetof(hart_local, hartid) == TESTFW_HART_ID);
