@@ -45,6 +45,7 @@
 #include <vfm/detail/sha256.hpp>
 #include <vfm/policy/sbi_call.hpp>
 #include <vfm/riscv/csr_fields.hpp>
+#include <vfm/riscv/instruction.hpp>
 #include <vfm/riscv/pmp.hpp>
 #include <vfm/virt/engine.hpp>
 #include <vfm/virt/pmp_layout.hpp>
@@ -259,9 +260,8 @@ private:
     /// 3.1.16), else 0.
     [[nodiscard]] static unsigned emulated_csr_read_rd(const saved_state& saved) noexcept {
         if (saved.cause != riscv::cause_value(riscv::exception::illegal_instruction)) return 0;
-        const u32 bits = static_cast<u32>(saved.tval);
-        const bool system = (bits & 0x7f) == 0x73 && ((bits >> 12) & 7) != 0 && ((bits >> 12) & 7) != 4;
-        return system ? (bits >> 7) & 31 : 0;
+        const riscv::system_instruction si = riscv::decode_system(static_cast<u32>(saved.tval));
+        return riscv::is_csr_op(si.op) ? si.rd : 0;
     }
 
     /// The firmware went back to the OS elsewhere than the instruction that
