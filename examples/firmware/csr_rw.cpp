@@ -202,7 +202,7 @@ void machine_status() {
     } else {
         // MPV and GVA exist only with the H extension.
         r.must_zero |= ms::mpv::mask | ms::gva::mask;
-        r.deviation = ms::mpv::mask | ms::gva::mask;
+        r.deviation = qemu_deviating_bits(0x300, false, g_sscofpmf);
         r.section = "3.1.6, 8.4.1";
     }
     r.legal = mstatus_legal;
@@ -234,13 +234,12 @@ void delegation_registers() {
     section("medeleg, mideleg (priv. 3.1.8, 8.4.2)");
     rules e;
     e.must_zero = bit(11);
-    e.deviation = bit(11);
     if (!has('H')) {
         // Exceptions that cannot happen below M "should" have read-only zero
         // bits: without H, ecall from VS and the guest-page faults.
         e.must_zero |= bit(10) | bits(23, 20);
-        e.deviation |= bit(10) | bits(23, 20);
     }
+    e.deviation = qemu_deviating_bits(0x302, has('H'), g_sscofpmf);
     e.section = "3.1.8";
     rw_patterns<0x302>("medeleg", e);
 
@@ -249,14 +248,13 @@ void delegation_registers() {
         i.must_one = vs_interrupts;
     } else {
         i.must_zero = vs_interrupts | ip::sgeip::mask;
-        i.deviation = vs_interrupts;
         i.section = "3.1.9";
     }
     if (!g_sscofpmf) {
         i.must_zero |= ip::lcofip::mask;
-        i.deviation |= ip::lcofip::mask;
         i.section = "3.1.9";
     }
+    i.deviation = qemu_deviating_bits(0x303, has('H'), g_sscofpmf);
     rw_patterns<0x303>("mideleg", i);
 }
 
@@ -269,14 +267,13 @@ void interrupt_registers() {
         e.must_write |= vs_interrupts;
     } else {
         e.must_zero |= vs_interrupts | ip::sgeip::mask;
-        e.deviation |= vs_interrupts;
         e.section = "3.1.9";
     }
     if (!g_sscofpmf) {
         e.must_zero |= ip::lcofip::mask;
-        e.deviation |= ip::lcofip::mask;
         e.section = "3.1.9";
     }
+    e.deviation = qemu_deviating_bits(0x304, has('H'), g_sscofpmf);
     rw_patterns<0x304>("mie", e);
 
     rules p;
@@ -286,16 +283,14 @@ void interrupt_registers() {
     if (has('H')) {
         p.must_write |= ip::vssip::mask;
         p.keep |= ip::vstip::mask | ip::vseip::mask | ip::sgeip::mask;
-        p.deviation |= ip::vstip::mask | ip::vseip::mask;
         p.section = "3.1.9, 8.4.3";
     } else {
         p.must_zero |= vs_interrupts | ip::sgeip::mask;
-        p.deviation |= vs_interrupts;
         p.section = "3.1.9";
     }
+    p.deviation = qemu_deviating_bits(0x344, has('H'), g_sscofpmf);
     if (!g_sscofpmf) {
         p.must_zero |= ip::lcofip::mask;
-        p.deviation |= ip::lcofip::mask;
         p.section = has('H') ? "3.1.9, 8.4.3" : "3.1.9";
     }
     rw_patterns<0x344>("mip", p);
@@ -318,13 +313,13 @@ void counter_enables() {
     section("mcounteren, mcountinhibit, menvcfg (priv. 3.1.11, 3.1.12, 3.1.18)");
     rules en;
     en.must_zero = bits(63, 32);
-    en.deviation = bits(63, 32);
+    en.deviation = qemu_deviating_bits(0x306, has('H'), g_sscofpmf);
     en.section = "3.1.11";
     rw_patterns<0x306>("mcounteren", en);
 
     rules inh;
     inh.must_zero = bit(1) | bits(63, 32);
-    inh.deviation = bit(1) | bits(63, 32);
+    inh.deviation = qemu_deviating_bits(0x320, has('H'), g_sscofpmf);
     inh.section = "3.1.12";
     rw_patterns<0x320>("mcountinhibit", inh);
 
@@ -344,7 +339,7 @@ void trap_handling() {
     rules epc;
     epc.must_zero = bit(0);
     epc.must_write = bits(55, 1);
-    epc.deviation = bit(0);
+    epc.deviation = qemu_deviating_bits(0x341, has('H'), g_sscofpmf);
     epc.section = "3.1.14";
     rw_patterns<0x341>("mepc", epc);
 
@@ -450,7 +445,7 @@ void physical_memory_protection() {
     rules addr;
     addr.must_zero = bits(63, 54);
     addr.must_write = bits(53, static_cast<unsigned>(g));
-    addr.deviation = bits(63, 54);
+    addr.deviation = qemu_deviating_bits(0x3b0, has('H'), g_sscofpmf);
     addr.section = "3.7.1";
     rw_patterns<0x3b0>("pmpaddr0", addr);
     rw_patterns<0x3b1>("pmpaddr1", addr);
@@ -550,7 +545,7 @@ void supervisor_others() {
 
     rules en;
     en.must_zero = bits(63, 32);
-    en.deviation = bits(63, 32);
+    en.deviation = qemu_deviating_bits(0x106, has('H'), g_sscofpmf);
     en.section = "4.1.5";
     rw_patterns<0x106>("scounteren", en);
 
@@ -565,7 +560,7 @@ void supervisor_others() {
     rules epc;
     epc.must_zero = bit(0);
     epc.must_write = bits(55, 1);
-    epc.deviation = bit(0);
+    epc.deviation = qemu_deviating_bits(0x141, has('H'), g_sscofpmf);
     epc.section = "4.1.7";
     rw_patterns<0x141>("sepc", epc);
 

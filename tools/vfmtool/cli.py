@@ -202,6 +202,10 @@ def build_parser() -> Parser:
                    help="run one input once with every trap traced (one --policy)")
     s.add_argument("--no-deps", action="store_true", help="skip the deps step")
 
+    s = add("difftest", "random privileged programs natively and under each monitor, compared "
+                        "(see vfm difftest --help)")
+    s.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
     s = add("bench", "the project's figures, native vs monitor (csr, boot, micro; see "
                      "vfm bench --help)")
     s.add_argument("what", nargs="?", metavar="WHAT", help="csr, boot, micro or all")
@@ -240,6 +244,9 @@ def dispatch(argv) -> int:
     if argv and argv[0] == "bench":  # bench parses its own options (bench.py)
         from . import bench
         return bench.main(argv[1:])
+    if argv and argv[0] == "difftest":  # so does difftest (difftest.py)
+        from . import difftest
+        return difftest.main(argv[1:])
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     cmd = args.command

@@ -5,6 +5,7 @@
 #include "testfw/check.hpp"
 #include "testfw/console.hpp"
 #include "testfw/csr.hpp"
+#include "testfw/deviations.hpp"
 #include "testfw/expect.hpp"
 #include "testfw/harts.hpp"
 #include "testfw/lower.hpp"
