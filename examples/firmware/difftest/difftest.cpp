@@ -114,6 +114,7 @@ struct interpreter {
     // a trap while probing: skipped, remembered
     volatile bool probing = false;
     volatile bool probe_trapped = false;
+    volatile bool in_step = false;  ///< between the way into a step and its end
     // the step's SBI call as the firmware saw it
     bool sbi_done = false;
     u64 sbi_seen[32] = {};
@@ -418,13 +419,18 @@ void reset_machine(const program_header& p) noexcept {
     mmio::write<u64>(platform::mtimecmp(0), ~u64{0});
     // The arena: page-table pages (named by the pokes) start at zero, the rest
     // holds a pattern of the program's seed.
-    auto* arena = reinterpret_cast<volatile u64*>(DT_ARENA);
+    // Word accesses only: an access that only partly matches a PMP entry
+    // fails even in M-mode (priv. 3.7.1), and a program's NA4 entry may be here.
+    auto* arena = reinterpret_cast<volatile u32*>(DT_ARENA);
     u64 state = p.seed;
-    for (u32 i = 0; i < DT_ARENA_PAGES * 512; ++i) arena[i] = splitmix(state);
-    for (u32 i = 0; i < 8 * 512; ++i) arena[i] = 0;  // pages 0-7: page tables
+    for (u32 i = 0; i < DT_ARENA_PAGES * 1024; ++i) arena[i] = static_cast<u32>(splitmix(state));
+    for (u32 i = 0; i < 8 * 1024; ++i) arena[i] = 0;  // pages 0-7: page tables
     const auto* pokes = reinterpret_cast<const poke*>(&p + 1);
-    for (u32 i = 0; i < p.pokes; ++i)
-        if (pokes[i].offset < DT_ARENA_PAGES * 4096) arena[pokes[i].offset / 8] = pokes[i].value;
+    for (u32 i = 0; i < p.pokes; ++i) {
+        if (pokes[i].offset >= DT_ARENA_PAGES * 4096 || pokes[i].offset % 8 != 0) continue;
+        arena[pokes[i].offset / 4] = static_cast<u32>(pokes[i].value);
+        arena[pokes[i].offset / 4 + 1] = static_cast<u32>(pokes[i].value >> 32);
+    }
     asm volatile("sfence.vma" ::: "memory");
     // Last, as a probe of a missing CSR above is a trap that changes them.
     write_m_status(xl);
@@ -545,10 +551,13 @@ void run_step(const step& s) noexcept {
     fence_i();
     if (mode == 3) {
         dt_context.in[31] = dt.program_bits;  // t6: restored by the buffer's first instruction
+        dt.in_step = true;
         dt_run_m();
     } else {
+        dt.in_step = true;
         enter_lower(mode, addr(slots));
     }
+    dt.in_step = false;
     // Back in M-mode: the program's MIE and MPRV aside, the interpreter runs without them.
     if (dt_context.end == DT_END_M_RETURN) {
         dt.program_bits = dt_context.mstatus_out & (mie_bit | mprv_bit);
@@ -729,8 +738,8 @@ void dump_state() noexcept {
     }
     // The arena: page tables (with the A/D bits the walks set) and data.
     u64 h = 0xcbf29ce484222325;
-    const auto* arena = reinterpret_cast<const volatile u64*>(DT_ARENA);
-    for (u32 i = 0; i < DT_ARENA_PAGES * 512; ++i) h = (h ^ arena[i]) * fnv_prime;
+    const auto* arena = reinterpret_cast<const volatile u32*>(DT_ARENA);  // words: see reset_machine
+    for (u32 i = 0; i < DT_ARENA_PAGES * 1024; ++i) h = (h ^ arena[i]) * fnv_prime;
     record("arena", h);
     mix(dt.program_digest, dt.digest);
 }
@@ -761,6 +770,9 @@ extern "C" u64 dt_m_trap(frame& f) {
         f.epc += 4;
         return 0;
     }
+    if (!dt.in_step)  // the interpreter itself: say so, never loop
+        fail_now("program %u step %u: the interpreter trapped: mcause %x mepc %x mtval %x", dt.program_id,
+                 dt.step_index, f.cause, f.epc, f.tval);
     const bool is_ecall_from_s = f.cause == 9;
     if (dt.kind == step_kind::sbi && !dt.sbi_done && is_ecall_from_s && f.epc == addr(dt_s_slots)) {
         // The firmware's side of an SBI call: it sees every register; it
