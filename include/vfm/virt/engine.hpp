@@ -1025,8 +1025,9 @@ private:
     /// tdata1 (Debug spec 5.7.2): the hardware's value with the firmware's
     /// privilege bits. A write of a type vfm knows goes to the hardware
     /// contained (contained_tdata1) with the bits for the firmware's world,
-    /// and its privilege bits are kept when the hardware took the type; any
-    /// other type is ignored (WARL), as QEMU 7.2 ignores the types it lacks.
+    /// and its privilege bits are kept when the hardware took the type; a
+    /// write of another type is ignored (WARL), as QEMU 7.2 ignores the types
+    /// it lacks: vfm cannot keep such a trigger from firing in M-mode.
     bool tdata1_access(csr_op_kind kind, u64 operand, bool write, u64& old_value) noexcept {
         namespace tr = riscv::trigger;
         const u64 index = m_hw.csr_read(csr::tselect).value;
@@ -1041,7 +1042,13 @@ private:
         const u8 modes = static_cast<u8>(tr::modes_of(value) & m_h.features.trigger_modes[type]);
         (void)m_hw.csr_write(csr::tdata1,
                              tr::with_modes(contained_tdata1(value), physical_trigger_modes(modes, world::firmware)));
-        if (tr::tdata1::type::extract(m_hw.csr_read(csr::tdata1).value) == type) m_h.trigger_modes[index] = modes;
+        // The type the hardware now holds: the one written (it took the write),
+        // the old one (it ignored it), or another (e.g. 15: disabled, no bits).
+        const u64 now = tr::tdata1::type::extract(m_hw.csr_read(csr::tdata1).value);
+        if (now == type)
+            m_h.trigger_modes[index] = modes;
+        else if (now != tr::tdata1::type::extract(physical.value))
+            m_h.trigger_modes[index] = 0;
         m_h.triggers_active = any_trigger_modes(m_h);
         return true;
     }
