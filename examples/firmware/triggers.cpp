@@ -8,6 +8,7 @@
 // access (priv. 3.1.15), in the mode its trap goes to. What this firmware
 // prints depends on the hart only: it must be the same natively and under a
 // monitor. It never writes tdata1 types 1 or 8 to 14 (QEMU 7.2 aborts on them).
+#include "testfw/attack.hpp"
 #include "testfw/testfw.hpp"
 
 using namespace testfw;
@@ -291,6 +292,34 @@ void lower_modes() {
     set_s_handler(nullptr);
 }
 
+/// Attacks on a monitor below the firmware (docs/triggers.md): every trigger
+/// asks for everything (all bits but the type: m, s, u, execute, load,
+/// store, dmode, action 1, chain) at each word of the first 16 KiB of the
+/// monitor's region (its trap vectors), and the firmware then traps into the
+/// monitor (a CSR access it emulates) and calls it (ecall). A monitor that let
+/// one fire in M-mode would stop with an unexpected trap. Natively nothing
+/// runs there after boot: no breakpoint either way.
+void attacks() {
+    section("triggers for everything at the monitor's code (attack)");
+    const attack::targets t = attack::find_targets();
+    const u64 end = t.monitor.base + (t.monitor.size < 0x4000 ? t.monitor.size : 0x4000);
+    reset_hits();
+    u64 traps = 0;
+    const u64 all[] = {type2 | ((u64{1} << 60) - 1), type6 | ((u64{1} << 60) - 1)};
+    for (u64 a = t.monitor.base; a < end; a += 4 * g_count) {
+        for (unsigned i = 0; i < g_count; ++i) arm(i, all[i & 1], a + 4 * i);
+        (void)csrr<0x340>();  // mscratch: emulated by a monitor
+        ++traps;
+    }
+    const probe call = insn_probe<encoding::ecall>();
+    disarm_all();
+    check(g_hits == 0 && call.trapped && call.cause == 11,
+          "every trigger at each word of the monitor's first 16 KiB, m and all: %u breakpoint(s); then an ecall "
+          "reaches M-mode's handler: %b",
+          g_hits, call.trapped && call.cause == 11);
+    (void)traps;
+}
+
 }  // namespace
 
 void testfw::firmware_main() {
@@ -305,6 +334,7 @@ void testfw::firmware_main() {
     warl();
     machine_mode();
     lower_modes();
+    attacks();
     disarm_all();
     set_m_handler(nullptr);
     pmp::reset();
