@@ -908,9 +908,8 @@ private:
             case csr::tinfo: {
                 if (m_h.features.trigger_count == 0 || !physical_access(number, kind, operand, write, old_value))
                     return false;
-                // Only the types whose privilege bits vfm knows (riscv::trigger::known_type).
-                constexpr u64 known = 0x807d;
-                old_value &= ~(riscv::trigger::tinfo_info::mask & ~known);
+                // Only the types the firmware may program (containable_type).
+                old_value &= ~(riscv::trigger::tinfo_info::mask & ~containable_types);
                 return true;
             }
             default: break;
@@ -1023,11 +1022,11 @@ private:
     }
 
     /// tdata1 (Debug spec 5.7.2): the hardware's value with the firmware's
-    /// privilege bits. A write of a type vfm knows goes to the hardware
-    /// contained (contained_tdata1) with the bits for the firmware's world,
-    /// and its privilege bits are kept when the hardware took the type; a
-    /// write of another type is ignored (WARL), as QEMU 7.2 ignores the types
-    /// it lacks: vfm cannot keep such a trigger from firing in M-mode.
+    /// privilege bits. A write of a containable type (containable_type) goes
+    /// to the hardware contained (contained_tdata1) with the bits for the
+    /// firmware's world, and its privilege bits are kept when the hardware
+    /// took the type; a write of another type is ignored (WARL), as QEMU 7.2
+    /// ignores the types it lacks: vfm could not keep it from firing in M-mode.
     bool tdata1_access(csr_op_kind kind, u64 operand, bool write, u64& old_value) noexcept {
         namespace tr = riscv::trigger;
         const u64 index = m_hw.csr_read(csr::tselect).value;
@@ -1038,7 +1037,7 @@ private:
         if (!write || !ours) return true;
         const u64 value = apply_csr_op(kind, old_value, operand);
         const u64 type = tr::tdata1::type::extract(value);
-        if (!tr::known_type(type)) return true;
+        if (!containable_type(type)) return true;
         const u8 modes = static_cast<u8>(tr::modes_of(value) & m_h.features.trigger_modes[type]);
         (void)m_hw.csr_write(csr::tdata1,
                              tr::with_modes(contained_tdata1(value), physical_trigger_modes(modes, world::firmware)));

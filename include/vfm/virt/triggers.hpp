@@ -29,14 +29,31 @@ inline constexpr unsigned max_triggers = sizeof(hart::trigger_modes);
     return modes & (mode::s | mode::u | mode::vs | mode::vu);
 }
 
-/// A tdata1 of a known type as the monitor writes it: dmode 0 (M-mode cannot
-/// set it, 5.7.2) and action 0, a breakpoint exception (5.7.3, table 5.6): no
-/// Debug Mode, trace or external action on the firmware's behalf.
+/// The tdata1 types the firmware may program: those whose privilege bits
+/// decide where they fire. Not itrigger and etrigger (4, 5): they fire just
+/// before the first instruction of the trap handler (5.7.6, 5.7.7), the
+/// monitor's for every trap from the firmware; not tmexttrigger (7), which
+/// fires in any mode, nor types vfm does not know.
+[[nodiscard]] constexpr bool containable_type(u64 type) noexcept {
+    namespace tr = riscv::trigger;
+    return type == tr::type_none || type == tr::type_mcontrol || type == tr::type_icount ||
+           type == tr::type_mcontrol6 || type == tr::type_disabled;
+}
+/// tinfo's info bits of the containable types.
+inline constexpr u64 containable_types = 0x804d;
+
+/// A tdata1 of a containable type as the monitor writes it: dmode 0 (M-mode
+/// cannot set it, 5.7.2), action 0, a breakpoint exception (5.7.3, table
+/// 5.6: no Debug Mode, trace or external action on the firmware's behalf),
+/// and for mcontrol timing 0 (5.7.3: an action taken after the instruction
+/// could come after the trap into the monitor that followed it).
 [[nodiscard]] constexpr u64 contained_tdata1(u64 value) noexcept {
     namespace tr = riscv::trigger;
     tr::layout l{};
-    if (!tr::layout_of(tr::tdata1::type::extract(value), l)) return 0;
-    return value & ~tr::tdata1::dmode::mask & ~l.action;
+    const u64 type = tr::tdata1::type::extract(value);
+    if (!containable_type(type) || !tr::layout_of(type, l)) return 0;
+    const u64 timing = type == tr::type_mcontrol ? u64{1} << 18 : 0;
+    return value & ~tr::tdata1::dmode::mask & ~l.action & ~timing;
 }
 
 /// Whether some trigger of `h` holds privilege bits (the world switches then
@@ -66,8 +83,8 @@ template <arch A>
 
 /// Takes the triggers as the hart holds them at boot into the virtual hart
 /// (their privilege bits are the firmware's at reset) and programs them for
-/// the firmware. A trigger of a type vfm does not know is disabled (writing
-/// 0 disables a trigger, 5.7.2).
+/// the firmware. A trigger of a type the firmware may not program is
+/// disabled (writing 0 disables a trigger, 5.7.2).
 template <arch A>
 void adopt_triggers(A& hw, hart& h) noexcept {
     using riscv::csr;
@@ -76,7 +93,7 @@ void adopt_triggers(A& hw, hart& h) noexcept {
     for (unsigned i = 0; i < h.features.trigger_count && i < max_triggers; ++i) {
         (void)hw.csr_write(csr::tselect, i);
         u64 value = hw.csr_read(csr::tdata1).value;
-        if (!tr::known_type(tr::tdata1::type::extract(value))) {
+        if (!containable_type(tr::tdata1::type::extract(value))) {
             (void)hw.csr_write(csr::tdata1, 0);
             value = hw.csr_read(csr::tdata1).value;
         }
@@ -92,11 +109,11 @@ void adopt_triggers(A& hw, hart& h) noexcept {
 /// Finds the hart's triggers (Debug spec 5.7.1, 5.7.10): tselect takes the
 /// values 0..n-1 (a value it does not take reads back as another); tinfo,
 /// where it exists, lists the types and says 1 where no trigger is; type 0
-/// means none. For each type 2 to 6 the hart takes (tinfo's, else found by
-/// writing it), the privilege bits it lets tdata1 hold, learnt on trigger 0
-/// with no execute, load, store, count or cause selected, so that it cannot
-/// fire meanwhile; trigger 0 is put back. Never writes a type outside 2 to 6
-/// (QEMU 7.2 aborts on a tdata1 write of type 1 or 8 to 14).
+/// means none. For each containable type the hart takes (2, 3, 6: tinfo's,
+/// else found by writing it), the privilege bits it lets tdata1 hold, learnt
+/// on trigger 0 with no execute, load, store or count, so that it cannot fire
+/// meanwhile; trigger 0 is put back. Never writes another type (QEMU 7.2
+/// aborts on a tdata1 write of type 1 or 8 to 14).
 template <arch A>
 void probe_triggers(A& hw, hart_features& f) noexcept {
     using riscv::csr;
@@ -113,15 +130,14 @@ void probe_triggers(A& hw, hart_features& f) noexcept {
     f.trigger_count = static_cast<u8>(count);
     if (count != 0) {
         (void)hw.csr_write(csr::tselect, 0);
-        const u64 listed = f.has_tinfo ? tr::tinfo_info::extract(hw.csr_read(csr::tinfo).value) : 0x7c;
+        const u64 listed = f.has_tinfo ? tr::tinfo_info::extract(hw.csr_read(csr::tinfo).value) : 0x4c;
         const u64 old1 = hw.csr_read(csr::tdata1).value;
         const u64 old2 = hw.csr_read(csr::tdata2).value;
         const csr_result old3 = hw.csr_read(csr::tdata3);
         for (u64 type = tr::type_mcontrol; type <= tr::type_mcontrol6; ++type) {
-            if (((listed >> type) & 1) == 0) continue;
+            if (((listed >> type) & 1) == 0 || !containable_type(type)) continue;
             tr::layout l{};
             (void)tr::layout_of(type, l);
-            (void)hw.csr_write(csr::tdata2, 0);  // itrigger, etrigger: no interrupt, no exception
             (void)hw.csr_write(csr::tdata1, tr::tdata1::type::make(type) | l.modes_mask());
             const u64 back = hw.csr_read(csr::tdata1).value;
             if (tr::tdata1::type::extract(back) != type) continue;

@@ -171,6 +171,11 @@ TEST_CASE("a firmware cannot make a trigger fire in M-mode", "[virt][triggers][a
         CHECK(c.hw.tdata1_of(0) == (type2 | bit(3) | bit(2)));
         CHECK(c.csrr(csr::tdata1) == (type2 | bit(6) | bit(2)));
     }
+    SECTION("mcontrol's timing 1 (after the instruction) becomes 0: the action could follow the trap into the monitor") {
+        c.csrw(csr::tdata1, type2 | bit(18) | bit(6) | bit(1));
+        CHECK(c.hw.tdata1_of(0) == (type2 | bit(3) | bit(1)));
+        CHECK(c.csrr(csr::tdata1) == (type2 | bit(6) | bit(1)));
+    }
     SECTION("every bit set, in every world: the hart never holds m") {
         c.csrw(csr::tdata1, type2 | (bit(59) - 1));
         CHECK((c.hw.tdata1_of(0) & bit(6)) == 0);
@@ -194,9 +199,9 @@ TEST_CASE("a firmware cannot make a trigger fire in M-mode", "[virt][triggers][a
         CHECK(c.hw.tdata1_of(0) == (type2 | bit(2)));
         CHECK_FALSE(c.h.triggers_active);
     }
-    SECTION("a type vfm does not know (legacy 1, tmexttrigger 7, reserved 9) is ignored") {
+    SECTION("a type the firmware may not program (legacy 1, itrigger 4, etrigger 5, tmexttrigger 7, reserved 9) is ignored") {
         c.csrw(csr::tdata1, type2 | bit(6) | bit(2));
-        for (const u64 type : {u64{1}, u64{7}, u64{9}}) {
+        for (const u64 type : {u64{1}, u64{4}, u64{5}, u64{7}, u64{9}}) {
             c.csrw(csr::tdata1, (type << 60) | (bit(59) - 1));
             CHECK(c.hw.tdata1_of(0) == (type2 | bit(3) | bit(2)));
             CHECK(c.csrr(csr::tdata1) == (type2 | bit(6) | bit(2)));
