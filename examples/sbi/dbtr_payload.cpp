@@ -73,9 +73,11 @@ volatile u64 g_scause = 0;
 volatile u64 g_stval = 0;
 volatile u64 g_sepc_ok = 0;
 extern "C" char dbtr_load_site[];
+extern "C" char dbtr_s_trap_entry[];
 
-/// S-mode trap handler: a breakpoint at the probe's load skips it.
-extern "C" [[gnu::interrupt("supervisor")]] void s_trap() {
+/// S-mode trap handler (entered from dbtr_s_trap_entry, below): a breakpoint
+/// at the probe's load skips it.
+extern "C" void s_trap() {
     u64 cause, epc, tval;
     asm volatile("csrr %0, scause\n csrr %1, sepc\n csrr %2, stval" : "=r"(cause), "=r"(epc), "=r"(tval));
     g_hits = g_hits + 1;
@@ -118,7 +120,7 @@ constexpr u64 type6 = u64{6} << 60;
 
 void run() {
     puts("dbtr-payload: SBI debug triggers from S-mode\n");
-    asm volatile("csrw stvec, %0" ::"r"(reinterpret_cast<u64>(&s_trap)));
+    asm volatile("csrw stvec, %0" ::"r"(reinterpret_cast<u64>(dbtr_s_trap_entry)));
     result("sbi spec version", ecall(eid_base, 0));
     result("sbi impl id", ecall(eid_base, 1));
     const sbiret probe = ecall(eid_base, 3, eid_dbtr);
@@ -189,6 +191,48 @@ _start:
     csrw sie, zero
     la sp, dbtr_stack_top
     call payload_main
+
+    /* S-mode traps: the caller-saved registers around s_trap, then sret
+       (no compiler's interrupt attribute: GCC and clang differ there). */
+    .balign 4
+    .globl dbtr_s_trap_entry
+dbtr_s_trap_entry:
+    addi sp, sp, -128
+    sd ra, 0(sp)
+    sd t0, 8(sp)
+    sd t1, 16(sp)
+    sd t2, 24(sp)
+    sd a0, 32(sp)
+    sd a1, 40(sp)
+    sd a2, 48(sp)
+    sd a3, 56(sp)
+    sd a4, 64(sp)
+    sd a5, 72(sp)
+    sd a6, 80(sp)
+    sd a7, 88(sp)
+    sd t3, 96(sp)
+    sd t4, 104(sp)
+    sd t5, 112(sp)
+    sd t6, 120(sp)
+    call s_trap
+    ld ra, 0(sp)
+    ld t0, 8(sp)
+    ld t1, 16(sp)
+    ld t2, 24(sp)
+    ld a0, 32(sp)
+    ld a1, 40(sp)
+    ld a2, 48(sp)
+    ld a3, 56(sp)
+    ld a4, 64(sp)
+    ld a5, 72(sp)
+    ld a6, 80(sp)
+    ld a7, 88(sp)
+    ld t3, 96(sp)
+    ld t4, 104(sp)
+    ld t5, 112(sp)
+    ld t6, 120(sp)
+    addi sp, sp, 128
+    sret
     .popsection
     .pushsection .bss
     .balign 16
