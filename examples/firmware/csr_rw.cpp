@@ -635,7 +635,7 @@ void unimplemented() {
     // Extensions misa does not report may be absent under a monitor.
     optional<0x30c>("mstateen0", "Smstateen", false);
     optional<0x747>("mseccfg", "Smepmp", false);
-    optional<0x7a0>("tselect", "Sdtrig", false);
+    optional<0x7a0>("tselect", "Sdtrig", true);  // vM-mode has the hart's triggers (docs/triggers.md)
     optional<0xda0>("scountovf", "Sscofpmf", false);
     optional<0x7c0>("custom 0x7c0", "custom", false);
     optional<0x600>("hstatus", "H", true);

@@ -9,6 +9,7 @@
 #include <vfm/riscv/csr_fields.hpp>
 #include <vfm/riscv/pmp.hpp>
 #include <vfm/virt/hart.hpp>
+#include <vfm/virt/triggers.hpp>
 
 namespace vfm::virt {
 
@@ -122,6 +123,7 @@ template <arch A>
         if (count == 0) f.pmp_granularity = bits::count_trailing_zeros(value);
     }
     f.pmp_count = count;
+    probe_triggers(hw, f);
     if (scratch != 0 && f.has_s)
         f.updates_accessed_dirty = probe_hardware_ad(hw, scratch, 1 + hart_index % 255, count != 0, true);
     return f;

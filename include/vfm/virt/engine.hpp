@@ -24,6 +24,7 @@
 #include <vfm/virt/hart.hpp>
 #include <vfm/virt/interrupts.hpp>
 #include <vfm/virt/pmp_layout.hpp>
+#include <vfm/virt/triggers.hpp>
 
 namespace vfm::virt {
 
@@ -268,7 +269,20 @@ public:
         sync_os_interrupt_enables();
         if (!m_hooks.on_os_trap(*this, cause) && !m_missing_registers)
             enter_virtual_trap_from_os</*Inline=*/true>(cause, 0, 0, 0, false);
-        return finish_trap(cause);
+        return finish_switch(finish_trap(cause));
+    }
+
+    /// The end of the fast path's world switches: the triggers for the world
+    /// that now runs, out of line and only while some trigger is set, in a
+    /// tail call so that the path stays a leaf without them.
+    [[gnu::always_inline]] bool finish_switch(bool done) noexcept {
+        if (done && m_h.triggers_active) [[unlikely]]
+            return program_triggers_done(m_hw, m_h);
+        return done;
+    }
+    [[gnu::noinline]] static bool program_triggers_done(Arch& hw, hart& h) noexcept {
+        program_triggers(hw, h, h.world);
+        return true;
     }
 
     /// handle_trap for the firmware's mret (illegal instruction, mtval the
@@ -285,7 +299,7 @@ public:
         m_trap.origin = world::firmware;
         m_trap.cause = cause;
         emulate_mret</*ToOs=*/true>();
-        return finish_trap(cause);
+        return finish_switch(finish_trap(cause));
     }
 
     /// Whether the guest registers `n...` are in the context; if not, the trap
@@ -339,6 +353,7 @@ public:
         m_h.physical_mie = ~u64{0};
         m_h.physical_timer = 0;
         program_physical_interrupts();
+        adopt_triggers(m_hw, m_h);
         m_hw.template write<riscv::csr::mepc>(m_h.pc);
     }
 
@@ -876,6 +891,27 @@ private:
                 }
                 return true;
             }
+
+            // Sdtrig (virt/triggers.hpp): the hardware's, but tdata1's privilege bits.
+            case csr::tselect: {
+                if (m_h.features.trigger_count == 0) return false;
+                old_value = m_hw.csr_read(csr::tselect).value;
+                const u64 value = apply_csr_op(kind, old_value, operand);
+                // WARL (5.7.1): a trigger the firmware cannot have keeps the old value.
+                if (write && value < m_h.features.trigger_count) (void)m_hw.csr_write(csr::tselect, value);
+                return true;
+            }
+            case csr::tdata1: return m_h.features.trigger_count != 0 && tdata1_access(kind, operand, write, old_value);
+            case csr::tdata2:
+            case csr::tdata3:
+                return m_h.features.trigger_count != 0 && physical_access(number, kind, operand, write, old_value);
+            case csr::tinfo: {
+                if (m_h.features.trigger_count == 0 || !physical_access(number, kind, operand, write, old_value))
+                    return false;
+                // Only the types the firmware may program (containable_type).
+                old_value &= ~(riscv::trigger::tinfo_info::mask & ~containable_types);
+                return true;
+            }
             default: break;
         }
         if (number >= riscv::pmpcfg_number(0) && number <= riscv::pmpaddr_number(63)) {
@@ -892,7 +928,7 @@ private:
         if (m_h.features.has_h && ((number >= 0x600 && number <= 0x6FF) || (number >= 0x200 && number <= 0x2FF) ||
                                    number == static_cast<u16>(csr::hgeip)))
             return physical_access(number, kind, operand, write, old_value);
-        return false;  // debug, state-enable, vector, float, seed, custom: absent in vM-mode
+        return false;  // tcontrol, mcontext, state-enable, vector, float, seed, custom: absent in vM-mode
     }
 
     /// The interrupts sie/sip show: the delegated S-level ones (priv. spec 4.1.3).
@@ -983,6 +1019,37 @@ private:
         }
         old_value = result.value;
         return result.ok;
+    }
+
+    /// tdata1 (Debug spec 5.7.2): the hardware's value with the firmware's
+    /// privilege bits. A write of a containable type (containable_type) goes
+    /// to the hardware contained (contained_tdata1) with the bits for the
+    /// firmware's world, and its privilege bits are kept when the hardware
+    /// took the type; a write of another type is ignored (WARL), as QEMU 7.2
+    /// ignores the types it lacks: vfm could not keep it from firing in M-mode.
+    bool tdata1_access(csr_op_kind kind, u64 operand, bool write, u64& old_value) noexcept {
+        namespace tr = riscv::trigger;
+        const u64 index = m_hw.csr_read(csr::tselect).value;
+        const csr_result physical = m_hw.csr_read(csr::tdata1);
+        if (!physical.ok) return false;
+        const bool ours = index < m_h.features.trigger_count;
+        old_value = tr::with_modes(physical.value, ours ? m_h.trigger_modes[index] : 0);
+        if (!write || !ours) return true;
+        const u64 value = apply_csr_op(kind, old_value, operand);
+        const u64 type = tr::tdata1::type::extract(value);
+        if (!containable_type(type)) return true;
+        const u8 modes = static_cast<u8>(tr::modes_of(value) & m_h.features.trigger_modes[type]);
+        (void)m_hw.csr_write(csr::tdata1,
+                             tr::with_modes(contained_tdata1(value), physical_trigger_modes(modes, world::firmware)));
+        // The type the hardware now holds: the one written (it took the write),
+        // the old one (it ignored it), or another (e.g. 15: disabled, no bits).
+        const u64 now = tr::tdata1::type::extract(m_hw.csr_read(csr::tdata1).value);
+        if (now == type)
+            m_h.trigger_modes[index] = modes;
+        else if (now != tr::tdata1::type::extract(physical.value))
+            m_h.trigger_modes[index] = 0;
+        m_h.triggers_active = any_trigger_modes(m_h);
+        return true;
     }
 
     // ---- virtual counters (virtual_counters, docs/virtual-hart.md) ------------------------------
@@ -1564,6 +1631,9 @@ private:
         m_hw.template clear<csr::mstatus>(ms::mpp::mask | ms::tvm::mask | ms::tw::mask | ms::tsr::mask | mpv_mask());
         m_h.world = world::firmware;
         m_hw.world_switched(true, m_h.counters.armed);
+        // The fast path's switch (Inline) leaves this to its end (finish_switch).
+        if (!Inline && m_h.triggers_active) [[unlikely]]
+            program_triggers(m_hw, m_h, world::firmware);
         m_hooks.on_enter_firmware(*this);
         if constexpr (Inline) {
             apply_pmp_view_inline(firmware_view());
@@ -1580,6 +1650,8 @@ private:
         namespace ms = riscv::mstatus;
         m_h.world = world::os;
         m_hw.world_switched(false, false);
+        if (!Inline && m_h.triggers_active) [[unlikely]]
+            program_triggers(m_hw, m_h, world::os);
         m_h.os_mode = mode;
         m_h.os_virtualized = virtualized;
         m_hooks.on_enter_os(*this);

@@ -47,6 +47,13 @@ struct hart_features {
     /// than raising a page fault (Svade): found by a translated access at boot.
     bool updates_accessed_dirty = true;
     bool has_svnapot = false;      ///< Svnapot (the board says so; no CSR shows it)
+    /// Sdtrig (virt/triggers.hpp): the triggers the firmware may select (0:
+    /// none, tselect and the tdata CSRs stay illegal), and per tdata1 type the
+    /// privilege bits (riscv::trigger::mode) the hart lets a trigger hold.
+    u8 trigger_count = 0;
+    bool has_tinfo = false;
+    u16 trigger_types = 0;         ///< bit t: the hart's triggers take type t
+    u8 trigger_modes[16] = {};
 };
 
 /// Which world runs on the hart when the monitor is not running.
@@ -143,6 +150,12 @@ struct hart {
     virtual_csrs csr;
     /// The firmware's counters (pinned for the trap vector: VFM_CTX_COUNTERS).
     virtual_counters counters;
+
+    /// The privilege bits (riscv::trigger::mode) the firmware gave each of its
+    /// triggers; the hart holds them mapped for the world that runs
+    /// (virt/triggers.hpp). `triggers_active`: some trigger has any.
+    u8 trigger_modes[16] = {};
+    bool triggers_active = false;
 
     /// Index of this hart in the monitor's tables (0 .. max_harts-1).
     u32 index = 0;

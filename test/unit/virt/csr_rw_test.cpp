@@ -210,7 +210,8 @@ const row named_rows[] = {
     row{csr::pmpcfg14, {none, none, none, same4(pmpcfg_half_locked)}},
     everywhere(csr::mcycle, any),
     everywhere(csr::minstret, any),
-    // Debug triggers (Sdtrig): not implemented (docs/virtual-hart.md).
+    // Debug triggers (Sdtrig): these harts have none, so none in vM-mode either
+    // (test/unit/virt/triggers_test.cpp has harts with triggers; docs/triggers.md).
     everywhere(csr::tselect, ILL), everywhere(csr::tdata1, ILL), everywhere(csr::tdata2, ILL),
     everywhere(csr::tdata3, ILL), everywhere(csr::tinfo, ILL), everywhere(csr::tcontrol, ILL),
     everywhere(csr::mcontext, ILL),

@@ -53,6 +53,14 @@ struct hart_config {
     unsigned hpm_counters = 0;     ///< mhpmcounter3 .. mhpmcounter(3+n-1) count; the rest read zero
     unsigned guest_external_interrupts = 0;  ///< GEILEN (H extension 9.2.4), 0 to 63
 
+    /// Sdtrig (Debug spec 1.0 ch. 5): the number of triggers (0: no tselect
+    /// and tdata CSRs, up to 16), the tdata1 types they take (bit t; 2, 3 and
+    /// 6 are modelled) and whether tinfo exists. QEMU 7.2 `virt`: 2, types 2
+    /// and 6, tinfo.
+    unsigned triggers = 0;
+    unsigned trigger_types = (1u << 2) | (1u << 6);
+    bool tinfo = true;
+
     u64 mvendorid = 0;
     u64 marchid = 0;
     u64 mimpid = 0;
@@ -91,6 +99,8 @@ struct hart_config {
         if (hpm_counters > 29) return "at most 29 hpm counters (3 to 31)";
         if (guest_external_interrupts > 63) return "GEILEN is at most 63 on RV64";
         if (guest_external_interrupts != 0 && !h) return "guest external interrupts require H";
+        if (triggers > 16) return "at most 16 triggers are modelled";
+        if ((trigger_types & ~((1u << 2) | (1u << 3) | (1u << 6))) != 0) return "only trigger types 2, 3 and 6 are modelled";
         if (ram_size == 0 || ram_base + ram_size < ram_base) return "RAM must be a non-empty range";
         return std::nullopt;
     }

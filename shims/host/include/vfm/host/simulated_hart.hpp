@@ -441,6 +441,24 @@ public:
     // ------------------------------------------------------------------
 
     [[nodiscard]] access_log& log() noexcept { return m_log; }
+
+    /// Test side: trigger `i`'s registers (Sdtrig), read without logging.
+    [[nodiscard]] u64 tdata1_of(unsigned i) const noexcept { return m_tdata1[i & 15]; }
+    [[nodiscard]] u64 tdata2_of(unsigned i) const noexcept { return m_tdata2[i & 15]; }
+    [[nodiscard]] u64 tselect_value() const noexcept { return m_tselect; }
+    /// Test side: sets trigger `i`'s tdata1 as hardware or a previous stage left it.
+    void set_tdata1(unsigned i, u64 value) noexcept { m_tdata1[i & 15] = value; }
+    /// Whether trigger `i` would fire for an access in `mode` (virtualized:
+    /// VS/VU) by its privilege bits alone (Debug spec 5.7.3-5.7.5).
+    [[nodiscard]] bool trigger_enabled_in(unsigned i, riscv::privilege mode, bool virtualized = false) const noexcept {
+        const u64 t = m_tdata1[i & 15];
+        const u64 type = t >> 60;
+        const unsigned p = static_cast<unsigned>(mode);
+        if (type == 2) return !virtualized && ((t >> 3) & (u64{1} << p)) != 0;
+        if (type == 6) return virtualized ? ((t >> 23) & (u64{1} << p)) != 0 : ((t >> 3) & (u64{1} << p)) != 0;
+        if (type == 3) return virtualized ? ((t >> 25) & (u64{1} << p)) != 0 : ((t >> 6) & (u64{1} << p)) != 0;
+        return false;
+    }
     [[nodiscard]] const access_log& log() const noexcept { return m_log; }
 
     /// Called by wait_for_interrupt before it returns: a test makes an
@@ -466,6 +484,12 @@ public:
         m_medeleg = m_mideleg = m_mie = m_mip = m_mtvec = m_mcounteren = m_menvcfg = 0;
         m_mcountinhibit = m_mscratch = m_mepc = m_mcause = m_mtval = m_mtinst = m_mtval2 = 0;
         m_mcycle = m_minstret = 0;
+        // Triggers at reset: type 2, nothing enabled (as QEMU 7.2 resets them).
+        m_tselect = 0;
+        for (unsigned i = 0; i < 16; ++i) {
+            m_tdata1[i] = i < m_config.triggers ? u64{2} << 60 : 0;
+            m_tdata2[i] = m_tdata3[i] = 0;
+        }
         for (auto& c : m_mhpmcounter) c = 0;
         for (auto& e : m_mhpmevent) e = 0;
         m_fcsr = 0;
@@ -659,6 +683,11 @@ private:
             // medeleg/mideleg only with S (3.1.8); mcounteren and menvcfg only with U (3.1.11, 3.1.18).
             case C::medeleg:
             case C::mideleg: return c.s;
+            case C::tselect:
+            case C::tdata1:
+            case C::tdata2:
+            case C::tdata3: return c.triggers != 0;
+            case C::tinfo: return c.triggers != 0 && c.tinfo;
             case C::mcounteren:
             case C::menvcfg: return c.u;
             default: return false;  // vector, seed, stateen, debug, mseccfg, unknown numbers
@@ -825,8 +854,56 @@ private:
             case C::mtval2: return m_mtval2;
             case C::mcycle: return m_mcycle;
             case C::minstret: return m_minstret;
+            case C::tselect: return m_tselect;
+            case C::tdata1: return m_tdata1[m_tselect];
+            case C::tdata2: return m_tdata2[m_tselect];
+            case C::tdata3: return m_tdata3[m_tselect];
+            case C::tinfo: return (u64{1} << 24) | m_config.trigger_types;  // version 1: Debug spec 1.0
             default: return 0;
         }
+    }
+
+    /// tdata1 (Debug spec 5.7.2-5.7.5) written from M-mode: dmode stays 0; 0
+    /// disables the trigger (type 15); a type the trigger lacks is ignored (as
+    /// QEMU 7.2 does); action takes 0 (breakpoint) or 1 (Debug Mode), another
+    /// value keeps the old one; the privilege bits of modes the hart lacks are 0.
+    void write_tdata1(u64 v) noexcept {
+        u64& reg = m_tdata1[m_tselect];
+        const u64 type = v >> 60;
+        if (v == 0 || type == 15) {
+            reg = u64{15} << 60;
+            return;
+        }
+        if (((m_config.trigger_types >> type) & 1) == 0) return;
+        const bool s = m_config.s, u = m_config.u, h = m_config.h;
+        u64 writable = 0;
+        u64 action_mask = 0;
+        unsigned action_shift = 0;
+        if (type == 2) {
+            writable = bits_below(3) | mask_of(6) | (bits_below(4) << 7) | mask_of(11) | (bits_below(9) << 12);
+            if (u) writable |= mask_of(3);
+            if (s) writable |= mask_of(4);
+            action_mask = bits_below(4) << 12;
+            action_shift = 12;
+        } else if (type == 6) {
+            writable = bits_below(3) | mask_of(6) | (bits_below(4) << 7) | mask_of(11) | (bits_below(11) << 12);
+            writable &= ~(mask_of(23) | mask_of(24));
+            if (u) writable |= mask_of(3);
+            if (s) writable |= mask_of(4);
+            if (h) writable |= mask_of(23) | mask_of(24);
+            action_mask = bits_below(4) << 12;
+            action_shift = 12;
+        } else {  // 3: icount
+            writable = bits_below(6) | mask_of(8) | mask_of(9) | (bits_below(15) << 10);
+            if (u) writable |= mask_of(6);
+            if (s) writable |= mask_of(7);
+            if (h) writable |= mask_of(25) | mask_of(26);
+            action_mask = bits_below(6);
+        }
+        u64 next = (type << 60) | (v & writable);
+        const u64 action = (v & action_mask) >> action_shift;
+        if (action > 1) next = (next & ~action_mask) | (reg >> 60 == type ? reg & action_mask : 0);
+        reg = next;
     }
 
     /// The value csrrs / csrrc read-modify-write: as read, except that mip's
@@ -1005,6 +1082,13 @@ private:
             case C::mtval2: m_mtval2 = v; return;
             case C::mcycle: m_mcycle = v; return;
             case C::minstret: m_minstret = v; return;
+            case C::tselect:
+                if (v < m_config.triggers) m_tselect = static_cast<unsigned>(v);  // WARL: others keep it (5.7.1)
+                return;
+            case C::tdata1: write_tdata1(v); return;
+            case C::tdata2: m_tdata2[m_tselect] = v; return;
+            case C::tdata3: m_tdata3[m_tselect] = v; return;
+            case C::tinfo: return;  // read-only: writes are ignored (5.7.10)
             default: return;
         }
     }
@@ -1287,6 +1371,8 @@ private:
     u64 m_mstatus = 0, m_medeleg = 0, m_mideleg = 0, m_mie = 0, m_mip = 0, m_mtvec = 0, m_mcounteren = 0;
     u64 m_menvcfg = 0, m_mcountinhibit = 0, m_mscratch = 0, m_mepc = 0, m_mcause = 0, m_mtval = 0;
     u64 m_mtinst = 0, m_mtval2 = 0, m_mcycle = 0, m_minstret = 0, m_fcsr = 0;
+    unsigned m_tselect = 0;
+    u64 m_tdata1[16] = {}, m_tdata2[16] = {}, m_tdata3[16] = {};
     u64 m_f[32] = {};
     bool m_firmware_world = false;
     bool m_count_firmware_traps = false;
