@@ -319,6 +319,7 @@ u64 shape_write(u32 csr, u64 old_value, u64 new_value) noexcept {
         case c_satp:
         case c_vsatp: {
             const u64 mode = new_value >> 60;
+            if (csr == c_vsatp && mode != 0 && mode != 8 && mode != 9) return old_value;  // the table
             if (mode == 8) return (new_value & ~bits(43, 0)) | ((DT_ARENA >> 12) + DT_SV39_ROOT_PAGE);
             if (mode == 9) return (new_value & ~bits(43, 0)) | ((DT_ARENA >> 12) + DT_SV48_ROOT_PAGE);
             if (mode == 10) return old_value;  // no Sv57 tables
@@ -606,6 +607,19 @@ void apply_deviation_table(const u32 insn[2]) noexcept {
     auto* s_record = reinterpret_cast<volatile u64*>(dt_s_data);
     const bool m_trap = dt_context.end == DT_END_TRAP;
     const bool s_trap = s_record[DT_S_COUNT / 8] != 0;
+    if (m_trap && dt.has_h) {
+        // "leaves mtval2 as it was": only a guest-page fault writes it (H 8.4.x).
+        if (dt.trap_cause != 20 && dt.trap_cause != 21 && dt.trap_cause != 23) {
+            dt.trap_tval2 = 0;
+            write_csr(c_mtval2, 0);
+        }
+        // "leaves mstatus.GVA as it was": from a mode with V = 0 and no
+        // hypervisor access, no trap writes a guest virtual address.
+        if (!(dt.trap_status & bit(39)) && !is_hypervisor_access(insn[0]) && !is_hypervisor_access(insn[1])) {
+            dt.trap_status &= ~bit(38);
+            write_csr(c_mstatus, csr_read(c_mstatus).value & ~bit(38));
+        }
+    }
     for (int i = 0; i < 2; ++i) {
         u64 address = 0, width = 0;
         if (access_of(insn[i], address, width) && (address & (width - 1)) != 0) {
