@@ -257,6 +257,7 @@ u64 napot(u64 base, u64 size) noexcept { return (base >> 2) | ((size >> 3) - 1);
 u64 block_napot() noexcept { return napot(addr(dt_block), 8192); }
 constexpr u64 napot_everything = bits(53, 0);
 constexpr u64 pmp_rwx_napot = 0x1f;  // A = NAPOT, X, W, R
+constexpr u64 pmp_rw_napot = 0x1b;   // A = NAPOT, W, R
 
 /// A PMP configuration byte the interpreter accepts: never locked, no
 /// reserved bits, no W without R; entry 0 (the lower modes' code) and the
@@ -266,7 +267,11 @@ u64 shape_pmpcfg(unsigned first_entry, u64 old_value, u64 new_value) noexcept {
     for (unsigned i = 0; i < 8; ++i) {
         const unsigned entry = first_entry + i;
         u64 b = (new_value >> (8 * i)) & 0xff;
-        if (entry == 0 || entry >= 12) b = (old_value >> (8 * i)) & 0xff;
+        // Entries 0 and 1 are the interpreter's (its pages, the page tables); 8-11 sit in the slots that hold the
+        // monitor's bus-master tail while the firmware runs (docs/pmp.md: their
+        // M-mode partial-match rule is a known difference); 12-15 the monitor
+        // does not offer.
+        if (entry <= 1 || entry >= 8) b = (old_value >> (8 * i)) & 0xff;
         else {
             b &= ~u64{0x80};                   // never locked: a lock lasts until reset
             if ((b & 3) == 2) b &= ~u64{2};    // W without R is reserved (the table)
@@ -329,7 +334,7 @@ u64 shape_write(u32 csr, u64 old_value, u64 new_value) noexcept {
     }
     if (csr >= c_pmpaddr0 && csr < c_pmpaddr0 + 16) {
         const u32 entry = csr - c_pmpaddr0;
-        if (entry == 0 || entry >= 12) return old_value;  // the interpreter's; the monitor's 12 (docs/pmp.md)
+        if (entry <= 1 || entry >= 8) return old_value;  // as shape_pmpcfg
         if ((new_value & bits(53, 0)) == 0) return new_value | 1;  // the table: TOR's top 0 wraps in QEMU
     }
     return new_value;
@@ -408,12 +413,15 @@ void reset_machine(const program_header& p) noexcept {
         write_csr(c_vsstatus, csr_read(c_vsstatus).value & bits(33, 32));
         write_csr(c_vstimecmp, ~u64{0});
     }
-    // PMP: entry 0 gives the lower modes their code and data, entry 11 everything.
-    // Tops above 0: a TOR entry with pmpaddr 0 matches everything in QEMU 7.2 (the table).
-    for (u32 i = 1; i < 12; ++i) write_csr(c_pmpaddr0 + i, (DT_ARENA >> 2) + i * 0x400);
-    write_csr(c_pmpcfg0, pmp_rwx_napot);
+    // PMP: entry 0 gives the lower modes the interpreter's pages, entry 1 the
+    // page tables (a walk the PMP denies would leave the S-mode handler
+    // unreachable), entry 11 everything. Tops above 0: a TOR entry with
+    // pmpaddr 0 matches everything in QEMU 7.2 (the table).
+    for (u32 i = 2; i < 12; ++i) write_csr(c_pmpaddr0 + i, (DT_ARENA >> 2) + i * 0x400);
+    write_csr(c_pmpcfg0, pmp_rwx_napot | (pmp_rw_napot << 8));
     write_csr(c_pmpcfg2, pmp_rwx_napot << 24);
     write_csr(c_pmpaddr0, block_napot());
+    write_csr(c_pmpaddr0 + 1, napot(DT_ARENA, 8 * 4096));
     write_csr(c_pmpaddr0 + 11, napot_everything);
     // CLINT: no software interrupt, the timer far away.
     mmio::write<u32>(platform::msip(0), 0);
