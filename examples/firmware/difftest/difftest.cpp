@@ -314,6 +314,9 @@ u64 shape_write(u32 csr, u64 old_value, u64 new_value) noexcept {
         case c_sie:
         case c_hie:
         case c_vsie: return keep_field(old_value, new_value, qemu_deviating_bits(c_mie, dt.has_h, false));
+        case c_mip:
+            // The table: QEMU 7.2 takes no interrupt for a software-written SEIP.
+            return keep_field(old_value, new_value, bit(9));
         case c_sip:
         case c_hip:
         case c_hvip:
@@ -644,14 +647,15 @@ void apply_deviation_table(const u32 insn[2]) noexcept {
                 write_csr(c_stval, address);
             }
         }
-        if (is_amo(insn[i])) {  // "an AMO on an address with no memory raises load access fault"
-            if (m_trap && dt.trap_cause == 5) {
-                dt.trap_cause = 7;
-                write_csr(c_mcause, 7);
+        if (is_amo(insn[i])) {  // "an AMO that faults ... raises the load fault"
+            if (m_trap && (dt.trap_cause == 5 || dt.trap_cause == 13)) {
+                dt.trap_cause += 2;
+                write_csr(c_mcause, dt.trap_cause);
             }
-            if (s_trap && s_record[DT_S_CAUSE / 8] == 5) {
-                s_record[DT_S_CAUSE / 8] = 7;
-                write_csr(c_scause, 7);
+            const u64 s_cause = s_record[DT_S_CAUSE / 8];
+            if (s_trap && (s_cause == 5 || s_cause == 13)) {
+                s_record[DT_S_CAUSE / 8] = s_cause + 2;
+                write_csr(c_scause, s_cause + 2);
             }
         }
         if (is_hypervisor_access(insn[i])) {
