@@ -18,6 +18,7 @@ Typical use:
   ./vfm run           boot OpenSBI + Linux under the monitor on QEMU virt
   ./vfm run --exec 'uname -a'
   ./vfm fuzz --time 600   fuzz the monitor over the host backend (libFuzzer)
+  ./vfm difftest          random privileged programs, native vs monitor, compared
 """
 
 
