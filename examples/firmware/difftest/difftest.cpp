@@ -522,9 +522,10 @@ void run_step(const step& s) noexcept {
             const u64 fields = bits(39, 39) | bits(22, 17) | bits(12, 11) | bits(8, 7) | bits(5, 5) | bits(3, 3) |
                                bits(1, 1);
             const u64 old_value = csr_read(c_mstatus).value | dt.program_bits;
-            u64 v = shape_write(c_mstatus, old_value, keep_field(s.aux[0], old_value, ~fields));
+            u64 v = shape_write(c_mstatus, old_value, keep_field(old_value, s.aux[0], ~fields));
             const u64 mpp = ms::mpp::extract(v);
             if (mpp != 3) v &= ~mprv_bit;  // QEMU 7.2 keeps MPRV (priv. 3.1.6.3)
+            if (mpp == 3) v &= ~bit(39);   // QEMU 7.2 keeps MPV (the table)
             write_m_status(v);
             write_csr(c_mepc, landing_of(mpp));
             insn[0] = mret_insn;
@@ -535,7 +536,7 @@ void run_step(const step& s) noexcept {
         case step_kind::sret: {
             const u64 fields = bits(22, 18) | bit(8) | bit(5) | bit(1);  // TSR, TW, TVM, MXR, SUM, SPP, SPIE, SIE
             const u64 old_value = csr_read(c_mstatus).value | dt.program_bits;
-            const u64 v = shape_write(c_mstatus, old_value, keep_field(s.aux[0], old_value, ~fields));
+            const u64 v = shape_write(c_mstatus, old_value, keep_field(old_value, s.aux[0], ~fields));
             write_m_status(v);
             write_csr(c_sepc, landing_of((v >> 8) & 1));
             insn[0] = sret_insn;

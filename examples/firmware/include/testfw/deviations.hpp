@@ -70,6 +70,7 @@ inline constexpr qemu_deviation qemu_deviations[] = {
     {deviation_kind::csr_traps, 0x3a4, 0x3ae, 0, deviation_when::always, "3.7.1", "pmpcfg4..14 raise illegal instruction"},
     {deviation_kind::csr_traps, 0x3c0, 0x3ef, 0, deviation_when::always, "3.7.1", "pmpaddr16..63 raise illegal instruction"},
     {deviation_kind::behaviour, 0x300, 0x300, deviation_detail::bit(17), deviation_when::always, "3.1.6.3", "mret to a mode below M leaves mstatus.MPRV set"},
+    {deviation_kind::behaviour, 0x300, 0x300, deviation_detail::bit(39), deviation_when::always, "H 8.6.4", "mret with MPP = M and MPV = 1 leaves MPV set: the next trap from M-mode records MPV = 1"},
     {deviation_kind::behaviour, 0xb02, 0xb02, 0, deviation_when::always, "3.1.10", "csrw minstret, 0; csrr minstret reads 1"},
     {deviation_kind::behaviour, 0, 0, 0, deviation_when::always, "2.8 (Zicsr)", "csrrs/csrrc with rs1 != x0 holding 0 do not trap on a read-only CSR"},
     {deviation_kind::behaviour, 0, 0, 0, deviation_when::always, "3.6 (A ext.)", "an AMO that faults on an address with no memory, or on a page under MPRV, raises the load fault (5, 13), not the store/AMO fault (7, 15)"},
