@@ -102,7 +102,9 @@ dt_run_lower:
     LOAD_STEP_REGISTERS
     mret
 
-    .balign 16
+    // The M-mode step's code, on a page of its own (written before each step).
+    .section .text.dt_m_step, "awx", @progbits
+    .balign 4096
     .globl dt_m_buffer
     .globl dt_m_slots
 dt_m_buffer:
@@ -152,9 +154,19 @@ dt_m_landing:
     ecall
 1:  j       1b
 
+    // u64 dt_csr_readers[i](): reads dump CSR i (difftest.h), 8 bytes each.
+    .balign 8
+    .globl dt_csr_readers
+dt_csr_readers:
+#define DT_READER(number, name) csrr a0, number; ret;
+    DT_DUMP_CSRS(DT_READER)
+#undef DT_READER
+
     // u64 dt_exec(u64 a0, u64 a1): one instruction the interpreter writes
-    // into dt_exec_slot (a CSR access of a number known only at run time).
-    .balign 4
+    // into dt_exec_slot (a CSR access of a number known only at run time),
+    // on a page of its own: QEMU retranslates the code of a page written to.
+    .section .text.dt_exec, "awx", @progbits
+    .balign 4096
     .globl dt_exec
     .globl dt_exec_slot
 dt_exec:

@@ -55,6 +55,7 @@ dt_context_t dt_context;
 void dt_run_m();
 void dt_run_lower();
 u64 dt_exec(u64 a0, u64 a1);
+extern char dt_csr_readers[];
 u64 dt_m_trap(frame& f);
 extern u32 dt_exec_slot[];
 extern u32 dt_m_slots[];
@@ -124,6 +125,8 @@ struct interpreter {
     // the program's mstatus.MIE and MPRV while the interpreter runs with both clear
     u64 program_bits = 0;
     u32 insn[2] = {};  ///< the step's instructions as they ran
+    bool arena_may_change = true;  ///< the step may have written the arena or set A/D bits
+    u64 arena_hash = 0;
     u64 digest = 0;
     u64 program_digest = 0;
 };
@@ -170,6 +173,9 @@ probe_result exec_probe(u32 insn, u64 a1) noexcept {
     return {dt.probe_trapped, dt.probe_trapped ? 0 : v};
 }
 probe_result csr_read(u32 csr) noexcept { return exec_probe(csr_insn(2, 10, 0, csr), 0); }
+
+/// Reads dump CSR `index` with its own reader (difftest.S): no code is written.
+probe_result csr_read_fixed(u32 index) noexcept;
 probe_result csr_write(u32 csr, u64 v) noexcept { return exec_probe(csr_insn(1, 10, 11, csr), v); }
 
 /// csr_read, with the trap CSRs (and mstatus.MPP/MPIE) as they were when the
@@ -215,33 +221,21 @@ struct named_csr {
     const char* name;
 };
 
-// Every CSR the dump reads (the counters that tick are left out: their
-// values depend on time and on the monitor's own work).
-constexpr named_csr dump_csrs[] = {
-    {c_mstatus, "mstatus"}, {c_misa, "misa"}, {c_medeleg, "medeleg"}, {c_mideleg, "mideleg"},
-    {c_mie, "mie"}, {c_mtvec, "mtvec"}, {c_mcounteren, "mcounteren"}, {c_menvcfg, "menvcfg"},
-    {c_mcountinhibit, "mcountinhibit"}, {c_mhpmevent3, "mhpmevent3"}, {c_mhpmcounter3, "mhpmcounter3"},
-    {c_mscratch, "mscratch"}, {c_mepc, "mepc"}, {c_mcause, "mcause"}, {c_mtval, "mtval"}, {c_mip, "mip"},
-    {c_mtinst, "mtinst"}, {c_mtval2, "mtval2"},
-    {c_mvendorid, "mvendorid"}, {c_marchid, "marchid"}, {c_mimpid, "mimpid"}, {c_mhartid, "mhartid"},
-    {c_mconfigptr, "mconfigptr"},
-    {c_pmpcfg0, "pmpcfg0"}, {c_pmpcfg2, "pmpcfg2"},
-    {c_pmpaddr0 + 0, "pmpaddr0"}, {c_pmpaddr0 + 1, "pmpaddr1"}, {c_pmpaddr0 + 2, "pmpaddr2"},
-    {c_pmpaddr0 + 3, "pmpaddr3"}, {c_pmpaddr0 + 4, "pmpaddr4"}, {c_pmpaddr0 + 5, "pmpaddr5"},
-    {c_pmpaddr0 + 6, "pmpaddr6"}, {c_pmpaddr0 + 7, "pmpaddr7"}, {c_pmpaddr0 + 8, "pmpaddr8"},
-    {c_pmpaddr0 + 9, "pmpaddr9"}, {c_pmpaddr0 + 10, "pmpaddr10"}, {c_pmpaddr0 + 11, "pmpaddr11"},
-    {c_fcsr, "fcsr"},
-    {c_sstatus, "sstatus"}, {c_sie, "sie"}, {c_stvec, "stvec"}, {c_scounteren, "scounteren"},
-    {c_senvcfg, "senvcfg"}, {c_sscratch, "sscratch"}, {c_sepc, "sepc"}, {c_scause, "scause"},
-    {c_stval, "stval"}, {c_sip, "sip"}, {c_stimecmp, "stimecmp"}, {c_satp, "satp"},
-    {c_hstatus, "hstatus"}, {c_hedeleg, "hedeleg"}, {c_hideleg, "hideleg"}, {c_hie, "hie"},
-    {c_htimedelta, "htimedelta"}, {c_hcounteren, "hcounteren"}, {c_hgeie, "hgeie"}, {c_henvcfg, "henvcfg"},
-    {c_htval, "htval"}, {c_hip, "hip"}, {c_hvip, "hvip"}, {c_htinst, "htinst"}, {c_hgatp, "hgatp"},
-    {c_hgeip, "hgeip"},
-    {c_vsstatus, "vsstatus"}, {c_vsie, "vsie"}, {c_vstvec, "vstvec"}, {c_vsscratch, "vsscratch"},
-    {c_vsepc, "vsepc"}, {c_vscause, "vscause"}, {c_vstval, "vstval"}, {c_vsip, "vsip"},
-    {c_vstimecmp, "vstimecmp"}, {c_vsatp, "vsatp"},
-};
+// Every CSR the dump reads (difftest.h), each with its reader in difftest.S:
+// no code is written while the state is read.
+#define DT_NAMED_CSR(number, name) {number, #name},
+constexpr named_csr dump_csrs[] = {DT_DUMP_CSRS(DT_NAMED_CSR)};
+#undef DT_NAMED_CSR
+
+probe_result csr_read_fixed(u32 index) noexcept {
+    using reader = u64 (*)();
+    const auto read = reinterpret_cast<reader>(dt_csr_readers + 8 * index);
+    dt.probe_trapped = false;
+    dt.probing = true;
+    const u64 v = read();
+    dt.probing = false;
+    return {dt.probe_trapped, dt.probe_trapped ? 0 : v};
+}
 
 // ---- shaping a CSR write (the deviation table, docs/difftest.md) -------------------
 
@@ -252,6 +246,10 @@ constexpr u64 bits(unsigned hi, unsigned lo) noexcept {
 constexpr u64 keep_field(u64 old_value, u64 new_value, u64 mask) noexcept {
     return (new_value & ~mask) | (old_value & mask);
 }
+
+/// sstatus's fields (priv. 4.1.1): SIE, SPIE, UBE, SPP, VS, FS, XS, SUM, MXR, UXL, SD.
+constexpr u64 sstatus_bits = bit(1) | bit(5) | bit(6) | bit(8) | bits(10, 9) | bits(14, 13) | bits(16, 15) | bit(18) |
+                             bit(19) | bits(33, 32) | bit(63);
 
 u64 napot(u64 base, u64 size) noexcept { return (base >> 2) | ((size >> 3) - 1); }
 u64 block_napot() noexcept { return napot(addr(dt_block), 8192); }
@@ -295,8 +293,9 @@ u64 shape_write(u32 csr, u64 old_value, u64 new_value) noexcept {
             if (ms::mpp::extract(v) == 2) v = keep_field(old_value, v, ms::mpp::mask);
             return v;
         }
-        case c_sstatus:
-        case c_vsstatus: return keep_field(old_value, new_value, bits(33, 32) | bit(6));  // UXL, UBE
+        case c_sstatus: return keep_field(old_value, new_value, bits(33, 32) | bit(6));  // UXL, UBE
+        // The table: vsstatus keeps what sstatus would not (bit 17 reaches MPRV).
+        case c_vsstatus: return keep_field(old_value, new_value, bits(33, 32) | bit(6) | ~sstatus_bits);
         case c_hstatus: return keep_field(old_value, new_value, bits(33, 32) | bit(5));   // VSXL, VSBE
         case c_vsepc: return new_value & ~u64{1};  // as sepc's (the table)
         case c_mtvec:
@@ -431,12 +430,14 @@ void reset_machine(const program_header& p) noexcept {
     mmio::write<u64>(platform::mtimecmp(0), ~u64{0});
     // The arena: page-table pages (named by the pokes) start at zero, the rest
     // holds a pattern of the program's seed.
-    // Word accesses only: an access that only partly matches a PMP entry
-    // fails even in M-mode (priv. 3.7.1), and a program's NA4 entry may be here.
+    // Doublewords here (the program's PMP entries are off again), words
+    // after a step: an access that only partly matches a PMP entry fails
+    // even in M-mode (priv. 3.7.1), and a program's NA4 entry may be there.
+    auto* arena64 = reinterpret_cast<volatile u64*>(DT_ARENA);
+    for (u32 i = 0; i < 8 * 512; ++i) arena64[i] = 0;  // pages 0-7: page tables
+    u64 pattern = p.seed;
+    for (u32 i = 8 * 512; i < DT_ARENA_PAGES * 512; ++i) arena64[i] = pattern += 0x9e37'79b9'7f4a'7c15;
     auto* arena = reinterpret_cast<volatile u32*>(DT_ARENA);
-    u64 state = p.seed;
-    for (u32 i = 0; i < DT_ARENA_PAGES * 1024; ++i) arena[i] = static_cast<u32>(splitmix(state));
-    for (u32 i = 0; i < 8 * 1024; ++i) arena[i] = 0;  // pages 0-7: page tables
     const auto* pokes = reinterpret_cast<const poke*>(&p + 1);
     for (u32 i = 0; i < p.pokes; ++i) {
         if (pokes[i].offset >= DT_ARENA_PAGES * 4096 || pokes[i].offset % 8 != 0) continue;
@@ -501,6 +502,14 @@ void enter_lower(u64 mode, u64 entry) noexcept {
     dt_run_lower();
 }
 
+bool touches_memory(u32 insn) noexcept {
+    switch (insn & 0x7f) {
+        case 0x03: case 0x07: case 0x23: case 0x27: case 0x2f: return true;  // loads, stores, AMOs (and FP)
+        case 0x73: return ((insn >> 12) & 7) == 4;                              // HLV, HLVX, HSV
+        default: return false;
+    }
+}
+
 void run_step(const step& s) noexcept {
     set_registers(s);
     dt.kind = s.kind;
@@ -561,6 +570,10 @@ void run_step(const step& s) noexcept {
     slots[1] = insn[1];
     dt.insn[0] = insn[0];
     dt.insn[1] = insn[1];
+    // Only M-mode steps of no memory instruction leave the arena alone (a
+    // lower mode's fetch may set A/D bits; an mret may land below M).
+    dt.arena_may_change = dt.arena_may_change || mode != 3 || s.kind != step_kind::insn ||
+                          touches_memory(insn[0]) || touches_memory(insn[1]);
     fence_i();
     if (mode == 3) {
         dt_context.in[31] = dt.program_bits;  // t6: restored by the buffer's first instruction
@@ -751,7 +764,7 @@ void dump_state() noexcept {
         else if (c.number == c_mstatus) r = {false, saved_mstatus | dt.program_bits};
         else if (c.number == c_mtval2 && dt.has_h) r = {false, saved_mtval2};
         else if (c.number == c_mtinst && dt.has_h) r = {false, saved_mtinst};
-        else r = csr_read(c.number);
+        else r = csr_read_fixed(static_cast<u32>(&c - dump_csrs));
         if (r.trapped) record_absent(c.name);
         else record(c.name, r.value);
     }
@@ -763,11 +776,15 @@ void dump_state() noexcept {
         write_csr(c_mtval2, saved_mtval2);
         write_csr(c_mtinst, saved_mtinst);
     }
-    // The arena: page tables (with the A/D bits the walks set) and data.
-    u64 h = 0xcbf29ce484222325;
-    const auto* arena = reinterpret_cast<const volatile u32*>(DT_ARENA);  // words: see reset_machine
-    for (u32 i = 0; i < DT_ARENA_PAGES * 1024; ++i) h = (h ^ arena[i]) * fnv_prime;
-    record("arena", h);
+    // The arena: page tables (with the A/D bits the walks set) and data,
+    // hashed again only after a step that may have changed it.
+    if (dt.arena_may_change) {
+        u64 h = 0xcbf29ce484222325;
+        const auto* arena = reinterpret_cast<const volatile u32*>(DT_ARENA);  // words: see reset_machine
+        for (u32 i = 0; i < DT_ARENA_PAGES * 1024; ++i) h = (h ^ arena[i]) * fnv_prime;
+        dt.arena_hash = h;
+    }
+    record("arena", dt.arena_hash);
     mix(dt.program_digest, dt.digest);
 }
 
@@ -777,12 +794,14 @@ void run_program(const program_header& p) noexcept {
     dt.program_id = p.id;
     dt.program_digest = 0xcbf29ce484222325;
     reset_machine(p);
+    dt.arena_may_change = true;
     const auto* steps = reinterpret_cast<const step*>(reinterpret_cast<const poke*>(&p + 1) + p.pokes);
     for (u32 i = 0; i < p.steps; ++i) {
         dt.step_index = i;
         run_step(steps[i]);
         apply_deviation_table(dt.insn);
         dump_state();
+        dt.arena_may_change = false;
     }
     println("P %u %x %u", p.id, dt.program_digest, p.steps);
 }
