@@ -162,6 +162,14 @@ dt_csr_readers:
     DT_DUMP_CSRS(DT_READER)
 #undef DT_READER
 
+    // u64 dt_csr_writers[i](u64 value): csrrw of dump CSR i, 8 bytes each.
+    .balign 8
+    .globl dt_csr_writers
+dt_csr_writers:
+#define DT_WRITER(number, name) csrrw a0, number, a0; ret;
+    DT_DUMP_CSRS(DT_WRITER)
+#undef DT_WRITER
+
     // u64 dt_exec(u64 a0, u64 a1): one instruction the interpreter writes
     // into dt_exec_slot (a CSR access of a number known only at run time),
     // on a page of its own: QEMU retranslates the code of a page written to.

@@ -56,6 +56,7 @@ void dt_run_m();
 void dt_run_lower();
 u64 dt_exec(u64 a0, u64 a1);
 extern char dt_csr_readers[];
+extern char dt_csr_writers[];
 u64 dt_m_trap(frame& f);
 extern u32 dt_exec_slot[];
 extern u32 dt_m_slots[];
@@ -172,11 +173,24 @@ probe_result exec_probe(u32 insn, u64 a1) noexcept {
     dt.probing = false;
     return {dt.probe_trapped, dt.probe_trapped ? 0 : v};
 }
-probe_result csr_read(u32 csr) noexcept { return exec_probe(csr_insn(2, 10, 0, csr), 0); }
+/// The index of `csr` among the dump's CSRs (their readers and writers need
+/// no code written), or -1.
+int dump_index(u32 csr) noexcept;
+probe_result call_fixed(const char* table, u32 index, u64 value) noexcept;
+
+probe_result csr_read(u32 csr) noexcept {
+    const int i = dump_index(csr);
+    if (i >= 0) return call_fixed(dt_csr_readers, static_cast<u32>(i), 0);
+    return exec_probe(csr_insn(2, 10, 0, csr), 0);
+}
 
 /// Reads dump CSR `index` with its own reader (difftest.S): no code is written.
 probe_result csr_read_fixed(u32 index) noexcept;
-probe_result csr_write(u32 csr, u64 v) noexcept { return exec_probe(csr_insn(1, 10, 11, csr), v); }
+probe_result csr_write(u32 csr, u64 v) noexcept {
+    const int i = dump_index(csr);
+    if (i >= 0) return call_fixed(dt_csr_writers, static_cast<u32>(i), v);
+    return exec_probe(csr_insn(1, 10, 11, csr), v);
+}
 
 /// csr_read, with the trap CSRs (and mstatus.MPP/MPIE) as they were when the
 /// read traps: the program must not see the interpreter's probe.
@@ -227,14 +241,25 @@ struct named_csr {
 constexpr named_csr dump_csrs[] = {DT_DUMP_CSRS(DT_NAMED_CSR)};
 #undef DT_NAMED_CSR
 
-probe_result csr_read_fixed(u32 index) noexcept {
-    using reader = u64 (*)();
-    const auto read = reinterpret_cast<reader>(dt_csr_readers + 8 * index);
+probe_result call_fixed(const char* table, u32 index, u64 value) noexcept {
+    using accessor = u64 (*)(u64);
+    const auto access = reinterpret_cast<accessor>(const_cast<char*>(table) + 8 * index);
     dt.probe_trapped = false;
     dt.probing = true;
-    const u64 v = read();
+    const u64 v = access(value);
     dt.probing = false;
     return {dt.probe_trapped, dt.probe_trapped ? 0 : v};
+}
+
+probe_result csr_read_fixed(u32 index) noexcept { return call_fixed(dt_csr_readers, index, 0); }
+
+int dump_index(u32 csr) noexcept {
+    int i = 0;
+    for (const named_csr& c : dump_csrs) {
+        if (c.number == csr) return i;
+        ++i;
+    }
+    return -1;
 }
 
 // ---- shaping a CSR write (the deviation table, docs/difftest.md) -------------------
