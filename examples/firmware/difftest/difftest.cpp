@@ -351,7 +351,9 @@ u64 shape_write(u32 csr, u64 old_value, u64 new_value) noexcept {
         case c_satp:
         case c_vsatp: {
             const u64 mode = new_value >> 60;
-            if (csr == c_vsatp && mode != 0 && mode != 8 && mode != 9) return old_value;  // the table
+            // The table: QEMU 7.2 calls an HLV/HSV's VS-stage page fault an access
+            // fault, and a reserved MODE aborts it; the VS-stage stays Bare.
+            if (csr == c_vsatp && mode != 0) return old_value;
             if (mode == 8) return (new_value & ~bits(43, 0)) | ((DT_ARENA >> 12) + DT_SV39_ROOT_PAGE);
             if (mode == 9) return (new_value & ~bits(43, 0)) | ((DT_ARENA >> 12) + DT_SV48_ROOT_PAGE);
             if (mode == 10) return old_value;  // no Sv57 tables

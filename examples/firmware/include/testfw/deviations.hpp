@@ -80,6 +80,7 @@ inline constexpr qemu_deviation qemu_deviations[] = {
     {deviation_kind::behaviour, 0x300, 0x300, deviation_detail::bit(38), deviation_when::always, "H 8.4.1", "a trap into M-mode that writes no guest virtual address leaves mstatus.GVA as it was"},
     {deviation_kind::behaviour, 0x34b, 0x34b, 0, deviation_when::always, "H 8.4.? (mtval2)", "a trap into M-mode other than a guest-page fault leaves mtval2 as it was"},
     {deviation_kind::behaviour, 0x200, 0x200, deviation_detail::bit(17), deviation_when::always, "H 8.2.11", "vsstatus keeps bit 17 (WPRI), and with V = 1 it becomes mstatus.MPRV: a trap from VS/VU-mode then finds MPRV set"},
+    {deviation_kind::behaviour, 0x280, 0x280, 0, deviation_when::always, "4.3.2, H 9.5", "a VS-stage permission fault of an HLV/HSV from M-mode is an access fault (5, 7), not a page fault (13, 15)"},
     {deviation_kind::field_value, 0x280, 0x280, deviation_detail::bits(63, 60), deviation_when::always, "H 8.2.18", "vsatp keeps a reserved MODE, and a VS-stage walk with it aborts QEMU"},
     {deviation_kind::behaviour, 0, 0, 0, deviation_when::always, "H 9.5", "HLV/HSV that the PMP denies, or to an address with no memory, raise a guest-page fault (G-stage Bare), not an access fault"},
     {deviation_kind::behaviour, 0, 0, 0, deviation_when::always, "3.1.16", "a misaligned load, store or HLV/HSV that faults on an address with no memory writes the address rounded down to mtval"},
