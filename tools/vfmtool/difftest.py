@@ -575,7 +575,7 @@ class Difference:
 
 class Difftest:
     def __init__(self, firmware: Path, stub: Path, monitors: list, seed: int, qemu: str = "qemu-system-riscv64",
-                 minimize: bool = True, log=print):
+                 minimize: bool = True, log=print, timeout: float | None = None):
         self.firmware = firmware
         self.native = Side("native", stub)
         self.monitors = monitors
@@ -583,10 +583,13 @@ class Difftest:
         self.qemu = qemu
         self.minimize = minimize
         self.log = log
+        self.fixed_timeout = timeout
         block = _symbol(firmware.with_suffix(".elf"), "dt_block")
         self.generator = Generator(seed, block, _standard_csrs())
 
     def timeout(self, programs) -> float:
+        if self.fixed_timeout is not None:
+            return self.fixed_timeout
         steps = sum(len(p.steps) for p in programs)
         return 30.0 + steps * 0.05
 
@@ -729,6 +732,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--monitor-image", action="append", metavar="FILE", help="a monitor image by path (repeatable)")
     p.add_argument("--show", type=int, metavar="I", help="print program I of --seed and its state natively")
     p.add_argument("--no-minimize", action="store_true", help="do not cut a differing program down")
+    p.add_argument("--timeout", type=float, metavar="S",
+                   help="seconds before a QEMU run counts as hung (default: 30 + 0.05 per step)")
     return p
 
 
@@ -773,7 +778,7 @@ def main(argv) -> int:
     all_differences = []
     for seed in range(args.seed, args.seed + args.seeds):
         dt = Difftest(firmware, stub, monitors, seed, minimize=not args.no_minimize,
-                      log=lambda s: print(s, flush=True))
+                      log=lambda s: print(s, flush=True), timeout=args.timeout)
         steps, differences = dt.check(args.programs, args.first, args.batch, args.jobs)
         total_programs += args.programs
         total_steps += steps
