@@ -392,8 +392,11 @@ public:
     /// the caller knows the physical timer, armed with the firmware's deadline,
     /// will raise MTIP by itself if that deadline passed (the OS runs next).
     void refresh_interrupts_checking(bool check_timer) noexcept {
-        const u64 takeable = takeable_interrupts(check_timer);
+        u64 takeable = takeable_interrupts(check_timer);
         if (takeable != 0) {
+            // One is taken now: the timer may hold a higher-priority one (MTI
+            // before SEI, SSI and STI, priv. spec 3.1.9).
+            if (!check_timer) takeable = takeable_interrupts(true);
             const int code = highest_priority_interrupt(takeable);
             enter_virtual_trap(riscv::mcause::interrupt::mask | static_cast<u64>(code), 0, 0, 0, false);
             return;
