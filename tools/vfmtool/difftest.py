@@ -207,9 +207,11 @@ def pte(pa: int, flags: int) -> int:
 
 
 def leaf_flags(r: random.Random, user: bool) -> int:
+    """A leaf's flags. A is always set: QEMU 7.2 sets A before an AMO faults
+    on a page it may read but not write (deviations.hpp); D is random."""
     k = r.randrange(12)
-    base = (V | R | W | A | D, V | R | A, V | R | W, V | R | W | X | A | D, V | R | X | A, V | W | A | D,
-            V | X | A, 0, V | R | W | A, V | R | D)[min(k, 9)]
+    base = (V | R | W | A | D, V | R | A, V | R | W | A, V | R | W | X | A | D, V | R | X | A, V | W | A | D,
+            V | X | A, 0, V | R | W | A, V | R | A | D)[min(k, 9)]
     if user or r.random() < 0.3:
         base |= U
     if r.random() < 0.05:

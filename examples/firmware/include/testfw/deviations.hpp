@@ -74,6 +74,8 @@ inline constexpr qemu_deviation qemu_deviations[] = {
     {deviation_kind::behaviour, 0xb02, 0xb02, 0, deviation_when::always, "3.1.10", "csrw minstret, 0; csrr minstret reads 1"},
     {deviation_kind::behaviour, 0, 0, 0, deviation_when::always, "2.8 (Zicsr)", "csrrs/csrrc with rs1 != x0 holding 0 do not trap on a read-only CSR"},
     {deviation_kind::behaviour, 0, 0, 0, deviation_when::always, "3.6 (A ext.)", "an AMO that faults on an address with no memory, or on a page under MPRV, raises the load fault (5, 13), not the store/AMO fault (7, 15)"},
+    {deviation_kind::behaviour, 0, 0, 0, deviation_when::always, "4.3.2", "an AMO that faults on a page it may read but not write sets the leaf's A bit first (as its load would)"},
+    {deviation_kind::behaviour, 0x344, 0x344, 0, deviation_when::always, "3.1.9", "of several pending interrupts the lowest-numbered is taken (SSI before MSI, MTI, SEI), not MEI, MSI, MTI, SEI, SSI, STI in that order"},
     {deviation_kind::behaviour, 0x344, 0x344, deviation_detail::bit(9), deviation_when::always, "3.1.9", "mip.SEIP written by software reads back but raises no interrupt"},
     {deviation_kind::behaviour, 0, 0, 0, deviation_when::always, "H 9.3.1", "HLV/HLVX/HSV raising illegal instruction leave a stale mtval/stval"},
     {deviation_kind::behaviour, 0x300, 0x300, deviation_detail::bit(38), deviation_when::always, "H 8.4.1", "an HLV/HLVX/HSV fault taken into M-mode leaves mstatus.GVA clear"},
