@@ -341,6 +341,12 @@ private:
         m_os_end = engine.board().layout().ram.end();
         refuse_overlap(engine, "its entry point", engine.board().layout().firmware_entry);
         refuse_overlap(engine, "its trap vector", h.csr.mtvec & ~u64{3});
+        // Its stack at the mret (the byte below sp: a full descending stack
+        // may end where the OS begins) and its mscratch, where firmwares keep
+        // their per-hart data: walled off, the firmware's next trap would
+        // fault on them again and again.
+        if (h.x[2] != 0) refuse_overlap(engine, "its stack", h.x[2] - 1, h.x[2]);
+        if (h.csr.mscratch != 0) refuse_overlap(engine, "its mscratch", h.csr.mscratch);
         detail::atomic_store(&m_state, walling);
         detail::atomic_fence();
         wall_off(engine);
@@ -374,10 +380,15 @@ private:
     /// handover, before the firmware faults there.
     template <class E>
     void refuse_overlap(E& engine, const char* what, u64 address) noexcept {
+        refuse_overlap(engine, what, address, address);
+    }
+    /// `shown`: the address the line names (the stack's sp, for its byte below).
+    template <class E>
+    void refuse_overlap(E& engine, const char* what, u64 address, u64 shown) noexcept {
         if (address < m_os_base || address >= m_os_end) return;
         engine.print("vfm: sandbox: the firmware's own memory ({} at {:#x}) lies in the OS's range [{:#x}, {:#x}), "
                      "which the sandbox walls off from the firmware: not starting the OS\n",
-                     what, address, m_os_base, m_os_end);
+                     what, shown, m_os_base, m_os_end);
         engine.board().exit(sandbox_exit_code);
         for (;;) {
         }

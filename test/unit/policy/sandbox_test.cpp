@@ -726,9 +726,31 @@ TEST_CASE("sandbox: a firmware whose own code lies in the OS's range is refused 
         entry = 0x800f'f000;
         what = "its entry point at 0x80100000";
     }
+    SECTION("the OS's entry below the firmware's stack") {
+        entry = 0x801c'0000;
+        c.h.x[2] = 0x801f'0000;
+        what = "its stack at 0x801f0000";
+    }
+    SECTION("the OS's entry below the firmware's mscratch") {
+        entry = 0x801c'0000;
+        c.h.x[2] = 0x8018'8000;
+        c.csrw(csr::mscratch, 0x801e'0000);
+        what = "its mscratch at 0x801e0000";
+    }
+    SECTION("a stack that ends where the OS begins is the firmware's") {
+        entry = 0x801c'0000;
+        c.h.x[2] = 0x801c'0000;
+        c.csrw(csr::mscratch, 0x8018'0000);
+    }
     c.csrw(csr::mepc, entry);
     c.csrw(csr::mstatus, (c.csrr(csr::mstatus) & ~u64{0x1800}) | 0x800);  // MPP = S
     c.hw.place_instruction(c.pc(), enc::mret);
+    if (what.empty()) {  // not refused: the OS runs
+        c.exec(enc::mret);
+        CHECK(c.pc() == entry);
+        CHECK(m.board.console().find("vfm: sandbox: the firmware's own memory") == std::string::npos);
+        return;
+    }
     REQUIRE(c.trap_stops(riscv::cause_value(riscv::exception::illegal_instruction), enc::mret));
     INFO(m.board.console());
     CHECK(m.board.console().find("vfm: sandbox: the firmware's own memory (" + what + ") lies in the OS's range") !=
