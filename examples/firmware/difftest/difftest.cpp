@@ -563,6 +563,21 @@ void keep_one_interrupt_order() noexcept {
     if (drop != 0) write_csr(c_mie, enabled & ~drop);
 }
 
+/// The table: QEMU 7.2 moves the bottom of a TOR entry only when that
+/// entry is written, not when the pmpaddr below it is. After a step that
+/// wrote a pmpaddr, the configuration is written back unchanged (a no-op
+/// for the spec), which makes QEMU recompute every entry.
+void refresh_tor_bottoms(const u32 insn[2]) noexcept {
+    for (int i = 0; i < 2; ++i) {
+        const u32 csr = insn[i] >> 20;
+        if ((insn[i] & 0x7f) != 0x73 || ((insn[i] >> 12) & 3) == 0 || csr < c_pmpaddr0 || csr >= c_pmpaddr0 + 16)
+            continue;
+        write_csr(c_pmpcfg0, csr_read(c_pmpcfg0).value);
+        write_csr(c_pmpcfg2, csr_read(c_pmpcfg2).value);
+        return;
+    }
+}
+
 void run_step(const step& s) noexcept {
     set_registers(s);
     keep_one_interrupt_order();
@@ -854,6 +869,7 @@ void run_program(const program_header& p) noexcept {
         dt.step_index = i;
         run_step(steps[i]);
         apply_deviation_table(dt.insn);
+        refresh_tor_bottoms(dt.insn);
         dump_state();
         dt.arena_may_change = false;
     }

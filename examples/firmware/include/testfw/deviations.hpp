@@ -67,6 +67,7 @@ inline constexpr qemu_deviation qemu_deviations[] = {
     {deviation_kind::field_bits, 0x3a0, 0x3ae, 0x6060'6060'6060'6060, deviation_when::always, "3.7.1", "pmpcfg reserved bits 6:5 are writable"},
     {deviation_kind::field_value, 0x3a0, 0x3ae, 0x0303'0303'0303'0303, deviation_when::always, "3.7.1", "pmpcfg R = 0, W = 1 (reserved) is kept"},
     {deviation_kind::field_value, 0x3b0, 0x3ef, deviation_detail::bits(53, 0), deviation_when::always, "3.7.1", "a TOR entry with pmpaddr = 0 matches every address (its top wraps)"},
+    {deviation_kind::behaviour, 0x3b0, 0x3ef, 0, deviation_when::always, "3.7.1", "writing pmpaddr[i-1] does not move the bottom of a TOR entry i until entry i's configuration is written"},
     {deviation_kind::csr_traps, 0x3a4, 0x3ae, 0, deviation_when::always, "3.7.1", "pmpcfg4..14 raise illegal instruction"},
     {deviation_kind::csr_traps, 0x3c0, 0x3ef, 0, deviation_when::always, "3.7.1", "pmpaddr16..63 raise illegal instruction"},
     {deviation_kind::behaviour, 0x300, 0x300, deviation_detail::bit(17), deviation_when::always, "3.1.6.3", "mret to a mode below M leaves mstatus.MPRV set"},
