@@ -654,9 +654,10 @@ class Difftest:
                         if p.pid not in out.digests:
                             break  # the run stopped here: the rest says nothing more
             if not native.complete:
-                self.log(f"difftest: the native run of programs {progs[0].index}.. did not finish:\n"
+                stopped = next((p for p in progs if p.pid not in native.digests), progs[0])
+                self.log(f"difftest: the native run stopped at program {stopped.index}:\n"
                          + "\n".join(native.output.splitlines()[-5:]))
-                differences.append(Difference(progs[0], "native"))
+                differences.append(Difference(stopped, "native"))
         for d in differences[:5]:
             side = next((s for s in self.monitors if s.name == d.monitor), None)
             if side is None:

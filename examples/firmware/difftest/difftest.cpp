@@ -15,6 +15,7 @@
 // table of QEMU 7.2's deviations, and the few registers the interpreter
 // lives on: mtvec/stvec bases, mscratch, satp's root, ecall delegation).
 #include <testfw/testfw.hpp>
+#include <vfm/riscv/cause.hpp>
 
 #include "difftest.h"
 
@@ -537,10 +538,10 @@ bool touches_memory(u32 insn) noexcept {
     }
 }
 
-/// The interrupt the spec takes first among `set` (priv. 3.1.9), as a bit.
+/// The interrupt the spec takes first among `set` (priv. 3.1.9's order,
+/// vfm::riscv::interrupt_priority), as a bit.
 u64 spec_first(u64 set) noexcept {
-    constexpr unsigned order[] = {11, 3, 7, 9, 1, 5, 12, 10, 2, 6, 13};
-    for (unsigned code : order)
+    for (unsigned code : vfm::riscv::interrupt_priority)
         if (set & bit(code)) return bit(code);
     return set & (~set + 1);
 }
