@@ -3,7 +3,9 @@
 /// port implements it once (platforms/qemu-virt reads everything it can from
 /// the device tree); the host backend's tests use a simulated one.
 ///
-/// The contract:
+/// The contract (docs/porting.md walks through it member by member):
+///   static constexpr u32 max_harts      how many harts the build supports (at
+///                  least 1): the monitor sizes its per-hart state by it
 ///   layout() -> const memory_layout&   where the monitor, the firmware and the
 ///                  devices the monitor emulates for the firmware are
 ///   hart_count() -> u32, hart_id(index) -> u64, hart_index(hartid, out) -> bool
@@ -76,6 +78,8 @@ struct memory_layout {
 
 template <class P>
 concept platform = requires(P& board, const P& cboard, u32 index, u64 value, char c, u64& out_index) {
+    requires detail::same_as<decltype(P::max_harts), const u32>;
+    requires P::max_harts >= 1;
     { cboard.layout() } noexcept -> detail::same_as<const memory_layout&>;
     { cboard.hart_count() } noexcept -> detail::same_as<u32>;
     { cboard.hart_id(index) } noexcept -> detail::same_as<u64>;

@@ -11,15 +11,9 @@
 #include <vfm/fdt/editor.hpp>
 #include <vfm/fdt/tree.hpp>
 #include <vfm/platform.hpp>
+#include <vfm/platform/board_support.hpp>
 
 namespace vfm::platforms {
-
-/// The smallest naturally aligned power-of-two region covering [base, end).
-[[nodiscard]] constexpr region napot_cover(u64 base, u64 end) noexcept {
-    u64 size = 8;
-    while (size != 0 && bits::align_down(base, size) + size < end) size <<= 1;
-    return {bits::align_down(base, size), size};
-}
 
 template <u32 MaxHarts>
 class qemu_virt {
@@ -82,14 +76,13 @@ public:
         m_layout.firmware_entry = firmware_entry;
         m_layout.shared_buffer = {monitor.end(), shared_buffer_size};
 
-        m_hart_count = 0;
+        m_harts.clear();
         for (fdt::node cpu = fdt::first_hart(t); cpu; cpu = fdt::next_hart(t, cpu)) {
             const fdt::result<u64> id = fdt::hart_id(t, cpu);
             if (!id || !t.is_enabled(cpu)) continue;
-            if (m_hart_count == MaxHarts) return "the device tree has more harts than this build supports (max_harts)";
-            m_hart_ids[m_hart_count++] = id.value();
+            if (!m_harts.add(id.value())) return "the device tree has more harts than this build supports (max_harts)";
         }
-        if (m_hart_count == 0) return "the device tree lists no harts";
+        if (m_harts.count() == 0) return "the device tree lists no harts";
 
         const fdt::result<u64> timebase = fdt::timebase_frequency(t);
         m_layout.timebase_frequency = timebase ? timebase.value() : 10'000'000;
@@ -166,23 +159,15 @@ public:
         const fdt::tree t(m_tree, device_tree_window);
         return t.ok() ? t.name(fdt::node{m_given[index]}) : "?";
     }
-    [[nodiscard]] u32 hart_count() const noexcept { return m_hart_count; }
-    [[nodiscard]] u64 hart_id(u32 index) const noexcept { return m_hart_ids[index]; }
-    [[nodiscard]] bool hart_index(u64 hartid, u64& index) const noexcept {
-        for (u32 i = 0; i < m_hart_count; ++i) {
-            if (m_hart_ids[i] == hartid) {
-                index = i;
-                return true;
-            }
-        }
-        return false;
-    }
+    [[nodiscard]] u32 hart_count() const noexcept { return m_harts.count(); }
+    [[nodiscard]] u64 hart_id(u32 index) const noexcept { return m_harts.id(index); }
+    [[nodiscard]] bool hart_index(u64 hartid, u64& index) const noexcept { return m_harts.index_of(hartid, index); }
 
     [[nodiscard]] u64 read_time() const noexcept { return mmio64(m_mtime); }
     void write_time(u64 value) noexcept { mmio64(m_mtime) = value; }
-    void set_timer(u32 index, u64 deadline) noexcept { mmio64(m_layout.mtimer.base + 8 * m_hart_ids[index]) = deadline; }
-    void send_ipi(u32 index) noexcept { mmio32(m_layout.mswi.base + 4 * m_hart_ids[index]) = 1; }
-    void clear_ipi(u32 index) noexcept { mmio32(m_layout.mswi.base + 4 * m_hart_ids[index]) = 0; }
+    void set_timer(u32 index, u64 deadline) noexcept { mmio64(m_layout.mtimer.base + 8 * m_harts.id(index)) = deadline; }
+    void send_ipi(u32 index) noexcept { mmio32(m_layout.mswi.base + 4 * m_harts.id(index)) = 1; }
+    void clear_ipi(u32 index) noexcept { mmio32(m_layout.mswi.base + 4 * m_harts.id(index)) = 0; }
 
     /// 16550 UART: wait for THR empty (LSR bit 5), then write THR.
     void console_put(char c) noexcept {
@@ -222,24 +207,8 @@ private:
         return false;
     }
 
-    template <usize N>
-    [[nodiscard]] static bool is_compatible(const fdt::tree& t, fdt::node n, const char* const (&compatibles)[N]) noexcept {
-        const fdt::property compatible = t.find_property(n, "compatible");
-        for (const char* c : compatibles)
-            if (compatible && compatible.contains(c)) return true;
-        return false;
-    }
-
-    [[nodiscard]] static volatile u64& mmio64(u64 address) noexcept {
-        return *reinterpret_cast<volatile u64*>(static_cast<uptr>(address));
-    }
-    [[nodiscard]] static volatile u32& mmio32(u64 address) noexcept {
-        return *reinterpret_cast<volatile u32*>(static_cast<uptr>(address));
-    }
-
     memory_layout m_layout{};
-    u64 m_hart_ids[MaxHarts] = {};
-    u32 m_hart_count = 0;
+    hart_table<MaxHarts> m_harts;
     u64 m_mtime = 0;
     u64 m_uart = 0;
     u64 m_finisher = 0;
