@@ -5,8 +5,11 @@
 #ifndef VFM_METAL_LAYOUT_H
 #define VFM_METAL_LAYOUT_H
 
+/* Harts the image supports: the board's max_harts, given by the build
+ * (-DVFM_MAX_HARTS=N for every source of the image); no default, so that an
+ * image never silently supports another number than its board. */
 #ifndef VFM_MAX_HARTS
-#define VFM_MAX_HARTS 8
+#error "vfm: build metal images with -DVFM_MAX_HARTS=<the board's max_harts> (docs/porting.md)"
 #endif
 
 /* Each hart owns one block of VFM_HART_STRIDE bytes in .bss: its stack grows
