@@ -82,6 +82,10 @@ class ErrorPathTest(DriverTest):
         self.assertUsageError(self.vfm("frobnicate"), "frobnicate")
         self.assertUsageError(self.vfm("test", "--frobnicate"), "--frobnicate")
         self.assertUsageError(self.vfm("fetch", "extra"), "extra")
+        # Without a command, the hint names the top-level help.
+        proc = self.vfm("--frobnicate")
+        self.assertUsageError(proc, "see vfm --help")
+        self.assertNotIn("None", proc.stderr)
 
     def test_bench_usage(self):
         self.assertUsageError(self.vfm("bench", "nonsense"), "nonsense")
@@ -213,6 +217,16 @@ class ExitStatusTest(DriverTest):
         img = self.file("finish3.bin", FINISHER_EXIT_3)
         proc = self.vfm("run", "--no-kernel", "--bios", img, "--firmware", img, "--timeout", "60")
         self.assertEqual(proc.returncode, 3, proc.stderr)
+
+    def test_timeout_is_one_line(self):
+        # A guest that never ends (jal x0, 0): vfm stops QEMU and says so in
+        # one line; QEMU's own "terminating on signal 15" is not passed on.
+        loop = self.file("loop.bin", b"\x6f\x00\x00\x00")
+        proc = self.vfm("run", "--no-kernel", "--bios", loop, "--firmware", loop, "--timeout", "1")
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertNotIn("terminating on signal", proc.stderr)
+        self.assertEqual(proc.stderr.strip().splitlines(), ["vfm: error: timed out after 1 s: QEMU stopped"],
+                         proc.stderr)
 
 
 if __name__ == "__main__":

@@ -252,7 +252,8 @@ def dispatch(argv) -> int:
     args, extra = parser.parse_known_args(argv)
     cmd = args.command
     if extra:
-        raise UsageError(f"unknown option or argument '{extra[0]}' (see vfm {cmd} --help)")
+        where = f"vfm {cmd}" if cmd else "vfm"
+        raise UsageError(f"unknown option or argument '{extra[0]}' (see {where} --help)")
     if cmd is None:
         parser.print_help()
         return 2

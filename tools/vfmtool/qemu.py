@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -271,6 +272,41 @@ def prepare(opts: RunOptions, *, dry_run: bool = False, cache: Path | None = Non
 # ---------------------------------------------------------------------------
 # Running QEMU
 
+# QEMU's line when it stops on a signal; dropped when the signal came from
+# this process (a --timeout or an interrupt), which says so in its own words.
+_OWN_SIGNAL_RE = re.compile(r"terminating on signal \d+ from pid (\d+)")
+
+
+def _spawn(argv, **kwargs) -> subprocess.Popen:
+    """QEMU with its stderr passed on line by line, but for its report of a
+    signal this process sent it."""
+    try:
+        proc = subprocess.Popen(argv, stderr=subprocess.PIPE, **kwargs)
+    except FileNotFoundError:
+        raise VfmError(f"{argv[0]} not found (run ./vfm deps)")
+
+    def copy_stderr():
+        own = str(os.getpid())
+        for raw in iter(proc.stderr.readline, b""):
+            m = _OWN_SIGNAL_RE.search(raw.decode(errors="replace"))
+            if m and m.group(1) == own:
+                continue
+            sys.stderr.buffer.write(raw)
+            sys.stderr.buffer.flush()
+        proc.stderr.close()
+
+    proc.stderr_thread = threading.Thread(target=copy_stderr, daemon=True)
+    proc.stderr_thread.start()
+    return proc
+
+
+def _join_stderr(proc: subprocess.Popen) -> None:
+    """Waits (briefly) until QEMU's last stderr line is passed on."""
+    thread = getattr(proc, "stderr_thread", None)
+    if thread is not None:
+        thread.join(5)
+
+
 def _stop(proc: subprocess.Popen) -> None:
     """SIGTERM (QEMU restores the terminal), then SIGKILL."""
     if proc.poll() is not None:
@@ -318,19 +354,19 @@ def _exit_status(returncode: int) -> int:
 
 def run_interactive(argv, timeout: float | None) -> int:
     """QEMU on the terminal; returns its exit status."""
-    try:
-        proc = subprocess.Popen(argv)
-    except FileNotFoundError:
-        raise VfmError(f"{argv[0]} not found (run ./vfm deps)")
+    proc = _spawn(argv)
     try:
         with _StopOnSigterm():
             proc.wait(timeout)
     except subprocess.TimeoutExpired:
         _stop(proc)
+        _join_stderr(proc)
         raise VfmError(f"timed out after {timeout:g} s: QEMU stopped", EXIT_TIMEOUT)
     except (KeyboardInterrupt, _Terminated):
         _stop(proc)
+        _join_stderr(proc)
         raise VfmError("interrupted: QEMU stopped", 130)
+    _join_stderr(proc)
     return _exit_status(proc.returncode)
 
 
@@ -409,10 +445,7 @@ def run_captured(argv, *, timeout: float | None, exec_mode: bool = False, echo=N
         verbose = True
     logfile = open(log, "w", encoding="utf-8") if log else None
     con = _Console(exec_mode, echo, verbose, logfile)
-    try:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
-    except FileNotFoundError:
-        raise VfmError(f"{argv[0]} not found (run ./vfm deps)")
+    proc = _spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
     start = time.monotonic()
     deadline = start + timeout if timeout else None
     timed_out = False
@@ -452,6 +485,7 @@ def run_captured(argv, *, timeout: float | None, exec_mode: bool = False, echo=N
                 done_at = time.monotonic()
     except (KeyboardInterrupt, _Terminated):
         _stop(proc)
+        _join_stderr(proc)
         raise VfmError("interrupted: QEMU stopped", 130)
     finally:
         sigterm.__exit__(None, None, None)
@@ -467,6 +501,7 @@ def run_captured(argv, *, timeout: float | None, exec_mode: bool = False, echo=N
             pass
     killed = proc.poll() is None
     _stop(proc)
+    _join_stderr(proc)
     proc.stdout.close()
     return BootResult(None if killed else _exit_status(proc.returncode), timed_out,
                       "".join(con.text),
