@@ -12,6 +12,8 @@ from .common import VfmError, info, quote
 PACKAGES = [
     "meson",
     "ninja-build",
+    "cmake",  # Meson finds Catch2 through its CMake config; the CMake consumer test (test/consumer)
+    "pkgconf",  # fmt for Meson; the pkg-config consumer test (test/consumer)
     "g++",  # the native build dirs; with libasan8, libubsan1 for build-asan
     "gcc-riscv64-unknown-elf",
     "clang-14",
