@@ -106,7 +106,7 @@ void testfw::firmware_main() {
         {"msip (hart 1)", platform::msip(1), 4, false},
         {"mtimecmp (this hart)", platform::mtimecmp(0), 8, false},
         {"mtimecmp (hart 1)", platform::mtimecmp(1), 8, false},
-        {"mtime", platform::mtime, 8, true},
+        {"mtime", platform::mtime_address(), 8, true},
     };
     const access::op plain[] = {access::load(1),  access::load(1, false), access::load(2), access::load(2, false),
                                 access::load(4),  access::load(4, false), access::load(8), access::store(1),

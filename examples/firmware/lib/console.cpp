@@ -80,9 +80,23 @@ void format_into(sink& out, const char* f, const fmt_arg* args, unsigned count) 
 }  // namespace
 
 void put_char(char c) noexcept {
-    while ((mmio::read<u8>(platform::uart_lsr) & platform::uart_lsr_thre) == 0) {
+    if (platform::devices.htif != 0) {
+        htif_command(1, 1, static_cast<u8>(c));
+        return;
     }
-    mmio::write<u8>(platform::uart_thr, static_cast<u8>(c));
+    while ((mmio::read<u8>(platform::devices.uart + 5) & platform::uart_lsr_thre) == 0) {
+    }
+    mmio::write<u8>(platform::devices.uart, static_cast<u8>(c));
+}
+
+void htif_command(u64 device, u64 command, u64 payload) noexcept {
+    // tohost (+8): device [63:56], command [55:48], payload [47:0]; then the
+    // host's answer in fromhost (+0) is cleared.
+    const u64 tohost = platform::devices.htif + 8;
+    for (u32 spins = 0; mmio::read<u64>(tohost) != 0 && spins < 1'000'000; ++spins) {
+    }
+    mmio::write<u64>(tohost, (device << 56) | (command << 48) | (payload & 0xffff'ffff'ffffull));
+    mmio::write<u64>(platform::devices.htif, 0);
 }
 
 void put_string(const char* s) noexcept {

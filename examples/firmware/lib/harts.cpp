@@ -123,7 +123,12 @@ extern "C" void testfw_boot_primary(u64 a0, u64 a1, u64 a2) noexcept {
     h.boot_a2 = a2;
     g_fdt = a1;
     g_dynamic_info = a2;
+    const char* devices_missing = platform::discover_devices(a1);
     println("vfm-testfw %s: %s", firmware_name, firmware_purpose);
+    if (devices_missing != nullptr) {
+        println("FAIL %s (the device tree: %s)", firmware_name, devices_missing);
+        exit_qemu(1);
+    }
     firmware_main();
     finish();
 }

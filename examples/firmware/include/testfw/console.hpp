@@ -38,6 +38,8 @@ struct fmt_arg {
 
 /// Writes one character (polling LSR.THRE before each write).
 void put_char(char c) noexcept;
+/// One HTIF command (platform::devices.htif must be set).
+void htif_command(u64 device, u64 command, u64 payload) noexcept;
 /// Writes a string; '\n' becomes "\r\n" for terminals.
 void put_string(const char* s) noexcept;
 /// Formats into the UART without taking the console lock.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-/// The QEMU `virt` board as the test firmwares see it: device addresses and
-/// plain MMIO access.
+/// The board as the test firmwares see it: device addresses, found in the
+/// device tree the firmware receives in a1 (QEMU virt's addresses until then,
+/// and where the tree names none), and plain MMIO access.
 #pragma once
 
 #include <vfm/detail/types.hpp>
@@ -17,23 +18,37 @@ using vfm::u8;
 using vfm::usize;
 
 namespace platform {
-/// 16550 UART: transmit holding register and line status register (bit 5: THR empty).
-inline constexpr u64 uart_base = 0x1000'0000;
-inline constexpr u64 uart_thr = uart_base + 0;
-inline constexpr u64 uart_lsr = uart_base + 5;
-inline constexpr u8 uart_lsr_thre = 1u << 5;
+/// The devices a test firmware uses. Hart 0 fills this from the device tree
+/// (discover_devices) before it prints anything; virt's addresses stand until
+/// then and for what the tree does not name.
+struct device_map {
+    /// 16550 UART (console unless htif is set): THR at +0, LSR at +5 (bit 5: THR empty).
+    u64 uart = 0x1000'0000;
+    /// SiFive test finisher: 0x5555 ends QEMU with exit code 0,
+    /// (code << 16) | 0x3333 with `code`; 0 when the board has none.
+    u64 finisher = 0x10'0000;
+    /// HTIF (QEMU spike): fromhost at +0, tohost at +8; console and exit when set.
+    u64 htif = 0;
+    /// SiFive CLINT (ACLINT MSWI + MTIMER layout).
+    u64 clint = 0x200'0000;
+};
+extern device_map devices;
 
-/// SiFive test finisher: 0x5555 ends QEMU with exit code 0, (code << 16) | 0x3333 with `code`.
-inline constexpr u64 finisher = 0x10'0000;
+/// Reads the console, the exit device and the CLINT from the device tree at
+/// `fdt`: the node /chosen/stdout-path names (a 16550 or HTIF), else the first
+/// 16550; a SiFive test finisher, else HTIF; the CLINT. Returns nullptr or
+/// what it could not find (the firmware then fails with that line).
+const char* discover_devices(u64 fdt) noexcept;
+
+inline constexpr u8 uart_lsr_thre = 1u << 5;
 inline constexpr u32 finisher_pass = 0x5555;
 inline constexpr u32 finisher_fail = 0x3333;
 
-/// SiFive CLINT (ACLINT MSWI + MTIMER layout).
-inline constexpr u64 clint_base = 0x200'0000;
-[[nodiscard]] constexpr u64 msip(u64 hart) noexcept { return clint_base + 4 * hart; }
-[[nodiscard]] constexpr u64 mtimecmp(u64 hart) noexcept { return clint_base + 0x4000 + 8 * hart; }
-inline constexpr u64 mtime = clint_base + 0xbff8;
-/// mtime ticks per second (the device tree's timebase-frequency on virt).
+[[nodiscard]] inline u64 msip(u64 hart) noexcept { return devices.clint + 4 * hart; }
+[[nodiscard]] inline u64 mtimecmp(u64 hart) noexcept { return devices.clint + 0x4000 + 8 * hart; }
+[[nodiscard]] inline u64 mtime_address() noexcept { return devices.clint + 0xbff8; }
+/// mtime ticks per second: 10 MHz on QEMU virt and spike (discover_devices
+/// checks the device tree's timebase-frequency against it).
 inline constexpr u64 timebase = 10'000'000;
 
 /// Where the firmware is loaded, and the monitor's region below it.
@@ -54,7 +69,7 @@ inline void write(u64 address, T value) noexcept {
 }  // namespace mmio
 
 /// The current mtime (read from the CLINT, as firmware does).
-[[nodiscard]] inline u64 mtime() noexcept { return mmio::read<u64>(platform::mtime); }
+[[nodiscard]] inline u64 mtime() noexcept { return mmio::read<u64>(platform::mtime_address()); }
 
 /// A deadline `ticks` from now, and whether it has passed.
 struct deadline {
