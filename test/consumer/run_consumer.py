@@ -3,6 +3,7 @@
 """vfm used by other projects, each built in a fresh temporary directory.
 
   run_consumer.py MODE VFM_SOURCE_ROOT [CROSS_GCC]
+  run_consumer.py spike-port VFM_SOURCE_ROOT QEMU NATIVE_STUB FIRMWARE...
 
 MODE:
   subproject-core      test/consumer/project: the core as a Meson subproject
@@ -12,6 +13,9 @@ MODE:
   installed-pkgconfig  vfm installed (meson install) into a temporary prefix,
                        examples/embed compiled with `pkg-config vfm-host` only
   installed-cmake      the same through CMake, find_package(vfm CONFIG)
+  spike-port           test/consumer/spike: a monitor for QEMU spike built
+                       from vfm-metal as a subproject (cross), each FIRMWARE
+                       run natively and under it on -M spike, compared
 
 Expected output comes from the privileged spec (see EXPECTED_EMBED), never
 from the code under test. Exit code 77 (skipped) when a tool is missing.
@@ -198,7 +202,34 @@ def installed_cmake(vfm_root, scratch):
     check_embed(run([os.path.join(build, "embed")]), "embed (CMake)")
 
 
+def spike_port(vfm_root, scratch, qemu, stub, firmwares):
+    meson = need("meson")
+    source = os.path.join(scratch, "spike")
+    build = os.path.join(scratch, "build")
+    shutil.copytree(os.path.join(HERE, "spike"), source)
+    os.makedirs(os.path.join(source, "subprojects"))
+    os.symlink(os.path.abspath(vfm_root), os.path.join(source, "subprojects", "vfm"))
+    run([meson, "setup", "--force-fallback-for=vfm-metal", "--buildtype=minsize",
+         "--cross-file", os.path.join(source, "subprojects", "vfm", "cross", "riscv64-gcc.ini"), build, source])
+    run([meson, "compile", "-C", build])
+    monitor = os.path.join(build, "spike-monitor.bin")
+    for firmware in firmwares:
+        name = os.path.basename(firmware).rsplit(".", 1)[0]
+        run([sys.executable, os.path.join(HERE, "..", "qemu", "run_qemu.py"), "compare", "--machine", "spike",
+             "--qemu", qemu, "--native-bios", stub, "--monitor-bios", monitor, "--firmware", firmware,
+             "--timeout", "45", "--out-dir", scratch, "--name", name])
+    print(f"OK: the out-of-tree spike monitor runs {len(firmwares)} firmware(s) as they run natively")
+
+
 def main(argv):
+    if len(argv) >= 5 and argv[0] == "spike-port":
+        with tempfile.TemporaryDirectory(prefix="vfm-consumer-spike-") as scratch:
+            try:
+                spike_port(argv[1], scratch, argv[2], argv[3], argv[4:])
+            except Failure as failure:
+                print(f"FAIL: {failure}", file=sys.stderr)
+                return 1
+        return 0
     if len(argv) not in (2, 3):
         print(__doc__, file=sys.stderr)
         return 2

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Runs test firmwares on QEMU virt, natively (behind the jump stub) or
+"""Runs test firmwares on QEMU virt (or another machine, --machine spike), natively (behind the jump stub) or
 under the monitor, and compares the two transcripts.
 
   run_qemu.py run --bios B --firmware F --transcript T [options]
@@ -26,9 +26,9 @@ HEADER = re.compile(r"^vfm-testfw (\S+):")
 VERDICT = re.compile(r"^(PASS|FAIL) (\S+) \(")
 
 
-def qemu_command(qemu, bios, firmware, smp, memory, extra):
+def qemu_command(qemu, bios, firmware, smp, memory, extra, machine="virt"):
     return [
-        qemu, "-M", "virt", "-nographic", "-bios", bios,
+        qemu, "-M", machine, "-nographic", "-bios", bios,
         "-device", f"loader,file={firmware},addr={FIRMWARE_ADDRESS}",
         "-smp", str(smp), "-m", memory,
     ] + extra
@@ -126,7 +126,7 @@ def print_run(run):
 
 def cmd_run(args):
     smp, extra = split_extra(args)
-    run = Run("run", qemu_command(args.qemu, args.bios, args.firmware, smp, args.memory, extra),
+    run = Run("run", qemu_command(args.qemu, args.bios, args.firmware, smp, args.memory, extra, args.machine),
               args.timeout, args.transcript)
     run.execute()
     print_run(run)
@@ -137,9 +137,9 @@ def cmd_compare(args):
     smp, extra = split_extra(args)
     base = args.name or os.path.splitext(os.path.basename(args.firmware))[0]
     runs = [
-        Run("native", qemu_command(args.qemu, args.native_bios, args.firmware, smp, args.memory, extra),
+        Run("native", qemu_command(args.qemu, args.native_bios, args.firmware, smp, args.memory, extra, args.machine),
             args.timeout, os.path.join(args.out_dir, f"equivalence-native-{base}.txt")),
-        Run("monitor", qemu_command(args.qemu, args.monitor_bios, args.firmware, smp, args.memory, extra),
+        Run("monitor", qemu_command(args.qemu, args.monitor_bios, args.firmware, smp, args.memory, extra, args.machine),
             args.timeout, os.path.join(args.out_dir, f"equivalence-monitor-{base}.txt")),
     ]
     threads = [threading.Thread(target=r.execute) for r in runs]
@@ -179,6 +179,7 @@ def main():
     def common(p):
         p.add_argument("--firmware", required=True, help="the firmware .bin, loaded at " + FIRMWARE_ADDRESS)
         p.add_argument("--qemu", default="qemu-system-riscv64")
+        p.add_argument("--machine", default="virt", help="QEMU's -M (virt, spike)")
         p.add_argument("--smp", default="1")
         p.add_argument("--memory", default="256M")
         p.add_argument("--timeout", type=float, default=60.0, help="seconds before a run counts as hung")
