@@ -21,6 +21,7 @@ Expected output comes from the privileged spec (see EXPECTED_EMBED), never
 from the code under test. Exit code 77 (skipped) when a tool is missing.
 """
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -74,8 +75,21 @@ def run(command, cwd=None, env=None):
     return result.stdout
 
 
-def check_embed(output, label):
+def project_version(vfm_root):
+    """The version in vfm's top-level meson.build (what <vfm/version.hpp> is made from)."""
+    with open(os.path.join(vfm_root, "meson.build"), encoding="utf-8") as f:
+        match = re.search(r"^\s*version:\s*'([0-9]+\.[0-9]+\.[0-9]+)'", f.read(), re.M)
+    if match is None:
+        raise Failure("no version: in vfm's meson.build")
+    return match.group(1)
+
+
+def check_embed(output, label, vfm_root):
     lines = output.splitlines()
+    # The first line names the version <vfm/version.hpp> gives.
+    first = f"vfm {project_version(vfm_root)} embedded: 23 firmware words at 0x80100000"
+    if not lines or lines[0] != first:
+        raise Failure(f"{label}: first line {lines[:1]!r}, expected {first!r}")
     position = 0
     for wanted in EXPECTED_EMBED:
         try:
@@ -124,7 +138,7 @@ def subproject_host(vfm_root, scratch, cross_gcc):
     run([meson, "compile", "-C", build])
     embed = os.path.join(build, "embed")
     builtin = run([embed])
-    check_embed(builtin, "embed (built-in firmware)")
+    check_embed(builtin, "embed (built-in firmware)", vfm_root)
     if cross_gcc:
         # The built-in words must be what the assembler makes of firmware.S.
         elf = os.path.join(scratch, "firmware.elf")
@@ -188,7 +202,7 @@ def installed_pkgconfig(vfm_root, scratch):
     embed = os.path.join(scratch, "embed-bin")
     run([compiler, "-std=c++20", "-Wall", "-Wextra", "-Wpedantic", "-Werror",
          os.path.join(source, "embed.cpp"), "-o", embed] + flags)
-    check_embed(run([embed]), "embed (pkg-config)")
+    check_embed(run([embed]), "embed (pkg-config)", vfm_root)
 
 
 def installed_cmake(vfm_root, scratch):
@@ -199,7 +213,7 @@ def installed_cmake(vfm_root, scratch):
     build = os.path.join(scratch, "cmake-build")
     run([cmake, "-S", source, "-B", build, f"-DCMAKE_PREFIX_PATH={prefix}"])
     run([cmake, "--build", build])
-    check_embed(run([os.path.join(build, "embed")]), "embed (CMake)")
+    check_embed(run([os.path.join(build, "embed")]), "embed (CMake)", vfm_root)
 
 
 def spike_port(vfm_root, scratch, qemu, stub, firmwares):
