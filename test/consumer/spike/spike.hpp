@@ -9,7 +9,9 @@
 /// `tohost` 8 bytes above. A command is a 64-bit word written to tohost:
 /// device [63:56], command [55:48], payload [47:0]. Device 1 command 1
 /// prints the payload's low byte; device 0 command 0 with payload bit 0 set
-/// ends the simulation with exit code payload >> 1.
+/// ends the simulation with exit code payload >> 1. HTIF stays the
+/// firmware's too: on QEMU 7.2 it never reads memory (no syscall proxy); a
+/// host with the proxy makes it a bus master (docs/porting.md).
 #pragma once
 
 #include <vfm/fdt/discover.hpp>
