@@ -11,7 +11,9 @@ MODE:
                        tutorial run on its built-in firmware and, when
                        CROSS_GCC is given, on firmware.S assembled by it
   installed-pkgconfig  vfm installed (meson install) into a temporary prefix,
-                       examples/embed compiled with `pkg-config vfm-host` only
+                       examples/embed compiled with `pkg-config vfm-host` only;
+                       with CROSS_GCC, the spike port linked from vfm-metal's
+                       installed sources, linker script and cross file
   installed-cmake      the same through CMake, find_package(vfm CONFIG)
   spike-port           test/consumer/spike: a monitor for QEMU spike built
                        from vfm-metal as a subproject (cross), each FIRMWARE
@@ -185,7 +187,43 @@ def install_vfm(vfm_root, scratch):
     return prefix
 
 
-def installed_pkgconfig(vfm_root, scratch):
+def cross_file_arguments(path):
+    """c_args, cpp_args and cpp_link_args of an installed Meson cross file."""
+    import ast
+    import configparser
+    parser = configparser.ConfigParser()
+    parser.read(path)
+    options = parser["built-in options"]
+    return tuple(ast.literal_eval(options[key]) for key in ("c_args", "cpp_args", "cpp_link_args"))
+
+
+def build_metal_from_install(scratch, env, pkg_config, cross_gcc, metal):
+    """The spike port linked from the installed metal shim alone: sources and
+    linker script from pkg-config, flags from the installed cross file."""
+    prefix = cross_gcc[: -len("gcc")]
+    c_args, cpp_args, link_args = cross_file_arguments(os.path.join(metal["cross_dir"], "riscv64-gcc.ini"))
+    cflags = run([pkg_config, "--cflags", "vfm-metal"], env=env).split()
+    defines = ["-DVFM_MAX_HARTS=4", "-DSPIKE_FIRMWARE_ADDRESS=0x80100000", "-Os"]
+    port = os.path.join(scratch, "spike-port")
+    shutil.copytree(os.path.join(HERE, "spike"), port)
+    objects = []
+    for source, compiler, args in ((metal["entry_source"], cross_gcc, c_args),
+                                   (metal["runtime_source"], prefix + "g++", cpp_args + ["-std=c++20"]),
+                                   (os.path.join(port, "main.cpp"), prefix + "g++", cpp_args + ["-std=c++20"])):
+        obj = os.path.join(scratch, os.path.basename(source) + ".o")
+        run([compiler] + args + defines + cflags + ["-I", port, "-c", source, "-o", obj])
+        objects.append(obj)
+    elf = os.path.join(scratch, "spike-monitor.elf")
+    run([prefix + "g++"] + cpp_args + link_args + ["-T", metal["linker_script"],
+        "-Wl,--defsym=VFM_LOAD_ADDRESS=0x80000000"] + objects + ["-o", elf])
+    symbols = run([prefix + "nm", elf])
+    entry = [line for line in symbols.splitlines() if line.endswith(" _start")]
+    if entry != ["0000000080000000 T _start"] or " T vfm_main" not in symbols:
+        raise Failure(f"the image built from the install has _start {entry} (expected 0x80000000) or no vfm_main")
+    print("OK: a metal image (the spike port) links from the installed sources, linker script and cross file")
+
+
+def installed_pkgconfig(vfm_root, scratch, cross_gcc):
     pkg_config = need("pkg-config")
     compiler = os.environ.get("CXX") or need("c++")
     prefix = install_vfm(vfm_root, scratch)
@@ -203,6 +241,8 @@ def installed_pkgconfig(vfm_root, scratch):
     run([compiler, "-std=c++20", "-Wall", "-Wextra", "-Wpedantic", "-Werror",
          os.path.join(source, "embed.cpp"), "-o", embed] + flags)
     check_embed(run([embed]), "embed (pkg-config)", vfm_root)
+    if cross_gcc:
+        build_metal_from_install(scratch, env, pkg_config, cross_gcc, metal)
 
 
 def installed_cmake(vfm_root, scratch):
@@ -252,7 +292,7 @@ def main(argv):
     modes = {
         "subproject-core": lambda s: subproject_core(vfm_root, s),
         "subproject-host": lambda s: subproject_host(vfm_root, s, cross_gcc),
-        "installed-pkgconfig": lambda s: installed_pkgconfig(vfm_root, s),
+        "installed-pkgconfig": lambda s: installed_pkgconfig(vfm_root, s, cross_gcc),
         "installed-cmake": lambda s: installed_cmake(vfm_root, s),
     }
     if mode not in modes:
