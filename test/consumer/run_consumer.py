@@ -3,7 +3,7 @@
 """vfm used by other projects, each built in a fresh temporary directory.
 
   run_consumer.py MODE VFM_SOURCE_ROOT [CROSS_GCC]
-  run_consumer.py spike-port VFM_SOURCE_ROOT QEMU NATIVE_STUB FIRMWARE...
+  run_consumer.py spike-port VFM_SOURCE_ROOT CROSS_FILE QEMU NATIVE_STUB FIRMWARE...
 
 MODE:
   subproject-core      test/consumer/project: the core as a Meson subproject
@@ -16,7 +16,8 @@ MODE:
                        installed sources, linker script and cross file
   installed-cmake      the same through CMake, find_package(vfm CONFIG)
   spike-port           test/consumer/spike: a monitor for QEMU spike built
-                       from vfm-metal as a subproject (cross), each FIRMWARE
+                       from vfm-metal as a subproject with vfm's CROSS_FILE
+                       (riscv64-gcc.ini or riscv64-clang.ini), each FIRMWARE
                        run natively and under it on -M spike, compared
 
 Expected output comes from the privileged spec (see EXPECTED_EMBED), never
@@ -256,7 +257,7 @@ def installed_cmake(vfm_root, scratch):
     check_embed(run([os.path.join(build, "embed")]), "embed (CMake)", vfm_root)
 
 
-def spike_port(vfm_root, scratch, qemu, stub, firmwares):
+def spike_port(vfm_root, scratch, cross_file, qemu, stub, firmwares):
     meson = need("meson")
     source = os.path.join(scratch, "spike")
     build = os.path.join(scratch, "build")
@@ -264,7 +265,7 @@ def spike_port(vfm_root, scratch, qemu, stub, firmwares):
     os.makedirs(os.path.join(source, "subprojects"))
     os.symlink(os.path.abspath(vfm_root), os.path.join(source, "subprojects", "vfm"))
     run([meson, "setup", "--force-fallback-for=vfm-metal", "--buildtype=minsize",
-         "--cross-file", os.path.join(source, "subprojects", "vfm", "cross", "riscv64-gcc.ini"), build, source])
+         "--cross-file", os.path.join(source, "subprojects", "vfm", "cross", cross_file), build, source])
     run([meson, "compile", "-C", build])
     monitor = os.path.join(build, "spike-monitor.bin")
     for firmware in firmwares:
@@ -276,10 +277,10 @@ def spike_port(vfm_root, scratch, qemu, stub, firmwares):
 
 
 def main(argv):
-    if len(argv) >= 5 and argv[0] == "spike-port":
+    if len(argv) >= 6 and argv[0] == "spike-port":
         with tempfile.TemporaryDirectory(prefix="vfm-consumer-spike-") as scratch:
             try:
-                spike_port(argv[1], scratch, argv[2], argv[3], argv[4:])
+                spike_port(argv[1], scratch, argv[2], argv[3], argv[4], argv[5:])
             except Failure as failure:
                 print(f"FAIL: {failure}", file=sys.stderr)
                 return 1
