@@ -14,6 +14,8 @@ device_map devices;
 
 const char* discover_devices(u64 fdt) noexcept {
     if (fdt == 0) return "a1 is 0";
+    // Read nothing outside RAM (at 0x80000000 on virt and spike) or misaligned.
+    if (fdt < 0x8000'0000 || (fdt & 7) != 0) return "a1 is not a device tree";
     // The tree's own header says how long it is (totalsize, DT spec 5.2).
     const vfm::fdt::tree t(reinterpret_cast<const void*>(fdt), 0x10'0000);
     if (!t.ok()) return "a1 is not a device tree";

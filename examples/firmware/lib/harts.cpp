@@ -125,10 +125,9 @@ extern "C" void testfw_boot_primary(u64 a0, u64 a1, u64 a2) noexcept {
     g_dynamic_info = a2;
     const char* devices_missing = platform::discover_devices(a1);
     println("vfm-testfw %s: %s", firmware_name, firmware_purpose);
-    if (devices_missing != nullptr) {
-        println("FAIL %s (the device tree: %s)", firmware_name, devices_missing);
-        exit_qemu(1);
-    }
+    // A firmware entered again without a tree (the attack suite's landing
+    // code does that) keeps what it found before, or virt's addresses.
+    if (devices_missing != nullptr) impl_defined("the device tree: %s: the devices found before stand", devices_missing);
     firmware_main();
     finish();
 }

@@ -37,7 +37,8 @@ extern device_map devices;
 /// Reads the console, the exit device and the CLINT from the device tree at
 /// `fdt`: the node /chosen/stdout-path names (a 16550 or HTIF), else the first
 /// 16550; a SiFive test finisher, else HTIF; the CLINT. Returns nullptr or
-/// what it could not find (the firmware then fails with that line).
+/// what it could not find (the firmware says so in a `~ [impl]` line and
+/// goes on with the devices it had: virt's, or those of an earlier entry).
 const char* discover_devices(u64 fdt) noexcept;
 
 inline constexpr u8 uart_lsr_thre = 1u << 5;
