@@ -81,11 +81,40 @@ _start:
  *   2. with the caller-saved registers saved, vfm_fast_trap (a C++ leaf, the
  *      monitor's fast path and its policies' fast hooks);
  *   3. with every register saved, vfm_handle_trap (the engine).
- * mtvec is vfm_firmware_trap_vector while the firmware runs (tier 1 first)
- * and vfm_trap_vector while the OS runs (and at boot): the backend switches
- * it with the world (hart_backend::world_switched).
+ * mtvec is vfm_firmware_trap_vector while the firmware runs (tier 1 first),
+ * this hart's entry of vfm_os_trap_vectors while the OS runs and
+ * vfm_trap_vector at boot: the backend switches it with the world
+ * (hart_backend::world_switched).
  * From a guest mscratch holds the context; from the monitor itself it is 0. */
     .section .text.vfm_trap, "ax"
+
+/* The OS's trap vectors, one 64-byte entry per hart. A trap from VS- or
+ * VU-mode can arrive with mstatus.MPRV = 1 (QEMU 7.2 keeps vsstatus bit 17,
+ * WPRI, and makes it MPRV while V = 1; docs/security.md), and then every load
+ * and store of M-mode goes through the guest's translation and the PMP with
+ * the guest's privilege: the monitor must clear MPRV before its first load or
+ * store, with only sp free (csrrci reaches bits 0-4). Each hart has its own
+ * entry: sp, swapped with mscratch, holds MPRV's bit for the csrc and then
+ * the context again, found pc-relatively. */
+#define VFM_MSTATUS_MPRV (1 << 17)
+    .balign 64
+    .globl vfm_os_trap_vectors
+vfm_os_trap_vectors:
+    .set .Los_hart, 0
+    .rept VFM_MAX_HARTS
+    .balign 64
+    csrrw sp, mscratch, sp                /* sp = the context; mscratch = the OS's sp */
+    beqz sp, .Lmonitor_trap
+    lui sp, VFM_MSTATUS_MPRV >> 12
+    csrc mstatus, sp                      /* before any load or store */
+    lla sp, vfm_hart_blocks + .Los_hart * VFM_HART_STRIDE + VFM_CONTEXT_OFFSET
+    SAVE(5)
+    SAVE(28)
+    SAVE(29)
+    j .Ltier2
+    .set .Los_hart, .Los_hart + 1
+    .endr
+
     .balign 4
     .globl vfm_trap_vector
 vfm_trap_vector:
@@ -504,6 +533,8 @@ vfm_firmware_counting_trap_vector:
     csrr t1, mtval
     mret
 .Lunexpected:
+    li t0, VFM_MSTATUS_MPRV               /* the panic's own accesses are the monitor's */
+    csrc mstatus, t0
     csrr a0, mcause
     csrr a1, mepc
     csrr a2, mtval
