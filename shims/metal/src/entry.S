@@ -290,20 +290,11 @@ vfm_firmware_trap_vector:
     ld t3, VFM_CTX_MSCRATCH(t4)           /* on into .Lwrite_rd */
 
 .Lwrite_rd:                               /* x[rd] = t3, then past the instruction; t0 is free */
-    srli t4, t0, 4
-    andi t4, t4, 0xf8                     /* rd * 8 */
+    srli t4, t0, 1
+    andi t4, t4, 0x7c0                    /* rd * 64: an entry of .Lwrite_register */
 1:  auipc t0, %pcrel_hi(.Lwrite_register)
     add t4, t4, t0
     jr %pcrel_lo(1b)(t4)
-.Ltier1_done:
-    csrr t4, mepc
-    addi t4, t4, 4
-    csrw mepc, t4
-    LOAD(5)
-    LOAD(28)
-    LOAD(29)
-    csrrw sp, mscratch, sp
-    mret
 
 #else
     /* Without tier 1 both worlds use the one vector. */
@@ -420,9 +411,9 @@ vfm_resume:
 #if VFM_METAL_CSR_FAST_PATH
 /* Register tables of tier 1, one 8-byte entry per register. Reading: t4 = xN,
  * return through t1 (a write has saved t0-t4: they are read from the
- * context). Writing: xN = t3, then on to .Ltier1_done, which restores t0, t3
- * and t4 from the context (t1 and t2 are the guest's again by then). sp lives
- * in mscratch. */
+ * context). Writing (.Lwrite_register, below): xN = t3, then the end of
+ * tier 1, which restores t0, t3 and t4 from the context (t1 and t2 are the
+ * guest's again by then). sp lives in mscratch. */
     .balign 8
 .Lread_register:
     li t4, 0
@@ -454,40 +445,39 @@ vfm_resume:
     jr t1
     .endr
 
-    .balign 8
-.Lwrite_register:
-    nop
-    j .Ltier1_done
-    .irp n, 1
-    mv x\n, t3
-    j .Ltier1_done
-    .endr
-    csrw mscratch, t3
-    j .Ltier1_done
-    .irp n, 3, 4
-    mv x\n, t3
-    j .Ltier1_done
-    .endr
-    .irp n, 5
+/* The end of tier 1, at the end of each entry of .Lwrite_register (a jump
+ * to one shared copy would cost an instruction per emulated access): past
+ * the instruction, t0, t3 and t4 back, sp back from mscratch. */
+.macro TIER1_EXIT
+    csrr t4, mepc
+    addi t4, t4, 4
+    csrw mepc, t4
+    LOAD(5)
+    LOAD(28)
+    LOAD(29)
+    csrrw sp, mscratch, sp
+    mret
+.endm
+
+    .balign 64
+.Lwrite_register:                         /* one 64-byte entry per register */
+    TIER1_EXIT                            /* x0 */
+    .balign 64
+    mv x1, t3
+    TIER1_EXIT
+    .balign 64
+    csrw mscratch, t3                     /* sp */
+    TIER1_EXIT
+    .irp n, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+    .balign 64
+    .if \n == 5 || \n == 28 || \n == 29    /* restored by TIER1_EXIT */
     sd t3, VFM_GPR_OFFSET(\n)(sp)
-    j .Ltier1_done
-    .endr
-    .irp n, 6, 7                          /* t1 and t2 are live at the exit of tier 1 */
+    .else                                 /* t1 and t2 are live at the exit of tier 1 */
     mv x\n, t3
-    j .Ltier1_done
+    .endif
+    TIER1_EXIT
     .endr
-    .irp n, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27
-    mv x\n, t3
-    j .Ltier1_done
-    .endr
-    .irp n, 28, 29
-    sd t3, VFM_GPR_OFFSET(\n)(sp)
-    j .Ltier1_done
-    .endr
-    .irp n, 30, 31
-    mv x\n, t3
-    j .Ltier1_done
-    .endr
+    .org .Lwrite_register + 32 * 64
 
 #endif /* VFM_METAL_CSR_FAST_PATH */
 
