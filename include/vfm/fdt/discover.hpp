@@ -291,6 +291,19 @@ template <usize N>
     return device_region(t, n, index);
 }
 
+/// The node whose `phandle` (or the older `linux,phandle`) is `handle` (DT
+/// spec 2.3.3), or none.
+[[nodiscard]] constexpr node find_phandle(const tree& t, u32 handle) noexcept {
+    if (handle == 0 || handle == 0xffff'ffffu) return {};
+    for (node n = t.root(); n; n = t.next_node(n)) {
+        property p = t.find_property(n, "phandle");
+        if (!p) p = t.find_property(n, "linux,phandle");
+        const result<u32> value = p.cell(0);
+        if (value && value.value() == handle) return n;
+    }
+    return {};
+}
+
 /// The SiFive CLINT (msip, mtimecmp, mtime), "riscv,clint0" or "sifive,clint0".
 [[nodiscard]] constexpr result<region> clint_region(const tree& t) noexcept {
     constexpr const char* compatibles[] = {"riscv,clint0", "sifive,clint0"};
@@ -329,11 +342,27 @@ template <usize N>
 
 /// Whether `n` masters the bus according to its binding: QEMU's fw_cfg (its
 /// DMA interface), virtio over MMIO, PCI(e) host bridges (every device behind
-/// them), or any node the tree marks as doing DMA (`dma-coherent`,
-/// `dma-noncoherent`, `iommus`, `iommu-map`, `dma-ranges`).
+/// them), the DMA engines, Ethernet, SD/MMC and USB controllers of the boards
+/// in docs/boards.md (SiFive FU540/FU740, StarFive JH7110, Microchip
+/// PolarFire, Sophgo SG2042: their trees mark none of them), or any node the
+/// tree marks as doing DMA (`dma-coherent`, `dma-noncoherent`, `iommus`,
+/// `iommu-map`, `dma-ranges`).
 [[nodiscard]] constexpr bool is_bus_master(const tree& t, node n) noexcept {
-    constexpr const char* compatibles[] = {"qemu,fw-cfg-mmio", "virtio,mmio", "pci-host-ecam-generic",
-                                           "pci-host-cam-generic"};
+    constexpr const char* compatibles[] = {
+        "qemu,fw-cfg-mmio", "virtio,mmio", "pci-host-ecam-generic", "pci-host-cam-generic",
+        // DMA engines
+        "sifive,pdma0", "sifive,fu540-c000-pdma", "snps,axi-dma-1.01a", "starfive,jh7110-axi-dma",
+        "microchip,mpfs-pdma",
+        // Ethernet
+        "cdns,macb", "cdns,gem", "sifive,fu540-c000-gem", "sifive,fu740-c000-gem", "microchip,mpfs-macb",
+        "snps,dwmac", "snps,dwmac-5.20", "starfive,jh7110-dwmac", "sophgo,sg2042-dwmac",
+        // SD/MMC
+        "snps,dw-mshc", "starfive,jh7110-mmc", "cdns,sd4hc", "microchip,mpfs-sd4hc",
+        // USB
+        "generic-xhci", "generic-ehci", "generic-ohci", "snps,dwc3", "cdns,usb3", "starfive,jh7110-usb",
+        "microchip,mpfs-musb",
+        // PCIe host bridges with their own bindings
+        "sifive,fu740-pcie", "starfive,jh7110-pcie", "microchip,pcie-host-1.0", "sophgo,sg2042-pcie-host"};
     const property compatible = t.find_property(n, "compatible");
     for (const char* c : compatibles)
         if (compatible && compatible.contains(c)) return true;

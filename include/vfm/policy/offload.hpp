@@ -110,9 +110,10 @@ private:
     template <class A, class B>
     [[nodiscard, gnu::always_inline]] static u64 os_time(A& hw, B& board) noexcept {
         u64 time = board.read_time();
-        // mstatus.MPV is read-only zero without H (priv. 3.1.6), so no feature test.
+        // mstatus.MPV is read-only zero without H (priv. 3.1.6), so no feature
+        // test, and htimedelta exists whenever it is set: read it directly.
         if (riscv::mstatus::mpv::test(hw.template read<riscv::csr::mstatus>()))
-            time += hw.csr_read(riscv::csr::htimedelta).value;
+            time += hw.template read<riscv::csr::htimedelta>();
         return time;
     }
 

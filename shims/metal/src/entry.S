@@ -81,11 +81,40 @@ _start:
  *   2. with the caller-saved registers saved, vfm_fast_trap (a C++ leaf, the
  *      monitor's fast path and its policies' fast hooks);
  *   3. with every register saved, vfm_handle_trap (the engine).
- * mtvec is vfm_firmware_trap_vector while the firmware runs (tier 1 first)
- * and vfm_trap_vector while the OS runs (and at boot): the backend switches
- * it with the world (hart_backend::world_switched).
+ * mtvec is vfm_firmware_trap_vector while the firmware runs (tier 1 first),
+ * this hart's entry of vfm_os_trap_vectors while the OS runs and
+ * vfm_trap_vector at boot: the backend switches it with the world
+ * (hart_backend::world_switched).
  * From a guest mscratch holds the context; from the monitor itself it is 0. */
     .section .text.vfm_trap, "ax"
+
+/* The OS's trap vectors, one 64-byte entry per hart. A trap from VS- or
+ * VU-mode can arrive with mstatus.MPRV = 1 (QEMU 7.2 keeps vsstatus bit 17,
+ * WPRI, and makes it MPRV while V = 1; docs/security.md), and then every load
+ * and store of M-mode goes through the guest's translation and the PMP with
+ * the guest's privilege: the monitor must clear MPRV before its first load or
+ * store, with only sp free (csrrci reaches bits 0-4). Each hart has its own
+ * entry: sp, swapped with mscratch, holds MPRV's bit for the csrc and then
+ * the context again, found pc-relatively. */
+#define VFM_MSTATUS_MPRV (1 << 17)
+    .balign 64
+    .globl vfm_os_trap_vectors
+vfm_os_trap_vectors:
+    .set .Los_hart, 0
+    .rept VFM_MAX_HARTS
+    .balign 64
+    csrrw sp, mscratch, sp                /* sp = the context; mscratch = the OS's sp */
+    beqz sp, .Lmonitor_trap
+    lui sp, VFM_MSTATUS_MPRV >> 12
+    csrc mstatus, sp                      /* before any load or store */
+    lla sp, vfm_hart_blocks + .Los_hart * VFM_HART_STRIDE + VFM_CONTEXT_OFFSET
+    SAVE(5)
+    SAVE(28)
+    SAVE(29)
+    j .Ltier2
+    .set .Los_hart, .Los_hart + 1
+    .endr
+
     .balign 4
     .globl vfm_trap_vector
 vfm_trap_vector:
@@ -261,20 +290,11 @@ vfm_firmware_trap_vector:
     ld t3, VFM_CTX_MSCRATCH(t4)           /* on into .Lwrite_rd */
 
 .Lwrite_rd:                               /* x[rd] = t3, then past the instruction; t0 is free */
-    srli t4, t0, 4
-    andi t4, t4, 0xf8                     /* rd * 8 */
+    srli t4, t0, 1
+    andi t4, t4, 0x7c0                    /* rd * 64: an entry of .Lwrite_register */
 1:  auipc t0, %pcrel_hi(.Lwrite_register)
     add t4, t4, t0
     jr %pcrel_lo(1b)(t4)
-.Ltier1_done:
-    csrr t4, mepc
-    addi t4, t4, 4
-    csrw mepc, t4
-    LOAD(5)
-    LOAD(28)
-    LOAD(29)
-    csrrw sp, mscratch, sp
-    mret
 
 #else
     /* Without tier 1 both worlds use the one vector. */
@@ -391,9 +411,9 @@ vfm_resume:
 #if VFM_METAL_CSR_FAST_PATH
 /* Register tables of tier 1, one 8-byte entry per register. Reading: t4 = xN,
  * return through t1 (a write has saved t0-t4: they are read from the
- * context). Writing: xN = t3, then on to .Ltier1_done, which restores t0, t3
- * and t4 from the context (t1 and t2 are the guest's again by then). sp lives
- * in mscratch. */
+ * context). Writing (.Lwrite_register, below): xN = t3, then the end of
+ * tier 1, which restores t0, t3 and t4 from the context (t1 and t2 are the
+ * guest's again by then). sp lives in mscratch. */
     .balign 8
 .Lread_register:
     li t4, 0
@@ -425,40 +445,39 @@ vfm_resume:
     jr t1
     .endr
 
-    .balign 8
-.Lwrite_register:
-    nop
-    j .Ltier1_done
-    .irp n, 1
-    mv x\n, t3
-    j .Ltier1_done
-    .endr
-    csrw mscratch, t3
-    j .Ltier1_done
-    .irp n, 3, 4
-    mv x\n, t3
-    j .Ltier1_done
-    .endr
-    .irp n, 5
+/* The end of tier 1, at the end of each entry of .Lwrite_register (a jump
+ * to one shared copy would cost an instruction per emulated access): past
+ * the instruction, t0, t3 and t4 back, sp back from mscratch. */
+.macro TIER1_EXIT
+    csrr t4, mepc
+    addi t4, t4, 4
+    csrw mepc, t4
+    LOAD(5)
+    LOAD(28)
+    LOAD(29)
+    csrrw sp, mscratch, sp
+    mret
+.endm
+
+    .balign 64
+.Lwrite_register:                         /* one 64-byte entry per register */
+    TIER1_EXIT                            /* x0 */
+    .balign 64
+    mv x1, t3
+    TIER1_EXIT
+    .balign 64
+    csrw mscratch, t3                     /* sp */
+    TIER1_EXIT
+    .irp n, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+    .balign 64
+    .if \n == 5 || \n == 28 || \n == 29    /* restored by TIER1_EXIT */
     sd t3, VFM_GPR_OFFSET(\n)(sp)
-    j .Ltier1_done
-    .endr
-    .irp n, 6, 7                          /* t1 and t2 are live at the exit of tier 1 */
+    .else                                 /* t1 and t2 are live at the exit of tier 1 */
     mv x\n, t3
-    j .Ltier1_done
+    .endif
+    TIER1_EXIT
     .endr
-    .irp n, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27
-    mv x\n, t3
-    j .Ltier1_done
-    .endr
-    .irp n, 28, 29
-    sd t3, VFM_GPR_OFFSET(\n)(sp)
-    j .Ltier1_done
-    .endr
-    .irp n, 30, 31
-    mv x\n, t3
-    j .Ltier1_done
-    .endr
+    .org .Lwrite_register + 32 * 64
 
 #endif /* VFM_METAL_CSR_FAST_PATH */
 
@@ -504,6 +523,8 @@ vfm_firmware_counting_trap_vector:
     csrr t1, mtval
     mret
 .Lunexpected:
+    li t0, VFM_MSTATUS_MPRV               /* the panic's own accesses are the monitor's */
+    csrc mstatus, t0
     csrr a0, mcause
     csrr a1, mepc
     csrr a2, mtval

@@ -132,6 +132,62 @@ TEST_CASE("qemu_virt: every bus master of QEMU virt is denied to the firmware", 
     CHECK(m.board.layout().emulated_devices == region{0x200'0000, 0x1'0000});
 }
 
+// QEMU 7.2's sifive_u (-smp 5 -m 256M), values read off `dtc -I dtb -O dts`
+// of its dumped tree and the FU540 manual (UART txdata, GPIO registers).
+TEST_CASE("qemu_virt: QEMU sifive_u's harts, console, restart line and bus masters", "[platform][qemu][sifive_u]") {
+    const booted m(fdt_test::load("qemu-sifive-u.dtb"), "");
+    REQUIRE(m.error == nullptr);
+    CHECK(m.board.hart_count() == 5);
+    for (u32 i = 0; i < 5; ++i) CHECK(m.board.hart_id(i) == i);
+    CHECK(m.board.layout().ram == region{0x8000'0000, 0x1000'0000});
+    CHECK(m.board.layout().timebase_frequency == 1'000'000);
+    CHECK(m.board.layout().mswi == region{0x200'0000, 0x4000});
+    CHECK(m.board.layout().mtimer.base == 0x200'4000);
+    // /chosen/stdout-path = "/soc/serial@10010000", a SiFive UART.
+    CHECK(m.board.console().base == 0x1001'0000);
+    CHECK(m.board.console().sifive);
+    // No test finisher: gpio-restart = <&gpio 10 GPIO_ACTIVE_LOW>, gpio@10060000 "sifive,gpio0".
+    CHECK(m.board.test_finisher() == 0);
+    CHECK(m.board.restart().gpio == 0x1006'0000);
+    CHECK(m.board.restart().pin == 10);
+    CHECK(m.board.restart().active_low);
+    // The PDMA (dma@3000000) and the GEM (ethernet@10090000: its registers
+    // and its management block at 0x100a0000, with only devices the tree
+    // lists apart between them... and none) master the bus.
+    const std::vector<region> masters = m.bus_masters();
+    REQUIRE(masters.size() >= 2);
+    CHECK(masters[0] == region{0x300'0000, 0x10'0000});
+    bool gem = false;
+    for (const region& r : masters) gem = gem || (r.base <= 0x1009'0000 && r.base + r.size >= 0x100a'1000);
+    CHECK(gem);
+}
+
+TEST_CASE("qemu_virt: 16550 register spacing and the DesignWare APB UART", "[platform]") {
+    fdt_test::builder b;
+    b.begin("").prop_u32("#address-cells", 2).prop_u32("#size-cells", 2);
+    b.begin("chosen").prop_string("stdout-path", "/serial@10000000").end_node();
+    b.begin("cpus").prop_u32("#address-cells", 1).prop_u32("#size-cells", 0).prop_u32("timebase-frequency", 4000000);
+    b.begin("cpu@0").prop_string("device_type", "cpu").prop_u32("reg", 0).prop_string("status", "okay");
+    b.prop_string("riscv,isa", "rv64imafdc").end_node().end_node();
+    b.begin("memory@80000000").prop_string("device_type", "memory");
+    b.prop("reg", cells({0, 0x8000'0000, 0, 0x1000'0000})).end_node();
+    device(b, "clint@2000000", "riscv,clint0", 0x200'0000, 0x1'0000);
+    b.begin("serial@10000000")
+        .prop("compatible", strings({"snps,dw-apb-uart"}))
+        .prop("reg", cells({0, 0x1000'0000, 0, 0x1'0000}))
+        .prop_u32("reg-shift", 2)
+        .prop_u32("reg-io-width", 4)
+        .end_node();
+    b.end_node().end();
+    const booted m(b.build(), "");
+    REQUIRE(m.error == nullptr);
+    CHECK(m.board.console().base == 0x1000'0000);
+    CHECK_FALSE(m.board.console().sifive);
+    CHECK(m.board.console().reg_shift == 2);
+    CHECK(m.board.console().reg_io_width == 4);
+    CHECK(m.board.restart().gpio == 0);
+}
+
 TEST_CASE("qemu_virt: bus masters handed to the firmware by name", "[platform][dma][qemu]") {
     const std::vector<u8> blob = fdt_test::load("qemu-virt.dtb");
 

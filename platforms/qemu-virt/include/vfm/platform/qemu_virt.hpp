@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
-/// Board support for QEMU `virt` (and boards built the same way): everything
-/// the monitor needs is read from the device tree the previous stage passes in
-/// a1 (harts, memory, CLINT or ACLINT, UART, test finisher, timebase), so
-/// `-smp` and `-m` just work. The tree is edited in place to reserve the
+/// Board support for QEMU `virt` and `sifive_u` (and boards built the same
+/// way): everything the monitor needs is read from the device tree the
+/// previous stage passes in a1 (harts, memory, CLINT or ACLINT, the console:
+/// a 16550 with its `reg-shift`/`reg-io-width` or a SiFive UART, the exit
+/// device: a SiFive test finisher or a `gpio-restart` on a SiFive GPIO,
+/// timebase), so `-smp` and `-m` just work. The tree is edited in place to reserve the
 /// monitor's memory before the firmware sees it (docs/platforms.md).
 #pragma once
 
@@ -17,6 +19,8 @@ namespace vfm::platforms {
 
 template <u32 MaxHarts>
 class qemu_virt {
+    enum class console_kind : u8 { ns16550, sifive };
+
 public:
     static constexpr u32 max_harts = MaxHarts;
     /// How far the device tree may grow in place: QEMU puts it at a 2 MiB
@@ -47,29 +51,33 @@ public:
     [[nodiscard]] const char* init(u64 device_tree, region monitor, u64 firmware_entry,
                                    const char* firmware_bus_masters = "") noexcept {
         m_uart = default_uart;
+        m_uart_shift = 0;
+        m_uart_width = 1;
+        m_console = console_kind::ns16550;
         m_finisher = default_finisher;
+        m_restart_gpio = 0;
         u8* blob = reinterpret_cast<u8*>(static_cast<uptr>(device_tree));
         if (blob == nullptr) return "no device tree (a1 is 0)";
         const u64 window_end = bits::align_down(device_tree, device_tree_window) + device_tree_window;
         const fdt::tree t(blob, window_end - device_tree);
         if (!t.ok()) return fdt::to_string(t.status());
 
-        // The console: the node /chosen/stdout-path names when it is a 16550,
-        // else the first 16550 (DT spec 3.6).
-        constexpr const char* uarts[] = {"ns16550a", "ns16550"};
+        // The console: the node /chosen/stdout-path names when the monitor
+        // drives it, else the first such UART (DT spec 3.6).
         m_uart = 0;
         const fdt::node chosen_console = fdt::stdout_node(t);
-        if (chosen_console && is_compatible(t, chosen_console, uarts)) {
-            if (const auto uart = fdt::device_region(t, chosen_console)) m_uart = uart.value().base;
-        }
-        if (m_uart == 0) {
-            if (const auto uart = fdt::device_region(t, uarts)) m_uart = uart.value().base;
+        if (!(chosen_console && use_console(t, chosen_console))) {
+            for (fdt::node n = t.root(); n && m_uart == 0; n = t.next_node(n))
+                if (t.is_enabled(n)) (void)use_console(t, n);
         }
         constexpr const char* finishers[] = {"sifive,test0", "sifive,test1"};
         m_finisher = 0;
+        m_restart_gpio = 0;
         if (const auto finisher = fdt::device_region(t, finishers)) {
             m_finisher = finisher.value().base;
             m_layout.shutdown_device = napot_cover(finisher.value().base, finisher.value().base + finisher.value().size);
+        } else {
+            find_restart_gpio(t);
         }
 
         m_layout.monitor = monitor;
@@ -159,6 +167,24 @@ public:
         const fdt::tree t(m_tree, device_tree_window);
         return t.ok() ? t.name(fdt::node{m_given[index]}) : "?";
     }
+    /// The console init() found (base 0: none) and the restart line (gpio 0: none).
+    struct console_info {
+        u64 base;
+        bool sifive;  ///< a SiFive UART, else a 16550
+        u8 reg_shift;
+        u8 reg_io_width;
+    };
+    [[nodiscard]] console_info console() const noexcept {
+        return {m_uart, m_console == console_kind::sifive, m_uart_shift, m_uart_width};
+    }
+    struct restart_line {
+        u64 gpio;
+        u8 pin;
+        bool active_low;
+    };
+    [[nodiscard]] restart_line restart() const noexcept { return {m_restart_gpio, m_restart_pin, m_restart_active_low}; }
+    [[nodiscard]] u64 test_finisher() const noexcept { return m_finisher; }
+
     [[nodiscard]] u32 hart_count() const noexcept { return m_harts.count(); }
     [[nodiscard]] u64 hart_id(u32 index) const noexcept { return m_harts.id(index); }
     [[nodiscard]] bool hart_index(u64 hartid, u64& index) const noexcept { return m_harts.index_of(hartid, index); }
@@ -169,24 +195,109 @@ public:
     void send_ipi(u32 index) noexcept { mmio32(m_layout.mswi.base + 4 * m_harts.id(index)) = 1; }
     void clear_ipi(u32 index) noexcept { mmio32(m_layout.mswi.base + 4 * m_harts.id(index)) = 0; }
 
-    /// 16550 UART: wait for THR empty (LSR bit 5), then write THR.
+    /// One character on the console: a 16550 waits for THR empty (LSR bit 5)
+    /// and writes THR; a SiFive UART waits while txdata's full bit (31) is
+    /// set and writes txdata (FU540 manual, 13.4).
     void console_put(char c) noexcept {
         if (m_uart == 0) return;
-        volatile u8* uart = reinterpret_cast<volatile u8*>(static_cast<uptr>(m_uart));
         if (c == '\n') console_put('\r');
-        while ((uart[5] & 0x20) == 0) {
+        if (m_console == console_kind::sifive) {
+            if (!m_uart_enabled) {  // txctrl.txen (+0x08, bit 0)
+                mmio32(m_uart + 0x08) = mmio32(m_uart + 0x08) | 1u;
+                m_uart_enabled = true;
+            }
+            while ((mmio32(m_uart) & 0x8000'0000u) != 0) {
+            }
+            mmio32(m_uart) = static_cast<u8>(c);
+            return;
         }
-        uart[0] = static_cast<u8>(c);
+        while ((uart_read(5) & 0x20) == 0) {
+        }
+        uart_write(0, static_cast<u8>(c));
     }
 
-    /// SiFive test finisher: 0x5555 passes, (code << 16) | 0x3333 fails with `code`.
+    /// SiFive test finisher: 0x5555 passes, (code << 16) | 0x3333 fails with
+    /// `code`. Without one, a `gpio-restart` line resets the machine (QEMU
+    /// sifive_u: with -no-reboot QEMU stops; the code is lost, the console
+    /// line before says what happened). Else the hart sleeps.
     void exit(u32 code) noexcept {
         if (m_finisher != 0) mmio32(m_finisher) = code == 0 ? 0x5555u : ((code << 16) | 0x3333u);
+        if (m_restart_gpio != 0) {
+            // SiFive GPIO (FU540 manual, 12.3): output_en at +0x08, output_val
+            // at +0x0c. Drive the line inactive, then active, as the
+            // gpio-restart binding asks.
+            const u32 bit = 1u << m_restart_pin;
+            const u32 inactive = m_restart_active_low ? bit : 0;
+            mmio32(m_restart_gpio + 0x0c) = (mmio32(m_restart_gpio + 0x0c) & ~bit) | inactive;
+            mmio32(m_restart_gpio + 0x08) = mmio32(m_restart_gpio + 0x08) | bit;
+            mmio32(m_restart_gpio + 0x0c) = (mmio32(m_restart_gpio + 0x0c) & ~bit) | (inactive ^ bit);
+        }
         for (;;) asm volatile("wfi");
     }
 
 private:
     static constexpr u32 max_given = 8;
+
+
+    /// Takes node `n` as the console when the monitor can drive it: a 16550
+    /// (or the DesignWare APB UART, 16550-compatible) with its register
+    /// spacing (`reg-shift`, `reg-io-width` 1 or 4), or a SiFive UART (whose
+    /// transmitter console_put enables first). Touches no device: init()
+    /// also runs on the host.
+    [[nodiscard]] bool use_console(const fdt::tree& t, fdt::node n) noexcept {
+        constexpr const char* ns16550[] = {"ns16550a", "ns16550", "snps,dw-apb-uart"};
+        constexpr const char* sifive[] = {"sifive,uart0"};
+        const bool is_ns16550 = is_compatible(t, n, ns16550);
+        if (!is_ns16550 && !is_compatible(t, n, sifive)) return false;
+        const auto uart = fdt::device_region(t, n);
+        if (!uart) return false;
+        if (is_ns16550) {
+            const auto shift = t.find_property(n, "reg-shift").as_uint();
+            const auto width = t.find_property(n, "reg-io-width").as_uint();
+            const u64 io_width = width ? width.value() : 1;
+            if ((shift && shift.value() > 4) || (io_width != 1 && io_width != 4)) return false;
+            m_uart_shift = static_cast<u8>(shift ? shift.value() : 0);
+            m_uart_width = static_cast<u8>(io_width);
+            m_console = console_kind::ns16550;
+        } else {
+            m_console = console_kind::sifive;
+        }
+        m_uart_enabled = false;
+        m_uart = uart.value().base;
+        return true;
+    }
+
+    /// The `gpio-restart` node's line when it is on a SiFive GPIO controller
+    /// (`gpios = <&controller pin flags>`, flags bit 0: active low).
+    void find_restart_gpio(const fdt::tree& t) noexcept {
+        const fdt::node restart = fdt::find_device(t, "gpio-restart");
+        if (!restart) return;
+        const fdt::property gpios = t.find_property(restart, "gpios");
+        const auto handle = gpios.cell(0);
+        const auto pin = gpios.cell(1);
+        const auto flags = gpios.cell(2);
+        if (!handle || !pin || pin.value() >= 32) return;
+        const fdt::node controller = fdt::find_phandle(t, handle.value());
+        constexpr const char* sifive_gpio[] = {"sifive,gpio0"};
+        if (!controller || !is_compatible(t, controller, sifive_gpio)) return;
+        const auto registers = fdt::device_region(t, controller);
+        if (!registers) return;
+        m_restart_gpio = registers.value().base;
+        m_restart_pin = static_cast<u8>(pin.value());
+        m_restart_active_low = flags && (flags.value() & 1) != 0;
+    }
+
+    [[nodiscard]] u32 uart_read(u32 index) const noexcept {
+        const u64 address = m_uart + (u64{index} << m_uart_shift);
+        return m_uart_width == 4 ? mmio32(address) : *reinterpret_cast<volatile u8*>(static_cast<uptr>(address));
+    }
+    void uart_write(u32 index, u8 value) noexcept {
+        const u64 address = m_uart + (u64{index} << m_uart_shift);
+        if (m_uart_width == 4)
+            mmio32(address) = value;
+        else
+            *reinterpret_cast<volatile u8*>(static_cast<uptr>(address)) = value;
+    }
 
     /// Whether the comma-separated `list` names node `name` (wholly, or its part before '@').
     [[nodiscard]] static bool names_node(const char* list, const char* name) noexcept {
@@ -211,7 +322,14 @@ private:
     hart_table<MaxHarts> m_harts;
     u64 m_mtime = 0;
     u64 m_uart = 0;
+    u8 m_uart_shift = 0;
+    u8 m_uart_width = 1;
+    console_kind m_console = console_kind::ns16550;
+    bool m_uart_enabled = false;
     u64 m_finisher = 0;
+    u64 m_restart_gpio = 0;
+    u8 m_restart_pin = 0;
+    bool m_restart_active_low = false;
     const u8* m_tree = nullptr;
     u32 m_given[max_given] = {};
     u32 m_given_to_firmware = 0;

@@ -18,6 +18,8 @@ extern "C" {
 /// The trap vectors (entry.S): the OS's (and the monitor's own), and the
 /// firmware's, whose first tier serves its plain CSR accesses.
 extern char vfm_trap_vector[];
+/// The OS's trap vectors: one 64-byte entry per hart, by mhartid.
+extern char vfm_os_trap_vectors[];
 extern char vfm_firmware_trap_vector[];
 extern char vfm_firmware_counting_trap_vector[];
 /// Enters the guest described by `context` (restores its registers, mret).
@@ -147,10 +149,11 @@ public:
         return reinterpret_cast<u8*>(static_cast<uptr>(address));
     }
 
-    /// mtvec for the world that runs next: the firmware's traps take the
+    /// mtvec for the world that runs next: the OS's traps take this hart's
+    /// own entry (it clears mstatus.MPRV first, entry.S), the firmware's the
     /// counting vector once it has touched a counter (virt::virtual_counters).
     void world_switched(bool firmware_runs, bool count_firmware_traps) noexcept {
-        const char* vector = !firmware_runs         ? vfm_trap_vector
+        const char* vector = !firmware_runs         ? vfm_os_trap_vectors + 64 * read<riscv::csr::mhartid>()
                              : count_firmware_traps ? vfm_firmware_counting_trap_vector
                                                     : vfm_firmware_trap_vector;
         write<riscv::csr::mtvec>(reinterpret_cast<uptr>(vector));
