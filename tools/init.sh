@@ -65,6 +65,11 @@ else
 fi
 
 sync
+# A machine without a poweroff device (QEMU sifive_u) resets instead, which
+# QEMU's -no-reboot turns into an exit (tools/vfmtool/qemu.py, MACHINES).
+if grep -q 'vfm\.off=reboot' /proc/cmdline; then
+    reboot -f
+fi
 poweroff -f
 # Only reached when the firmware cannot power off.
 echo "vfm: poweroff failed"

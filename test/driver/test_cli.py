@@ -69,6 +69,9 @@ class ErrorPathTest(DriverTest):
             (["--toolchain", "icc"], "--toolchain"),
             (["--cpu", ""], "--cpu"),
             (["--exec", "true"], "--no-kernel"),
+            (["--machine", "sifive_u", "--smp", "1"], "--smp"),
+            (["--machine", "sifive_u", "--smp", "6"], "--smp"),
+            (["--machine", "spike"], "--machine"),
         ]:
             with self.subTest(args=args):
                 self.assertUsageError(self.run_args("--firmware", fw, *args), frag)
@@ -161,6 +164,20 @@ class DryRunTest(DriverTest):
         self.assertEqual(argv[argv.index("-icount") + 1], "shift=0")
         self.assertIn(f"loader,file={self.fw},addr=0x80200000", argv)
         self.assertEqual(argv[argv.index("-s"):], ["-s", "-d", "guest_errors", "-S", "-no-reboot"])
+
+    def test_sifive_u(self):
+        # QEMU sifive_u: 5 harts by default, the SiFive UART's console name, and
+        # reboot as the way out (no poweroff device; -no-reboot makes it an exit).
+        argv = self.argv("--machine", "sifive_u", "--firmware", self.fw, "--kernel", self.kernel,
+                         "--initrd", self.initrd)
+        self.assertEqual(argv[argv.index("-M") + 1], "sifive_u")
+        self.assertEqual(argv[argv.index("-smp") + 1], "5")
+        self.assertEqual(argv[argv.index("-append") + 1], "console=ttySIF0 vfm.off=reboot")
+        self.assertIn("-no-reboot", argv)
+        argv = self.argv("--firmware", self.fw, "--kernel", self.kernel, "--initrd", self.initrd)
+        self.assertEqual(argv[argv.index("-M") + 1], "virt")
+        self.assertEqual(argv[argv.index("-smp") + 1], "1")
+        self.assertNotIn("-no-reboot", argv)
 
     def test_native_uses_the_stub(self):
         argv = self.argv("--native", "--no-kernel", "--firmware", self.fw)

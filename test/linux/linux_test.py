@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Linux under the monitor (and natively, for comparison) on QEMU virt.
+"""Linux under the monitor (and natively, for comparison) on QEMU virt or sifive_u.
 
     linux_test.py --source DIR --monitor BIN --stub BIN CASE [options]
 
@@ -79,7 +79,10 @@ def main() -> int:
     ap.add_argument("--cross-file", help="match: the cross file of the build")
     ap.add_argument("--firmware", default="opensbi-1.1")
     ap.add_argument("--cpu", default=None)
-    ap.add_argument("--smp", type=int, default=1)
+    ap.add_argument("--smp", type=int, default=None)
+    ap.add_argument("--machine", default="virt", help="QEMU machine (virt or sifive_u)")
+    ap.add_argument("--cpus", type=int, default=None,
+                    help="boot: the CPUs Linux must see (default --smp; sifive_u: its U54s, not the E51)")
     ap.add_argument("--memory", default="512M")
     args = ap.parse_args()
 
@@ -87,7 +90,7 @@ def main() -> int:
     from vfmtool import api  # noqa: E402
 
     def boot(command: str, native: bool = False):
-        r = api.boot(exec_cmd=command, firmware=args.firmware, cpu=args.cpu, smp=args.smp,
+        r = api.boot(exec_cmd=command, firmware=args.firmware, cpu=args.cpu, smp=args.smp, machine=args.machine,
                      memory=args.memory, native=native, append="console=ttyS0 quiet",
                      bios=args.stub if native else args.monitor, timeout=TIMEOUT)
         where = "natively" if native else "under the monitor"
@@ -122,8 +125,9 @@ def main() -> int:
         if out is None:
             return 1
         lines = out.split()
+        cpus = args.cpus if args.cpus is not None else (args.smp or 1)
         good = expect("Linux" in lines, "uname says Linux")
-        good &= expect(str(args.smp) in lines, f"{args.smp} processor(s) in /proc/cpuinfo")
+        good &= expect(str(cpus) in lines, f"{cpus} processor(s) in /proc/cpuinfo")
         good &= expect("42" in lines, "the shell computes 6 * 7 = 42")
         return 0 if good else 1
 
@@ -131,7 +135,7 @@ def main() -> int:
         out = boot(SMP_WORKLOAD)
         if out is None:
             return 1
-        n = args.smp
+        n = args.cpus if args.cpus is not None else (args.smp or 1)
         online = "0" if n == 1 else f"0-{n - 1}"
         good = expect(f"online {online} count {n}" in out, f"all {n} CPUs online")
         for cpu in range(n):

@@ -162,7 +162,11 @@ def build_parser() -> Parser:
     s.add_argument("--append", default="console=ttyS0", metavar="ARGS",
                    help="kernel command line (default: console=ttyS0)")
     s.add_argument("--no-kernel", action="store_true", help="firmware only (test firmwares)")
-    s.add_argument("--smp", type=_positive_int, default=1, metavar="N", help="harts (default 1)")
+    s.add_argument("--machine", "-M", default="virt", choices=["virt", "sifive_u"],
+                   help="QEMU machine (default virt; sifive_u: an E51 without S-mode and four U54s, "
+                        "docs/boards.md)")
+    s.add_argument("--smp", type=_positive_int, default=None, metavar="N",
+                   help="harts (default 1 on virt, 5 on sifive_u)")
     s.add_argument("--memory", "-m", default="512M", metavar="SIZE", help="memory (default 512M)")
     s.add_argument("--cpu", metavar="CPU", help="QEMU -cpu, e.g. rv64,sstc=off")
     s.add_argument("--icount", action="store_true",
@@ -288,7 +292,8 @@ def dispatch(argv) -> int:
         from . import qemu
         from .common import normalize_policies
         opts = qemu.RunOptions(
-            firmware=args.firmware, native=args.native, kernel=args.kernel, initrd=args.initrd,
+            firmware=args.firmware, machine=args.machine, native=args.native, kernel=args.kernel,
+            initrd=args.initrd,
             append=args.append, no_kernel=args.no_kernel, smp=args.smp, memory=args.memory,
             cpu=args.cpu, icount=args.icount, exec_cmd=args.exec_cmd, timeout=args.timeout,
             policies=normalize_policies(args.policy), given=normalize_given(args.given),

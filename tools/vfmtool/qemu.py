@@ -36,6 +36,15 @@ DEFAULT_EXEC_TIMEOUT = 300.0
 # (poweroff); if it has not after this long it is stopped.
 POWEROFF_GRACE = 30.0
 
+# The QEMU machines the monitor's board layer serves (docs/boards.md): per
+# machine its harts' range, the default -smp, the Linux console and whether the
+# guest must reboot instead of powering off (sifive_u has no poweroff device:
+# its gpio-restart line resets the machine, which -no-reboot turns into an exit).
+MACHINES = {
+    "virt": {"smp": (1, 512), "default_smp": 1, "console": "ttyS0", "reboot_to_exit": False},
+    "sifive_u": {"smp": (2, 5), "default_smp": 5, "console": "ttySIF0", "reboot_to_exit": True},
+}
+
 SYSTEM_OPENSBI = Path("/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin")
 FIRMWARE_NAMES = ("opensbi-1.1", "opensbi-1.6")
 
@@ -47,12 +56,13 @@ class RunOptions:
     """Everything `vfm run` takes; defaults match the command line's."""
 
     firmware: str = "opensbi-1.1"  # a file, or a name in FIRMWARE_NAMES
+    machine: str = "virt"  # a key of MACHINES
     native: bool = False
     kernel: str | None = None
     initrd: str | None = None
     append: str = DEFAULT_APPEND
     no_kernel: bool = False
-    smp: int = 1
+    smp: int | None = None  # None: the machine's default
     memory: str = DEFAULT_MEMORY
     cpu: str | None = None
     icount: bool = False
@@ -136,8 +146,11 @@ def parse_address(text: str) -> int:
 
 
 def validate(opts: RunOptions) -> None:
-    if not isinstance(opts.smp, int) or not 1 <= opts.smp <= 512:
-        raise UsageError(f"bad --smp value '{opts.smp}' (1 to 512 harts)")
+    if opts.machine not in MACHINES:
+        raise UsageError(f"unknown --machine '{opts.machine}' (one of {', '.join(MACHINES)})")
+    low, high = MACHINES[opts.machine]["smp"]
+    if opts.smp is not None and (not isinstance(opts.smp, int) or not low <= opts.smp <= high):
+        raise UsageError(f"bad --smp value '{opts.smp}' ({low} to {high} harts on {opts.machine})")
     if not MEMORY_RE.match(str(opts.memory)):
         raise UsageError(f"bad --memory value '{opts.memory}' (e.g. 512M or 2G)")
     if opts.timeout is not None and not opts.timeout > 0:
@@ -256,11 +269,19 @@ def prepare(opts: RunOptions, *, dry_run: bool = False, cache: Path | None = Non
             files = {name: _check_file(path, "initrd file").read_bytes()
                      for name, path in opts.initrd_files.items()}
             initrd = initramfs.exec_initrd(initrd, opts.exec_cmd, cache, files)
-    argv = [qemu_binary(), "-M", "virt", "-nographic", "-bios", str(bios),
+    machine = MACHINES[opts.machine]
+    argv = [qemu_binary(), "-M", opts.machine, "-nographic", "-bios", str(bios),
             "-device", f"loader,file={_qemu_opt_value(firmware)},addr={address:#x}"]
     if kernel is not None:
-        argv += ["-kernel", str(kernel), "-initrd", str(initrd), "-append", opts.append]
-    argv += ["-smp", str(opts.smp), "-m", str(opts.memory)]
+        # The machine's own console name where the command line names virt's.
+        append = opts.append.replace("console=ttyS0", "console=" + machine["console"])
+        if machine["reboot_to_exit"]:
+            append += " vfm.off=reboot"  # tools/init.sh: reboot -f instead of poweroff -f
+        argv += ["-kernel", str(kernel), "-initrd", str(initrd), "-append", append]
+    if machine["reboot_to_exit"]:
+        argv += ["-no-reboot"]
+    smp = opts.smp if opts.smp is not None else machine["default_smp"]
+    argv += ["-smp", str(smp), "-m", str(opts.memory)]
     if opts.cpu:
         argv += ["-cpu", str(opts.cpu)]
     if opts.icount:
