@@ -814,10 +814,13 @@ private:
             // (virtual_counters); the OS reads the hardware's.
             case csr::cycle: return counter_access(0, csr_op_kind::set, 0, false, old_value);
             case csr::instret: return counter_access(1, csr_op_kind::set, 0, false, old_value);
+            // `time` is the hart's own or nothing: a hart without it (QEMU
+            // sifive_u and spike, boards whose timer is only memory-mapped)
+            // raises illegal instruction for it in M-mode too (priv. 2.1),
+            // and firmwares probe for it that way (docs/boards.md).
             case csr::time:
-                if (m_h.features.has_time_csr) return physical_read(csr::time, old_value);
-                old_value = board().read_time();
-                return true;
+                if (!m_h.features.has_time_csr) return false;
+                return physical_read(csr::time, old_value);
             case csr::mcycle: return counter_access(0, kind, operand, write, old_value);
             case csr::minstret: return counter_access(1, kind, operand, write, old_value);
             case csr::mcountinhibit: return physical_access(number, kind, operand, write, old_value);

@@ -290,6 +290,25 @@ void expect_emulated(cpu& c, u32 insn) {
     REQUIRE(s.advanced);
 }
 
+TEST_CASE("csr: a hart without the time CSR: the firmware's reads of time are illegal, as in M-mode natively",
+          "[virt][csr]") {
+    // priv. 2.1: an access to a CSR the hart does not implement raises
+    // illegal instruction, whatever the privilege; QEMU sifive_u's harts have
+    // no `time` (docs/boards.md), and OpenSBI probes it that way.
+    host::hart_config config = mu::make();
+    config.time_csr = false;
+    machine m{config};
+    cpu& c = m.hart0();
+    c.boot_with_vector();
+    expect_illegal(c, enc::csrrs(7, csr::time, 0));
+    expect_illegal(c, enc::csrrsi(7, csr::time, 0));
+    host::hart_config with_time = mu::make();
+    machine m2{with_time};
+    cpu& c2 = m2.hart0();
+    c2.boot_with_vector();
+    expect_emulated(c2, enc::csrrs(7, csr::time, 0));
+}
+
 u64 expected_masked(const rule& r, u64 written) { return (written & r.mask) | r.fixed; }
 
 template <class Config>
