@@ -122,7 +122,8 @@ class FetchTest(DriverTest):
         build_deb(self.debs / f"{self.kernel_pkg}.deb", self.kernel_pkg, "6.12.10-1", {
             f"boot/vmlinux-{ver}": (kernel or kernel_image(), 0o644),
             f"boot/config-{ver}": (b"CONFIG_RISCV=y\n", 0o644),
-            f"lib/modules/{ver}/modules.dep": (b"", 0o644)})
+            f"lib/modules/{ver}/modules.dep": (b"", 0o644),
+            f"usr/lib/linux-image-{ver}/sifive/board.dtb": (b"\xd0\x0d\xfe\xed" + b"\0" * 36, 0o644)})
         busybox = make_elf([(0x10000, 0x10000, b"\0" * 64, 64)], 0x10000)
         build_deb(self.debs / "busybox-static.deb", "busybox-static", "1:1.37.0-6",
                   {"usr/bin/busybox": (busybox, 0o644)})
@@ -189,6 +190,7 @@ class FetchTest(DriverTest):
         self.assertEqual(manifest["packages"]["opensbi"], "1.6-1")
         self.assertEqual(manifest["mirror"], "http://deb.example/debian")
         self.assertIn("Image", manifest["files"])
+        self.assertIn("dtbs/sifive/board.dtb", manifest["files"])  # the boards' device trees
         names = newc_names(gzip.decompress((root / "initramfs.cpio.gz").read_bytes()))
         self.assertIn("init", names)
         self.assertIn("bin/busybox", names)

@@ -10,6 +10,9 @@ Cache layout (root: $VFM_CACHE, else ~/.cache/vfm):
     busybox                 usr/bin/busybox of busybox-static (riscv64, static)
     initramfs.cpio.gz       busybox + tools/init.sh as /init
     opensbi-1.6/            fw_dynamic.bin/.elf, fw_jump.bin/.elf (generic platform)
+    dtbs/<vendor>/*.dtb     the boards' device trees the kernel package ships
+                            (usr/lib/linux-image-<ver>/), test data of the
+                            board layer (test/unit/fdt/board_dtbs.py)
   flat/                     raw images flattened from ELF firmware
   exec/                     initrds with an appended --exec command
 
@@ -74,6 +77,10 @@ class Artifacts:
     @property
     def fw_dynamic(self) -> Path:
         return self.opensbi_dir / "fw_dynamic.bin"
+
+    @property
+    def dtbs(self) -> Path:
+        return self.root / "dtbs"
 
     @property
     def kernel_version(self) -> str:
@@ -220,6 +227,8 @@ def load(cache: Path | None = None) -> Artifacts | None:
                 return None
         except OSError:
             return None
+    if not art.dtbs.is_dir():  # a cache from before the boards' device trees: fetched again
+        return None
     return art
 
 
@@ -378,6 +387,11 @@ def _populate(work: Path, mirror: str, insecure: bool) -> Path:
             cfg = kx / "boot" / f"config-{kernel_version}"
             if cfg.is_file():
                 shutil.move(str(cfg), out / "config")
+            (out / "dtbs").mkdir()
+            for dtb in sorted((kx / "usr" / "lib").glob("linux-image-*/*/*.dtb")):
+                vendor = out / "dtbs" / dtb.parent.name
+                vendor.mkdir(exist_ok=True)
+                shutil.move(str(dtb), vendor / dtb.name)
         elif pkg == "busybox-static":
             bb = kx / "usr" / "bin" / "busybox"
             if not bb.is_file() or bb.stat().st_size == 0:

@@ -89,6 +89,10 @@ public:
             const fdt::result<u64> id = fdt::hart_id(t, cpu);
             if (!id || !t.is_enabled(cpu)) continue;
             if (!m_harts.add(id.value())) return "the device tree has more harts than this build supports (max_harts)";
+            // S-mode with an MMU: `mmu-type` other than "riscv,none" (the
+            // RISC-V CPU binding). The engine still discovers each hart itself.
+            const fdt::property mmu = t.find_property(cpu, "mmu-type");
+            m_hart_mmu[m_harts.count() - 1] = mmu && !mmu.string_equals("riscv,none");
         }
         if (m_harts.count() == 0) return "the device tree lists no harts";
 
@@ -105,7 +109,14 @@ public:
         if (firmware_entry >= monitor.base && firmware_entry < m_layout.shared_buffer.end())
             return "the firmware address is inside the monitor's memory";
 
-        if (const auto clint = fdt::clint_region(t)) {
+        fdt::result<fdt::region> clint = fdt::clint_region(t);
+        // The SiFive FU540 and FU740 have their CLINT at 0x2000000 (FU540-C000
+        // and FU740-C000 manuals, memory map), which Linux's trees for them
+        // leave out (Linux takes its timer from SBI): the one fact a tree
+        // cannot give here.
+        constexpr const char* fu_socs[] = {"sifive,fu540-c000", "sifive,fu740-c000"};
+        if (!clint && is_compatible(t, t.root(), fu_socs)) clint = fdt::region{0x200'0000, 0x1'0000};
+        if (clint) {
             // SiFive CLINT: msip at +0, mtimecmp at +0x4000, mtime at +0xbff8.
             const u64 base = clint.value().base;
             m_layout.mswi = {base, 0x4000};
@@ -186,6 +197,9 @@ public:
     [[nodiscard]] u64 test_finisher() const noexcept { return m_finisher; }
 
     [[nodiscard]] u32 hart_count() const noexcept { return m_harts.count(); }
+    /// Whether the tree gives hart `index` an MMU (so S-mode): false for a
+    /// monitor core such as the FU540's E51 or the JH7110's S7.
+    [[nodiscard]] bool hart_has_mmu(u32 index) const noexcept { return index < MaxHarts && m_hart_mmu[index]; }
     [[nodiscard]] u64 hart_id(u32 index) const noexcept { return m_harts.id(index); }
     [[nodiscard]] bool hart_index(u64 hartid, u64& index) const noexcept { return m_harts.index_of(hartid, index); }
 
@@ -320,6 +334,7 @@ private:
 
     memory_layout m_layout{};
     hart_table<MaxHarts> m_harts;
+    bool m_hart_mmu[MaxHarts] = {};
     u64 m_mtime = 0;
     u64 m_uart = 0;
     u8 m_uart_shift = 0;
