@@ -38,6 +38,17 @@ void exit_qemu(u32 code) noexcept {
                          code == 0 ? platform::finisher_pass : (code << 16) | platform::finisher_fail);
     else if (platform::devices.htif != 0)
         htif_command(0, 0, (u64{code} << 1) | 1);  // HTIF: payload bit 0 ends the run, code in [47:1]
+    else if (platform::devices.restart_gpio != 0) {
+        // gpio-restart: inactive, then active (QEMU sifive_u resets; with
+        // -no-reboot it exits with status 0, the verdict line says the rest).
+        const u64 value = platform::devices.restart_gpio + 0x0c;
+        const u64 enable = platform::devices.restart_gpio + 0x08;
+        const u32 bit = 1u << platform::devices.restart_pin;
+        const u32 inactive = platform::devices.restart_active_low ? bit : 0;
+        mmio::write<u32>(value, (mmio::read<u32>(value) & ~bit) | inactive);
+        mmio::write<u32>(enable, mmio::read<u32>(enable) | bit);
+        mmio::write<u32>(value, (mmio::read<u32>(value) & ~bit) | (inactive ^ bit));
+    }
     for (;;) wfi();
 }
 

@@ -84,6 +84,14 @@ void put_char(char c) noexcept {
         htif_command(1, 1, static_cast<u8>(c));
         return;
     }
+    if (platform::devices.sifive_uart != 0) {  // txdata: wait while full (bit 31)
+        const u64 txctrl = platform::devices.sifive_uart + 0x08;
+        mmio::write<u32>(txctrl, mmio::read<u32>(txctrl) | 1u);  // txen
+        while ((mmio::read<u32>(platform::devices.sifive_uart) & 0x8000'0000u) != 0) {
+        }
+        mmio::write<u32>(platform::devices.sifive_uart, static_cast<u8>(c));
+        return;
+    }
     while ((mmio::read<u8>(platform::devices.uart + 5) & platform::uart_lsr_thre) == 0) {
     }
     mmio::write<u8>(platform::devices.uart, static_cast<u8>(c));

@@ -29,6 +29,13 @@ struct device_map {
     u64 finisher = 0x10'0000;
     /// HTIF (QEMU spike): fromhost at +0, tohost at +8; console and exit when set.
     u64 htif = 0;
+    /// SiFive UART (QEMU sifive_u): the console when set (txdata at +0, bit 31: full).
+    u64 sifive_uart = 0;
+    /// A gpio-restart line on a SiFive GPIO (QEMU sifive_u, which has no
+    /// finisher): the exit when there is nothing else; the code is lost.
+    u64 restart_gpio = 0;
+    u32 restart_pin = 0;
+    bool restart_active_low = false;
     /// SiFive CLINT (ACLINT MSWI + MTIMER layout).
     u64 clint = 0x200'0000;
 };
