@@ -104,8 +104,9 @@ vfm_os_trap_vectors:
     .rept VFM_MAX_HARTS
     .balign 64
     csrrw sp, mscratch, sp                /* sp = the context; mscratch = the OS's sp */
-    beqz sp, .Lmonitor_trap
-    lui sp, VFM_MSTATUS_MPRV >> 12
+    bnez sp, 1f                           /* (a beqz may not reach past many harts' entries) */
+    j .Lmonitor_trap
+1:  lui sp, VFM_MSTATUS_MPRV >> 12
     csrc mstatus, sp                      /* before any load or store */
     lla sp, vfm_hart_blocks + .Los_hart * VFM_HART_STRIDE + VFM_CONTEXT_OFFSET
     SAVE(5)
