@@ -14,20 +14,11 @@
 #include <vector>
 
 #include "fdt_test_util.hpp"
+#include "region_print.hpp"
 #include "vfm_catch.hpp"
 
 using namespace vfm;
 
-namespace vfm {
-// How Catch prints a platform region: [base, end).
-inline std::ostream& operator<<(std::ostream& s, const region& r) {
-    const std::ios_base::fmtflags flags = s.flags();
-    s << std::hex << "[0x" << r.base << ", 0x" << r.base + r.size << ")";
-    s.flags(flags);
-    return s;
-}
-inline bool operator==(const region& a, const region& b) { return a.base == b.base && a.size == b.size; }
-}  // namespace vfm
 
 namespace {
 
