@@ -13,6 +13,11 @@ _start:
     ld      t0, %pcrel_lo(1b)(t0)
     jr      t0
 
+/* Where the stub jumps: the firmware (stub.ld's FIRMWARE_BASE), or what
+ * VFM_STUB_TARGET says (a monitor linked away from the -bios address). */
+#ifndef VFM_STUB_TARGET
+#define VFM_STUB_TARGET FIRMWARE_BASE
+#endif
     .balign 8
 firmware_entry:
-    .dword  FIRMWARE_BASE
+    .dword  VFM_STUB_TARGET
