@@ -187,20 +187,29 @@ struct hart {
     /// ~0 when none. The physical timer fires at the earlier of it and the firmware's.
     u64 monitor_deadline = ~u64{0};
 
-    /// The physical PMP layout of this hart and the configuration register
-    /// values of each view, recomputed when the virtual PMP changes.
+    /// The physical PMP layout of this hart (the monitor's entries, the
+    /// tail), the slots computed from the virtual PMP (pmp_layout.hpp: the
+    /// whole list when it fits, else a cache per world) and the configuration
+    /// register values of each view, recomputed when the virtual PMP changes.
     pmp_layout pmp;
+    pmp_plan pmp_slots;
+    /// The list did not fit: the slots after the monitor's entries are a
+    /// cache (pmp_cache_state), filled on access faults (virt/pmp_physical.hpp).
+    bool pmp_cached = false;
+    pmp_cache pmp_cache_state;
     u64 pmpcfg_views[4][pmp_cfg_registers] = {};
+    /// The OS's access faults the physical medeleg keeps from delegating (the
+    /// monitor resolves cache misses first): access faults while pmp_cached.
+    u64 os_medeleg_withheld = 0;
+    /// Access faults resolved by installing a range (for ./vfm bench).
+    u64 pmp_misses_resolved = 0;
 
     // Physical state the monitor programmed last, to skip redundant writes.
     u64 physical_mie = 0;
     u64 physical_timer = ~u64{0};
     u64 physical_pmpcfg[pmp_cfg_registers] = {};
+    u64 physical_pmpaddr[riscv::pmp::max_entries] = {};
     pmp_view physical_view = pmp_view::firmware;
-    /// Tail slots (pmp_layout::tail_count) whose pmpaddr differs between the
-    /// worlds (bit k: the k-th tail slot), and which set the hart holds now.
-    u64 tail_conflicts = 0;
-    bool tail_holds_firmware_addresses = true;
 
     /// Where the trap paths read the firmware's instructions back in place
     /// (firmware_code_window): a pc whose four bytes lie in

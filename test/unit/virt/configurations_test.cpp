@@ -15,8 +15,8 @@ constexpr u64 mtimecmp0 = 0x200'4000;
 
 constexpr u64 irq(u64 code) { return 0x8000'0000'0000'0000 | code; }
 
-/// The virtual PMP entries the firmware gets: 16 - 4 and 64 - 4 (docs/pmp.md).
-constexpr unsigned virtual_entries[4] = {12, 12, 12, 60};
+/// The virtual PMP entries the firmware gets: all of the hart's (docs/pmp.md).
+constexpr unsigned virtual_entries[4] = {16, 16, 16, 64};
 
 }  // namespace
 

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+/// The hart's physical PMP brought in line with the slots of
+/// virt/pmp_layout.hpp, and the cache's miss path (docs/pmp.md, "The cache"):
+/// an access the physical layout denied is decided in software by the
+/// list; if the list allows it, the range its decider alone decides is
+/// installed (the least recently used ranges make room) and the access can run again.
+#pragma once
+
+#include <vfm/arch.hpp>
+#include <vfm/riscv/csr.hpp>
+#include <vfm/riscv/pmp.hpp>
+#include <vfm/virt/hart.hpp>
+#include <vfm/virt/pmp_layout.hpp>
+
+namespace vfm::virt {
+
+/// The firmware's virtual PMP of `h`, as the layout computations read it.
+[[nodiscard]] inline virtual_pmp virtual_pmp_of(const hart& h) noexcept {
+    return virtual_pmp{h.csr.pmpcfg, h.csr.pmpaddr, h.pmp.virtual_count(), h.features.pmp_granularity};
+}
+
+/// Recomputes the pmpcfg register values of every view from h.pmp_slots.
+inline void refresh_pmpcfg_views(hart& h) noexcept {
+    for (unsigned v = 0; v < 4; ++v) h.pmp_slots.registers(static_cast<pmp_view>(v), h.pmpcfg_views[v], h.pmp.cfg_registers());
+}
+
+/// Writes the pmpaddr registers that differ from what the hart holds (every
+/// PMP write flushes QEMU's TLB: only what changed).
+template <arch Arch>
+[[gnu::noinline]] void write_pmp_addresses(Arch& hw, hart& h) noexcept {
+    for (unsigned slot = 0; slot < h.pmp.physical_count; ++slot) {
+        if (h.physical_pmpaddr[slot] == h.pmp_slots.addr[slot]) continue;
+        (void)hw.csr_write(static_cast<riscv::csr>(riscv::pmpaddr_number(slot)), h.pmp_slots.addr[slot]);
+        h.physical_pmpaddr[slot] = h.pmp_slots.addr[slot];
+    }
+}
+
+/// Writes every pmpcfg register of `view` that differs from what the hart holds.
+template <arch Arch>
+void write_pmpcfg_registers(Arch& hw, hart& h, pmp_view view) noexcept {
+    const u64* wanted = h.pmpcfg_views[static_cast<unsigned>(view)];
+    for (unsigned r = 0; r < h.pmp.cfg_registers(); ++r) {
+        if (wanted[r] == h.physical_pmpcfg[r]) continue;
+        (void)hw.csr_write(static_cast<riscv::csr>(riscv::pmpcfg_number(2 * r)), wanted[r]);
+        h.physical_pmpcfg[r] = wanted[r];
+    }
+}
+
+/// What the miss path made of an access.
+enum class pmp_resolution : u8 {
+    denied,     ///< the list denies it: the fault is the guest's
+    resident,   ///< allowed, and its range is in the slots already (the fault, if any, is the guest's)
+    installed,  ///< allowed: its range is in the slots now; the access may run again
+};
+
+/// The miss path for an access of `size` bytes at physical `address` needing
+/// `needed` in `view` (levels 2-4 of the list: the monitor's entries are the
+/// caller's). Only in cache mode; otherwise the slots hold the whole list and
+/// the answer is `resident` or `denied`.
+template <arch Arch>
+pmp_resolution resolve_pmp_access(Arch& hw, hart& h, pmp_view view, u64 address, u64 size, u8 needed) noexcept {
+    const virtual_pmp v = virtual_pmp_of(h);
+    const pmp_decision d = pmp_decide(h.pmp, v, view, address, size, needed);
+    if (!d.allowed) return pmp_resolution::denied;
+    if (!h.pmp_cached) return pmp_resolution::resident;
+    const pmp_family family = family_of(view);
+    pmp_cache& cache = h.pmp_cache_state;
+    const int found = cache.find(address, family);
+    if (found >= 0) {
+        cache.touch(static_cast<unsigned>(found));
+        return pmp_resolution::resident;
+    }
+    const u64 end = cacheable_end(d.base, d.end, v.g);
+    if (address + size > end) return pmp_resolution::denied;
+    // The family's ranges carry the permissions of its main view; the other
+    // view (MPRV's) derives its own from them (plan_cache).
+    const pmp_view main = family == pmp_family::firmware ? pmp_view::firmware : pmp_view::os;
+    const u8 perms = d.decider == pmp_decision::default_decider
+                         ? pmp_default_perms(main)
+                         : pmp_view_perms(v.cfg[static_cast<unsigned>(d.decider)], main);
+    if (!cache.install(family, d.base, end, perms, v.g, h.pmp.physical_count - h.pmp.reserved_count))
+        return pmp_resolution::denied;
+    plan_cache(h.pmp, cache, h.pmp_slots);
+    refresh_pmpcfg_views(h);
+    write_pmp_addresses(hw, h);
+    write_pmpcfg_registers(hw, h, h.physical_view);
+    return pmp_resolution::installed;
+}
+
+}  // namespace vfm::virt
