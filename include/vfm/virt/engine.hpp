@@ -348,7 +348,7 @@ public:
                                                  riscv::mstatus::mie::mask | mpv_mask());
         // Force the first write of every register the monitor may use.
         for (auto& r : m_h.physical_pmpcfg) r = ~u64{0};
-        for (auto& a : m_h.physical_pmpaddr) a = ~u64{0};
+        m_h.pmp_slots.dirty = ~u64{0};
         m_h.physical_view = pmp_view::firmware;
         recompute_pmp_views();
         m_h.physical_mie = ~u64{0};
@@ -1143,8 +1143,6 @@ private:
     void recompute_pmp_views() noexcept {
         m_h.pmp_cached = !plan_fit(m_h.pmp, virtual_pmp_of(m_h), m_h.pmp_slots);
         if (m_h.pmp_cached) {
-            m_h.pmp_slots = pmp_plan{};
-            plan_reserved(m_h.pmp, m_h.pmp_slots);
             m_h.pmp_cache_state = pmp_cache{};
             plan_cache(m_h.pmp, m_h.pmp_cache_state, m_h.pmp_slots);
         }
@@ -1154,7 +1152,6 @@ private:
                                       (u64{1} << static_cast<unsigned>(riscv::exception::load_access_fault)) |
                                       (u64{1} << static_cast<unsigned>(riscv::exception::store_access_fault));
         m_h.os_medeleg_withheld = m_h.pmp_cached ? access_faults : 0;
-        refresh_pmpcfg_views(m_h);
         check_trap_vector();
         write_pmp_addresses(m_hw, m_h);
         apply_pmp_view(m_h.world == world::firmware ? firmware_view() : pmp_view::os);
@@ -1206,7 +1203,7 @@ public:
     /// apply_pmp_view, inlined (the world switches' fast path): the views
     /// share every pmpaddr, in cache mode too (pmp_layout.hpp).
     [[gnu::always_inline]] void apply_pmp_view_inline(pmp_view view) noexcept {
-        const u64* wanted = m_h.pmpcfg_views[static_cast<unsigned>(view)];
+        const u64* wanted = m_h.pmp_slots.cfg[static_cast<unsigned>(view)];
         u64* physical = m_h.physical_pmpcfg;
         const unsigned registers = m_h.pmp.cfg_registers();  // at least 1: the layout is usable()
         m_h.physical_view = view;

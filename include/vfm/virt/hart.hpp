@@ -190,14 +190,14 @@ struct hart {
     /// The physical PMP layout of this hart (the monitor's entries, the
     /// tail), the slots computed from the virtual PMP (pmp_layout.hpp: the
     /// whole list when it fits, else a cache per world) and the configuration
-    /// register values of each view, recomputed when the virtual PMP changes.
+    /// register values of each view (pmp_slots.cfg), recomputed when the
+    /// virtual PMP changes.
     pmp_layout pmp;
     pmp_plan pmp_slots;
     /// The list did not fit: the slots after the monitor's entries are a
     /// cache (pmp_cache_state), filled on access faults (virt/pmp_physical.hpp).
     bool pmp_cached = false;
     pmp_cache pmp_cache_state;
-    u64 pmpcfg_views[4][pmp_cfg_registers] = {};
     /// The OS's access faults the physical medeleg keeps from delegating (the
     /// monitor resolves cache misses first): access faults while pmp_cached.
     u64 os_medeleg_withheld = 0;
@@ -208,7 +208,6 @@ struct hart {
     u64 physical_mie = 0;
     u64 physical_timer = ~u64{0};
     u64 physical_pmpcfg[pmp_cfg_registers] = {};
-    u64 physical_pmpaddr[riscv::pmp::max_entries] = {};
     pmp_view physical_view = pmp_view::firmware;
 
     /// Where the trap paths read the firmware's instructions back in place

@@ -52,8 +52,8 @@ inline constexpr unsigned max_reserved_pmp_entries = 8;
 /// The most PMP entries the bus masters' denials may take (the tail).
 inline constexpr unsigned max_tail_pmp_entries = 16;
 inline constexpr unsigned pmp_cfg_registers = riscv::pmp::max_entries / riscv::pmp::entries_per_cfg;
-/// Ranges a world's cache holds at most.
-inline constexpr unsigned max_cached_pmp_ranges = 32;
+/// Ranges the cache holds at most.
+inline constexpr unsigned max_cached_pmp_ranges = 16;
 
 /// Permission bits of a configuration byte.
 inline constexpr u8 pmp_none = 0;
@@ -296,20 +296,28 @@ struct virtual_pmp {
 /// configuration byte per slot and view.
 struct pmp_plan {
     u64 addr[riscv::pmp::max_entries] = {};
-    u8 cfg[4][riscv::pmp::max_entries] = {};
+    /// The pmpcfg register values of each view (pmpcfg0, pmpcfg2, ...).
+    u64 cfg[4][pmp_cfg_registers] = {};
+    /// Slots whose address changed since the hart last took them (bit i: slot i).
+    u64 dirty = 0;
 
     constexpr void set(unsigned slot, u64 address, const u8 (&cfg_by_view)[4]) noexcept {
+        if (addr[slot] != address) dirty |= u64{1} << slot;
         addr[slot] = address;
-        for (unsigned v = 0; v < 4; ++v) cfg[v][slot] = cfg_by_view[v];
+        for (unsigned v = 0; v < 4; ++v) set_cfg(slot, static_cast<pmp_view>(v), cfg_by_view[v]);
     }
-    /// The pmpcfg register values of `view` (`registers` of them).
-    constexpr void registers(pmp_view view, u64* out, unsigned registers) const noexcept {
-        for (unsigned r = 0; r < registers; ++r) {
-            u64 value = 0;
-            for (unsigned e = 0; e < riscv::pmp::entries_per_cfg; ++e)
-                value |= u64{cfg[static_cast<unsigned>(view)][r * riscv::pmp::entries_per_cfg + e]} << (8 * e);
-            out[r] = value;
-        }
+    constexpr void set_cfg(unsigned slot, pmp_view view, u8 value) noexcept {
+        u64& r = cfg[static_cast<unsigned>(view)][slot / riscv::pmp::entries_per_cfg];
+        r = riscv::pmp::with_cfg_byte(r, slot % riscv::pmp::entries_per_cfg, value);
+    }
+    [[nodiscard]] constexpr u8 cfg_of(unsigned slot, pmp_view view) const noexcept {
+        return riscv::pmp::cfg_byte(cfg[static_cast<unsigned>(view)][slot / riscv::pmp::entries_per_cfg],
+                                    slot % riscv::pmp::entries_per_cfg);
+    }
+    /// Every slot from `first` to `count` OFF with address 0.
+    constexpr void clear_from(unsigned first, unsigned count) noexcept {
+        const u8 off[4] = {0, 0, 0, 0};
+        for (unsigned slot = first; slot < count; ++slot) set(slot, 0, off);
     }
 };
 
@@ -329,7 +337,6 @@ constexpr void plan_reserved(const pmp_layout& layout, pmp_plan& plan) noexcept 
 /// and "everything" last (RWX, or X under MPRV, for the firmware; OFF for
 /// the OS). False when it does not fit.
 [[nodiscard]] constexpr bool plan_fit(const pmp_layout& layout, const virtual_pmp& v, pmp_plan& plan) noexcept {
-    plan = pmp_plan{};
     plan_reserved(layout, plan);
     unsigned slot = layout.reserved_count;
     const unsigned last = layout.physical_count - 1;  // "everything"
@@ -357,6 +364,7 @@ constexpr void plan_reserved(const pmp_layout& layout, pmp_plan& plan) noexcept 
             cfg[view] = pmp_layout::with_mode(mode, pmp_view_perms(v.cfg[i], static_cast<pmp_view>(view)));
         plan.set(slot++, v.addr[i] & riscv::pmp::address_mask, cfg);
     }
+    plan.clear_from(slot, last);
     const u8 everything[4] = {pmp_layout::with_mode(riscv::pmpcfg::a_napot, pmp_rwx),
                               pmp_layout::with_mode(riscv::pmpcfg::a_napot, pmp_x), 0, 0};
     plan.set(last, pmpaddr_everything, everything);
@@ -372,16 +380,15 @@ struct pmp_cached_range {
     u8 families = 0;
     u8 perms[2] = {};
     u8 slots = 0;  ///< 1 (NAPOT, NA4) or 2 (an OFF entry holding the base, then TOR)
-    u32 last_use = 0;
 };
 
 /// The physical slots after the monitor's entries as a cache of the list.
 /// Both worlds share it: a range of one world is OFF in the other's views,
 /// so the addresses stay put and a world switch writes only pmpcfg.
 struct pmp_cache {
+    /// Least recently used first.
     pmp_cached_range ranges[max_cached_pmp_ranges] = {};
     unsigned count = 0;
-    u32 clock = 0;
 
     /// The range of `family` holding `address`, or -1.
     [[nodiscard]] constexpr int find(u64 address, pmp_family family) const noexcept {
@@ -396,7 +403,12 @@ struct pmp_cache {
         for (unsigned i = 0; i < count; ++i) n += ranges[i].slots;
         return n;
     }
-    constexpr void touch(unsigned i) noexcept { ranges[i].last_use = ++clock; }
+    /// Range `i` was used: it becomes the most recently used (the last).
+    constexpr void touch(unsigned i) noexcept {
+        const pmp_cached_range r = ranges[i];
+        for (unsigned k = i; k + 1 < count; ++k) ranges[k] = ranges[k + 1];
+        ranges[count - 1] = r;
+    }
     constexpr void remove(unsigned i) noexcept {
         for (unsigned k = i; k + 1 < count; ++k) ranges[k] = ranges[k + 1];
         --count;
@@ -416,13 +428,8 @@ struct pmp_cache {
         }
         const u8 slots = slots_for(base, end, g);
         if (slots > capacity) return false;
-        while (count > 0 && (slots_used() + slots > capacity || count == max_cached_pmp_ranges)) {
-            unsigned oldest = 0;
-            for (unsigned i = 1; i < count; ++i)
-                if (ranges[i].last_use < ranges[oldest].last_use) oldest = i;
-            remove(oldest);
-        }
-        pmp_cached_range r{base, end, static_cast<u8>(1u << f), {}, slots, ++clock};
+        while (count > 0 && (slots_used() + slots > capacity || count == max_cached_pmp_ranges)) remove(0);
+        pmp_cached_range r{base, end, static_cast<u8>(1u << f), {}, slots};
         r.perms[f] = perms;
         ranges[count++] = r;
         return true;
@@ -454,18 +461,16 @@ struct pmp_cache {
 constexpr void plan_cache(const pmp_layout& layout, const pmp_cache& cache, pmp_plan& plan) noexcept {
     unsigned slot = layout.reserved_count;
     auto put = [&](u64 address, u64 mode, const pmp_cached_range* r) {
-        plan.addr[slot] = address;
+        u8 cfg[4] = {};
         for (unsigned v = 0; v < 4; ++v) {
             const pmp_view view = static_cast<pmp_view>(v);
             const unsigned f = static_cast<unsigned>(family_of(view));
-            u8 cfg = 0;
             if (r != nullptr && (r->families & (1u << f)) != 0) {
                 const u8 perms = view == pmp_view::firmware_mprv ? static_cast<u8>(r->perms[f] & pmp_x) : r->perms[f];
-                cfg = pmp_layout::with_mode(mode, perms);
+                cfg[v] = pmp_layout::with_mode(mode, perms);
             }
-            plan.cfg[v][slot] = cfg;
         }
-        ++slot;
+        plan.set(slot++, address, cfg);
     };
     for (unsigned i = 0; i < cache.count; ++i) {
         const pmp_cached_range& r = cache.ranges[i];

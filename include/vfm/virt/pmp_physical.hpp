@@ -19,26 +19,20 @@ namespace vfm::virt {
     return virtual_pmp{h.csr.pmpcfg, h.csr.pmpaddr, h.pmp.virtual_count(), h.features.pmp_granularity};
 }
 
-/// Recomputes the pmpcfg register values of every view from h.pmp_slots.
-inline void refresh_pmpcfg_views(hart& h) noexcept {
-    for (unsigned v = 0; v < 4; ++v) h.pmp_slots.registers(static_cast<pmp_view>(v), h.pmpcfg_views[v], h.pmp.cfg_registers());
-}
-
-/// Writes the pmpaddr registers that differ from what the hart holds (every
-/// PMP write flushes QEMU's TLB: only what changed).
+/// Writes the pmpaddr registers whose value changed since the hart took them
+/// (every PMP write flushes QEMU's TLB: only what changed).
 template <arch Arch>
 [[gnu::noinline]] void write_pmp_addresses(Arch& hw, hart& h) noexcept {
-    for (unsigned slot = 0; slot < h.pmp.physical_count; ++slot) {
-        if (h.physical_pmpaddr[slot] == h.pmp_slots.addr[slot]) continue;
-        (void)hw.csr_write(static_cast<riscv::csr>(riscv::pmpaddr_number(slot)), h.pmp_slots.addr[slot]);
-        h.physical_pmpaddr[slot] = h.pmp_slots.addr[slot];
-    }
+    for (unsigned slot = 0; slot < h.pmp.physical_count; ++slot)
+        if (((h.pmp_slots.dirty >> slot) & 1) != 0)
+            (void)hw.csr_write(static_cast<riscv::csr>(riscv::pmpaddr_number(slot)), h.pmp_slots.addr[slot]);
+    h.pmp_slots.dirty = 0;
 }
 
 /// Writes every pmpcfg register of `view` that differs from what the hart holds.
 template <arch Arch>
 void write_pmpcfg_registers(Arch& hw, hart& h, pmp_view view) noexcept {
-    const u64* wanted = h.pmpcfg_views[static_cast<unsigned>(view)];
+    const u64* wanted = h.pmp_slots.cfg[static_cast<unsigned>(view)];
     for (unsigned r = 0; r < h.pmp.cfg_registers(); ++r) {
         if (wanted[r] == h.physical_pmpcfg[r]) continue;
         (void)hw.csr_write(static_cast<riscv::csr>(riscv::pmpcfg_number(2 * r)), wanted[r]);
@@ -81,7 +75,6 @@ pmp_resolution resolve_pmp_access(Arch& hw, hart& h, pmp_view view, u64 address,
     if (!cache.install(family, d.base, end, perms, v.g, h.pmp.physical_count - h.pmp.reserved_count))
         return pmp_resolution::denied;
     plan_cache(h.pmp, cache, h.pmp_slots);
-    refresh_pmpcfg_views(h);
     write_pmp_addresses(hw, h);
     write_pmpcfg_registers(hw, h, h.physical_view);
     return pmp_resolution::installed;

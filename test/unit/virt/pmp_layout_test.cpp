@@ -189,11 +189,7 @@ struct program {
     u64 addr[64] = {};
     [[nodiscard]] virtual_pmp view(unsigned count, unsigned g = 0) const { return {cfg, addr, count, g}; }
 };
-u64 cfg_register(const pmp_plan& p, pmp_view view, unsigned r) {
-    u64 out[8] = {};
-    p.registers(view, out, 8);
-    return out[r];
-}
+u64 cfg_register(const pmp_plan& p, pmp_view view, unsigned r) { return p.cfg[static_cast<unsigned>(view)][r]; }
 }  // namespace
 
 TEST_CASE("pmp plan: OpenSBI 1.1's two entries fit after QEMU virt's tail", "[pmp][plan]") {
@@ -236,11 +232,11 @@ TEST_CASE("pmp plan: a TOR entry whose base slot is gone gets an OFF entry holdi
     pmp_plan plan;
     REQUIRE(plan_fit(l, p.view(16), plan));
     CHECK(plan.addr[2] == 0x2400'0000);
-    CHECK(plan.cfg[static_cast<unsigned>(pmp_view::os)][2] == 0x00);
+    CHECK(plan.cfg_of(2, pmp_view::os) == 0x00);
     CHECK(plan.addr[3] == 0x2400'0400);
-    CHECK(plan.cfg[static_cast<unsigned>(pmp_view::os)][3] == 0x0b);
-    CHECK(plan.cfg[static_cast<unsigned>(pmp_view::firmware)][3] == 0x0f);
-    CHECK(plan.cfg[static_cast<unsigned>(pmp_view::os)][4] == 0x00);
+    CHECK(plan.cfg_of(3, pmp_view::os) == 0x0b);
+    CHECK(plan.cfg_of(3, pmp_view::firmware) == 0x0f);
+    CHECK(plan.cfg_of(4, pmp_view::os) == 0x00);
 }
 
 TEST_CASE("pmp plan: OFF, empty and wholly shadowed entries take no slot", "[pmp][plan]") {
@@ -258,8 +254,8 @@ TEST_CASE("pmp plan: OFF, empty and wholly shadowed entries take no slot", "[pmp
     REQUIRE(plan_fit(l, p.view(16), plan));
     CHECK(plan.addr[2] == 0x2400'01ff);
     CHECK(plan.addr[3] == 0x2400'03ff);
-    CHECK(plan.cfg[static_cast<unsigned>(pmp_view::os)][3] == 0x1b);
-    CHECK(plan.cfg[static_cast<unsigned>(pmp_view::os)][4] == 0x00);
+    CHECK(plan.cfg_of(3, pmp_view::os) == 0x1b);
+    CHECK(plan.cfg_of(4, pmp_view::os) == 0x00);
     CHECK_FALSE(virtual_entry_decides(p.view(16), 1));
     CHECK_FALSE(virtual_entry_decides(p.view(16), 2));
     CHECK(virtual_entry_decides(p.view(16), 3));
@@ -355,17 +351,17 @@ TEST_CASE("pmp cache: least recently used ranges make room; encodings", "[pmp][c
     plan_reserved(l, plan);
     plan_cache(l, c, plan);
     CHECK(plan.addr[1] == 0x2400'01ff);  // [0x90000000, +4 KiB): R for the OS, RWX for the firmware
-    CHECK(plan.cfg[0][1] == 0x1f);
-    CHECK(plan.cfg[1][1] == 0x1c);
-    CHECK(plan.cfg[2][1] == 0x19);
-    CHECK(plan.cfg[3][1] == 0x19);
+    CHECK(plan.cfg_of(1, pmp_view::firmware) == 0x1f);
+    CHECK(plan.cfg_of(1, pmp_view::firmware_mprv) == 0x1c);
+    CHECK(plan.cfg_of(1, pmp_view::os) == 0x19);
+    CHECK(plan.cfg_of(1, pmp_view::mprv_access) == 0x19);
     CHECK(plan.addr[2] == 0x2400'1000);  // NA4 at 0x90004000: the firmware's
-    CHECK(plan.cfg[0][2] == 0x17);
-    CHECK(plan.cfg[2][2] == 0x00);
+    CHECK(plan.cfg_of(2, pmp_view::firmware) == 0x17);
+    CHECK(plan.cfg_of(2, pmp_view::os) == 0x00);
     CHECK(plan.addr[3] == 0x2800'0000);  // NAPOT 8 bytes at 0xa0000000 (no trailing one): the OS's
-    CHECK(plan.cfg[0][3] == 0x00);
-    CHECK(plan.cfg[2][3] == 0x19);
-    CHECK(plan.cfg[2][4] == 0x00);
+    CHECK(plan.cfg_of(3, pmp_view::firmware) == 0x00);
+    CHECK(plan.cfg_of(3, pmp_view::os) == 0x19);
+    CHECK(plan.cfg_of(4, pmp_view::os) == 0x00);
     CHECK(pmp_cache::slots_for(0x9000'4000, 0x9000'4004, 1) == 2);     // no NA4 at G >= 1
     CHECK(cacheable_end(0x9000'1000, pmp_address_limit, 0) == pmp_address_limit - 4);
     CHECK(cacheable_end(0, pmp_address_limit, 0) == pmp_address_limit);  // NAPOT reaches it

@@ -129,14 +129,11 @@ struct scenario {
     void recompute() {
         h.pmp_cached = !plan_fit(h.pmp, virtual_pmp_of(h), h.pmp_slots);
         if (h.pmp_cached) {
-            h.pmp_slots = pmp_plan{};
-            plan_reserved(h.pmp, h.pmp_slots);
             h.pmp_cache_state = pmp_cache{};
             plan_cache(h.pmp, h.pmp_cache_state, h.pmp_slots);
         }
-        refresh_pmpcfg_views(h);
         for (auto& r : h.physical_pmpcfg) r = ~u64{0};
-        for (auto& a : h.physical_pmpaddr) a = ~u64{0};
+        h.pmp_slots.dirty = ~u64{0};
         write_pmp_addresses(*hw, h);
         apply(pmp_view::firmware);
     }
