@@ -19,6 +19,10 @@
 #ifndef VFM_FIRMWARE_BUS_MASTERS
 #define VFM_FIRMWARE_BUS_MASTERS ""
 #endif
+/// Physical PMP entries the monitor may use, 0 for all (-Dpmp_entries, docs/pmp.md).
+#ifndef VFM_PMP_ENTRIES
+#define VFM_PMP_ENTRIES 0
+#endif
 
 extern "C" {
 extern char __vfm_start[];
@@ -68,6 +72,7 @@ extern "C" [[noreturn]] void vfm_main(u64 hartid, u64 device_tree, u64 boot_info
         for (u32 i = 0; error == nullptr && i < board.hart_count(); ++i)
             if (board.hart_id(i) >= VFM_MAX_HARTS) error = "the device tree has a hart id this build cannot run (max_harts)";
         if (error != nullptr) stop(hartid, error, device_tree);
+        board.limit_pmp_entries(VFM_PMP_ENTRIES);
         for (u32 i = 0; i < board.given_to_firmware(); ++i)
             monitor.print("vfm: warning: the firmware is given {}, a bus master: it can write any memory, the "
                           "monitor's included; containment is given up\n",

@@ -1162,16 +1162,18 @@ private:
     /// `physical` and the kind come from the fault; one byte is decided (the
     /// range installed holds every byte the same decider decides, so the
     /// rest of the access either lies in it or is denied by the list too).
-    bool resolve_pmp_fault(u64 cause, u64 physical) noexcept {
+    bool resolve_pmp_fault(u64 cause, u64 physical, u64 started = 0) noexcept {
         const u8 needed = cause == riscv::cause_value(riscv::exception::instruction_access_fault) ? pmp_x
                           : cause == riscv::cause_value(riscv::exception::load_access_fault)    ? pmp_r
                                                                                                  : pmp_w;
         if (monitor_entries_refuse(m_h.pmp, m_h.world == world::firmware, m_h.features.pmp_granularity, physical, 1,
                                    needed))
             return false;
+        if (started == 0) started = m_hw.csr_read(csr::minstret).value;
         if (resolve_pmp_access(m_hw, m_h, m_h.physical_view, physical, 1, needed) != pmp_resolution::installed)
             return false;
         ++m_h.pmp_misses_resolved;
+        m_h.pmp_miss_instructions += m_hw.csr_read(csr::minstret).value - started;
         return true;
     }
 
@@ -1181,10 +1183,11 @@ private:
         const access_kind kind = cause == riscv::cause_value(riscv::exception::instruction_access_fault) ? access_kind::fetch
                                  : cause == riscv::cause_value(riscv::exception::load_access_fault) ? access_kind::load
                                                                                                      : access_kind::store;
+        const u64 started = m_hw.csr_read(csr::minstret).value;
         const translation_regime regime = os_regime();
         const guest_translation t =
             with_os_memory([&](memory_type& memory) { return memory.walk(regime, m_trap.tval, kind); });
-        return t.ok && resolve_pmp_fault(cause, t.physical);
+        return t.ok && resolve_pmp_fault(cause, t.physical, started);
     }
 
 public:

@@ -201,8 +201,11 @@ struct hart {
     /// The OS's access faults the physical medeleg keeps from delegating (the
     /// monitor resolves cache misses first): access faults while pmp_cached.
     u64 os_medeleg_withheld = 0;
-    /// Access faults resolved by installing a range (for ./vfm bench).
+    /// Access faults resolved by installing a range, and the monitor's
+    /// instructions (minstret) from the start of their miss path to the
+    /// install (the trap vector's entry and exit not included): ./vfm bench.
     u64 pmp_misses_resolved = 0;
+    u64 pmp_miss_instructions = 0;
 
     // Physical state the monitor programmed last, to skip redundant writes.
     u64 physical_mie = 0;
