@@ -23,6 +23,7 @@
 #include <vfm/virt/guest_memory.hpp>
 #include <vfm/virt/hart.hpp>
 #include <vfm/virt/interrupts.hpp>
+#include <vfm/virt/misaligned.hpp>
 #include <vfm/virt/pmp_layout.hpp>
 #include <vfm/virt/pmp_physical.hpp>
 #include <vfm/virt/triggers.hpp>
@@ -1178,16 +1179,41 @@ private:
     }
 
     /// resolve_pmp_fault for the OS: its faulting address translated as the
-    /// hardware did (the walk's own page-table reads resolve their misses).
+    /// hardware did (the walk's own page-table reads resolve their misses:
+    /// a range they installed makes the access worth running again too).
     bool resolve_os_pmp_fault(u64 cause) noexcept {
         const access_kind kind = cause == riscv::cause_value(riscv::exception::instruction_access_fault) ? access_kind::fetch
                                  : cause == riscv::cause_value(riscv::exception::load_access_fault) ? access_kind::load
                                                                                                      : access_kind::store;
         const u64 started = m_hw.csr_read(csr::minstret).value;
+        const u32 installs = m_h.pmp_installs;
         const translation_regime regime = os_regime();
         const guest_translation t =
             with_os_memory([&](memory_type& memory) { return memory.walk(regime, m_trap.tval, kind); });
-        return t.ok && resolve_pmp_fault(cause, t.physical, started);
+        const bool installed = t.ok && resolve_pmp_fault(cause, t.physical, started);
+        return installed || m_h.pmp_installs != installs;
+    }
+
+    /// The OS's load or store that missed twice in a row at the same pc: its
+    /// fetch and its access need more ranges at once than the slots hold (the
+    /// one evicts the other). The monitor performs the access on the guarded
+    /// path (virt/misaligned.hpp's emulation, aligned or not), as the hart
+    /// would have. False when it cannot (an AMO, LR/SC, a float): the access
+    /// runs again.
+    bool perform_os_access_after_misses() noexcept {
+        if (!have_all_registers()) return false;
+        const translation_regime regime = os_regime();
+        const misaligned_outcome out = with_os_memory(
+            [&](memory_type& memory) { return emulate_misaligned(memory, regime, m_h, m_h.pc, m_trap.tval); });
+        switch (out.result) {
+            case misaligned_outcome::status::emulated: m_h.pc += out.length; return true;
+            case misaligned_outcome::status::fault:
+                if (((m_h.csr.medeleg >> (out.cause & 63)) & 1) != 0 && redirect_to_os(out.cause, out.tval)) return true;
+                deliver_exception(out.cause, out.tval, out.tval2, 0, m_h.os_virtualized);
+                return true;
+            case misaligned_outcome::status::not_handled: return false;
+        }
+        return false;
     }
 
 public:
@@ -1357,8 +1383,20 @@ private:
         // resolved and the access runs again, a real fault the firmware
         // delegates goes to the OS as the hart would have sent it.
         const bool withheld = cause < 64 && ((m_h.os_medeleg_withheld >> cause) & 1) != 0;
-        if (withheld && resolve_os_pmp_fault(cause)) [[unlikely]]
-            return;
+        if (withheld) [[unlikely]] {
+            const bool again = m_h.pc == m_h.pmp_last_miss_pc;
+            if (again && cause != riscv::cause_value(riscv::exception::instruction_access_fault) &&
+                perform_os_access_after_misses()) {
+                m_h.pmp_last_miss_pc = ~u64{0};
+                return;
+            }
+            if (m_missing_registers) return;
+            if (resolve_os_pmp_fault(cause)) {
+                m_h.pmp_last_miss_pc = m_h.pc;
+                return;
+            }
+            m_h.pmp_last_miss_pc = ~u64{0};
+        }
         if ((cause == riscv::cause_value(riscv::exception::load_access_fault) ||
              cause == riscv::cause_value(riscv::exception::store_access_fault)) &&
             (emulate_device_access() || m_missing_registers))

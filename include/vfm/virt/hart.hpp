@@ -206,6 +206,11 @@ struct hart {
     /// install (the trap vector's entry and exit not included): ./vfm bench.
     u64 pmp_misses_resolved = 0;
     u64 pmp_miss_instructions = 0;
+    /// Ranges installed (any path), and the OS's pc at its last miss: a load
+    /// or store that misses again at the same pc needs more ranges at once
+    /// than the slots hold, and the monitor performs it (engine::os_trap).
+    u32 pmp_installs = 0;
+    u64 pmp_last_miss_pc = ~u64{0};
 
     // Physical state the monitor programmed last, to skip redundant writes.
     u64 physical_mie = 0;

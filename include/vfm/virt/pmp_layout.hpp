@@ -52,8 +52,9 @@ inline constexpr unsigned max_reserved_pmp_entries = 8;
 /// The most PMP entries the bus masters' denials may take (the tail).
 inline constexpr unsigned max_tail_pmp_entries = 16;
 inline constexpr unsigned pmp_cfg_registers = riscv::pmp::max_entries / riscv::pmp::entries_per_cfg;
-/// Ranges the cache holds at most.
-inline constexpr unsigned max_cached_pmp_ranges = 16;
+/// Ranges the cache holds at most: as many as the slots a 16-entry hart
+/// leaves after the monitor's two entries (a range takes one slot or two).
+inline constexpr unsigned max_cached_pmp_ranges = 14;
 
 /// Permission bits of a configuration byte.
 inline constexpr u8 pmp_none = 0;

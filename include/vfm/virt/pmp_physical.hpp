@@ -74,6 +74,7 @@ pmp_resolution resolve_pmp_access(Arch& hw, hart& h, pmp_view view, u64 address,
                          : pmp_view_perms(v.cfg[static_cast<unsigned>(d.decider)], main);
     if (!cache.install(family, d.base, end, perms, v.g, h.pmp.physical_count - h.pmp.reserved_count))
         return pmp_resolution::denied;
+    ++h.pmp_installs;
     plan_cache(h.pmp, cache, h.pmp_slots);
     write_pmp_addresses(hw, h);
     write_pmpcfg_registers(hw, h, h.physical_view);
