@@ -427,6 +427,13 @@ struct pmp_cache {
             touch(i);
             return true;
         }
+        // The family's ranges inside the new one (smaller blocks of the same
+        // decider) go: one entry per byte keeps every access to one match.
+        for (unsigned i = count; i-- > 0;) {
+            if ((ranges[i].families & (1u << f)) == 0 || ranges[i].base < base || ranges[i].end > end) continue;
+            ranges[i].families = static_cast<u8>(ranges[i].families & ~(1u << f));
+            if (ranges[i].families == 0) remove(i);
+        }
         const u8 slots = slots_for(base, end, g);
         if (slots > capacity) return false;
         while (count > 0 && (slots_used() + slots > capacity || count == max_cached_pmp_ranges)) remove(0);
@@ -446,6 +453,24 @@ struct pmp_cache {
         return is_napot(base, end) || (end - base == 4 && g == 0) ? 1 : 2;
     }
 };
+
+/// The largest naturally aligned power-of-two block (at least 8 bytes and a
+/// grain) that holds [address, address + size) and lies in [base, end): one
+/// NAPOT slot instead of a TOR pair. False if there is none.
+[[nodiscard]] constexpr bool napot_block_within(u64 address, u64 size, u64 base, u64 end, unsigned g, u64& block_base,
+                                                u64& block_end) noexcept {
+    const unsigned smallest = g + 2 > 3 ? g + 2 : 3;
+    for (unsigned k = 56; k >= smallest; --k) {
+        const u64 b = address & ~bits::low_mask(k);
+        const u64 e = b + (u64{1} << k);
+        if (b >= base && e <= end && address + size <= e) {
+            block_base = b;
+            block_end = e;
+            return true;
+        }
+    }
+    return false;
+}
 
 /// Range [base, end) cut to what a cached entry can hold: TOR cannot reach
 /// the last grain below 2^56 (pmpaddr holds bits 55:2), so a range that ends

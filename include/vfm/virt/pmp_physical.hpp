@@ -20,13 +20,19 @@ namespace vfm::virt {
 }
 
 /// Writes the pmpaddr registers whose value changed since the hart took them
-/// (every PMP write flushes QEMU's TLB: only what changed).
+/// (every PMP write flushes QEMU's TLB: only what changed). The pmpcfg
+/// registers are then written again whatever they hold: QEMU 7.2 moves the
+/// bottom of a TOR entry only when that entry itself is written, not when
+/// the pmpaddr below it is (docs/difftest.md), so the caller's next
+/// configuration write must reach every entry.
 template <arch Arch>
 [[gnu::noinline]] void write_pmp_addresses(Arch& hw, hart& h) noexcept {
+    if (h.pmp_slots.dirty == 0) return;
     for (unsigned slot = 0; slot < h.pmp.physical_count; ++slot)
         if (((h.pmp_slots.dirty >> slot) & 1) != 0)
             (void)hw.csr_write(static_cast<riscv::csr>(riscv::pmpaddr_number(slot)), h.pmp_slots.addr[slot]);
     h.pmp_slots.dirty = 0;
+    for (auto& r : h.physical_pmpcfg) r = ~u64{0};
 }
 
 /// Writes every pmpcfg register of `view` that differs from what the hart holds.
@@ -59,21 +65,38 @@ pmp_resolution resolve_pmp_access(Arch& hw, hart& h, pmp_view view, u64 address,
     if (!h.pmp_cached) return pmp_resolution::resident;
     const pmp_family family = family_of(view);
     pmp_cache& cache = h.pmp_cache_state;
-    const int found = cache.find(address, family);
-    if (found >= 0) {
-        cache.touch(static_cast<unsigned>(found));
-        return pmp_resolution::resident;
-    }
     const u64 end = cacheable_end(d.base, d.end, v.g);
     if (address + size > end) return pmp_resolution::denied;
+    const unsigned capacity = h.pmp.physical_count - h.pmp.reserved_count;
+    // What to install: the decider's whole range when it fits in the free
+    // slots; under pressure the largest NAPOT block of it around the access
+    // (one slot); the whole range when a block of it is resident already
+    // (the access may reach past the block: a real fault only if it is denied
+    // with the whole range in place).
+    u64 base = d.base;
+    u64 top = end;
+    const int found = cache.find(address, family);
+    if (found >= 0) {
+        const pmp_cached_range& r = cache.ranges[found];
+        if (r.base == d.base && r.end == end) {
+            cache.touch(static_cast<unsigned>(found));
+            return pmp_resolution::resident;
+        }
+    } else if (cache.slots_used() + pmp_cache::slots_for(base, top, v.g) > capacity) {
+        u64 block_base = 0;
+        u64 block_end = 0;
+        if (napot_block_within(address, size, d.base, end, v.g, block_base, block_end)) {
+            base = block_base;
+            top = block_end;
+        }
+    }
     // The family's ranges carry the permissions of its main view; the other
     // view (MPRV's) derives its own from them (plan_cache).
     const pmp_view main = family == pmp_family::firmware ? pmp_view::firmware : pmp_view::os;
     const u8 perms = d.decider == pmp_decision::default_decider
                          ? pmp_default_perms(main)
                          : pmp_view_perms(v.cfg[static_cast<unsigned>(d.decider)], main);
-    if (!cache.install(family, d.base, end, perms, v.g, h.pmp.physical_count - h.pmp.reserved_count))
-        return pmp_resolution::denied;
+    if (!cache.install(family, base, top, perms, v.g, capacity)) return pmp_resolution::denied;
     ++h.pmp_installs;
     plan_cache(h.pmp, cache, h.pmp_slots);
     write_pmp_addresses(hw, h);

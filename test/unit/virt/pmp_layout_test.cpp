@@ -350,14 +350,15 @@ TEST_CASE("pmp cache: least recently used ranges make room; encodings", "[pmp][c
     pmp_plan plan;
     plan_reserved(l, plan);
     plan_cache(l, c, plan);
-    CHECK(plan.addr[1] == 0x2400'01ff);  // [0x90000000, +4 KiB): R for the OS, RWX for the firmware
-    CHECK(plan.cfg_of(1, pmp_view::firmware) == 0x1f);
-    CHECK(plan.cfg_of(1, pmp_view::firmware_mprv) == 0x1c);
-    CHECK(plan.cfg_of(1, pmp_view::os) == 0x19);
-    CHECK(plan.cfg_of(1, pmp_view::mprv_access) == 0x19);
-    CHECK(plan.addr[2] == 0x2400'1000);  // NA4 at 0x90004000: the firmware's
-    CHECK(plan.cfg_of(2, pmp_view::firmware) == 0x17);
-    CHECK(plan.cfg_of(2, pmp_view::os) == 0x00);
+    // Least recently used first: the NA4 range, the shared one (used again), the newest.
+    CHECK(plan.addr[1] == 0x2400'1000);  // NA4 at 0x90004000: the firmware's
+    CHECK(plan.cfg_of(1, pmp_view::firmware) == 0x17);
+    CHECK(plan.cfg_of(1, pmp_view::os) == 0x00);
+    CHECK(plan.addr[2] == 0x2400'01ff);  // [0x90000000, +4 KiB): R for the OS, RWX for the firmware
+    CHECK(plan.cfg_of(2, pmp_view::firmware) == 0x1f);
+    CHECK(plan.cfg_of(2, pmp_view::firmware_mprv) == 0x1c);
+    CHECK(plan.cfg_of(2, pmp_view::os) == 0x19);
+    CHECK(plan.cfg_of(2, pmp_view::mprv_access) == 0x19);
     CHECK(plan.addr[3] == 0x2800'0000);  // NAPOT 8 bytes at 0xa0000000 (no trailing one): the OS's
     CHECK(plan.cfg_of(3, pmp_view::firmware) == 0x00);
     CHECK(plan.cfg_of(3, pmp_view::os) == 0x19);
@@ -365,4 +366,14 @@ TEST_CASE("pmp cache: least recently used ranges make room; encodings", "[pmp][c
     CHECK(pmp_cache::slots_for(0x9000'4000, 0x9000'4004, 1) == 2);     // no NA4 at G >= 1
     CHECK(cacheable_end(0x9000'1000, pmp_address_limit, 0) == pmp_address_limit - 4);
     CHECK(cacheable_end(0, pmp_address_limit, 0) == pmp_address_limit);  // NAPOT reaches it
+    // A larger range of a family takes the place of its blocks inside it.
+    REQUIRE(c.install(fw, 0x9000'0000, 0x9000'8000, pmp_rwx, 0, 4));
+    CHECK(c.find(0x9000'4000, fw) >= 0);
+    CHECK(c.ranges[static_cast<unsigned>(c.find(0x9000'4000, fw))].end == 0x9000'8000);
+    CHECK(c.find(0x9000'0000, os) >= 0);  // the OS's block stays
+    u64 b = 0, e = 0;
+    CHECK(napot_block_within(0x80c6'5500, 1, 0x8016'0000, pmp_address_limit, 2, b, e));
+    CHECK(b == 0x8080'0000);
+    CHECK(e == 0x8100'0000);
+    CHECK_FALSE(napot_block_within(0x9000'0004, 8, 0x9000'0004, 0x9000'0010, 0, b, e));
 }
