@@ -1203,6 +1203,30 @@ private:
     bool perform_os_access_after_misses() noexcept {
         if (!have_all_registers()) return false;
         const translation_regime regime = os_regime();
+        // The list decides the whole access first (the guarded path makes a
+        // misaligned one byte by byte: each byte alone could pass where the
+        // access as a whole matches an entry only in part). Within one page
+        // only: across pages the hart's own retry decides.
+        u32 bits = 0;
+        data_access op;
+        if (!fetch_os_instruction(m_h.pc, bits) || !decode_data_access(bits, op) || op.is_float ||
+            (op.op != data_access::kind::load && op.op != data_access::kind::store))
+            return false;
+        const u64 address = m_trap.tval;
+        if ((address & 0xfff) + op.width > 0x1000) return false;
+        const access_kind kind = op.access();
+        const guest_translation t =
+            with_os_memory([&](memory_type& memory) { return memory.walk(regime, address, kind); });
+        if (!t.ok) return false;
+        const u8 needed = kind == access_kind::load ? pmp_r : pmp_w;
+        if (monitor_entries_refuse(m_h.pmp, false, m_h.features.pmp_granularity, t.physical, op.width, needed))
+            return false;
+        if (!pmp_decide(m_h.pmp, virtual_pmp_of(m_h), pmp_view::os, t.physical, op.width, needed).allowed) {
+            const u64 cause = access_fault_cause(kind);
+            if (((m_h.csr.medeleg >> cause) & 1) != 0 && redirect_to_os(cause, address)) return true;
+            deliver_exception(cause, address, 0, 0, m_h.os_virtualized);
+            return true;
+        }
         const misaligned_outcome out = with_os_memory(
             [&](memory_type& memory) { return emulate_misaligned(memory, regime, m_h, m_h.pc, m_trap.tval); });
         switch (out.result) {
