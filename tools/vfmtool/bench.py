@@ -648,17 +648,20 @@ def bench_pmp(b: Bench) -> dict:
                                            f"line (console: {_tail(r.console)})")
                     continue
                 row[phase] = {"ticks": times[-1] - (times[0] if phase == "workload" else 0),
-                              "misses": misses[0], "instructions": misses[1]}
+                              "misses": misses[0], "instructions": misses[1], "measured": misses[2],
+                              "end_ticks": times[-1]}
             if "boot" in row and "workload" in row:
                 boot, total = row["boot"], row["workload"]
-                # The workload run repeats the boot: its own share is the difference.
-                work = {"ticks": total["ticks"], "misses": total["misses"] - boot["misses"],
-                        "instructions": total["instructions"] - boot["instructions"]}
+                # The workload run repeats the boot: its misses are the run's
+                # less the boot run's; instructions per miss over the whole run.
+                work = {"ticks": total["ticks"], "misses": max(total["misses"] - boot["misses"], 0),
+                        "instructions": total["instructions"], "measured": total["measured"]}
                 row["work"] = work
                 for part in (boot, work):
                     seconds = part["ticks"] / TICKS_PER_SECOND
                     part["per_second"] = part["misses"] / seconds if seconds > 0 else None
-                    part["per_miss"] = part["instructions"] / part["misses"] if part["misses"] > 0 else None
+                    part["per_miss"] = (part["instructions"] / part["measured"]
+                                        if part["measured"] > 0 else None)
             out["rows"].append(row)
     return out
 
@@ -680,8 +683,9 @@ def render_pmp(d: dict) -> str:
     lines.append(table(rows, ["monitor, firmware", "phase", "misses", "guest instructions",
                               "misses/s", "instructions/miss"]))
     lines.append("  (-icount shift=0,sleep=off: a guest second is 10^9 instructions; the workload is "
-                 "200 rounds of ls | wc, a file write and a cat; instructions/miss: the monitor's, from "
-                 "the fault's decision to the install, without the trap vector's entry and exit)")
+                 "200 rounds of ls | wc, a file write and a cat, its misses the run's less the boot run's; "
+                 "instructions/miss: the monitor's minstret from the fault's decision to the install, "
+                 "without the trap vector's entry and exit, over the whole run for the workload row)")
     return "\n".join(lines)
 
 

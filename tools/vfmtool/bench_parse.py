@@ -19,7 +19,8 @@ EXIT_PATH_RE = re.compile(r"^vfm: exits hart ([0-9]+) path (.+?): ([0-9]+)\s*$")
 # /vfm/rdtime in the guest.
 TIME_RE = re.compile(r"^time ([0-9]+)\s*$")
 # The counters policy, at shutdown, when the hart's PMP slots are a cache (docs/pmp.md).
-PMP_MISSES_RE = re.compile(r"^vfm: pmp hart ([0-9]+) misses resolved: ([0-9]+) \(monitor instructions: ([0-9]+)\)\s*$")
+PMP_MISSES_RE = re.compile(r"^vfm: pmp hart ([0-9]+) misses resolved: ([0-9]+) "
+                           r"\(monitor instructions: ([0-9]+) over ([0-9]+)\)\s*$")
 
 
 def _lines(text: str):
@@ -63,13 +64,14 @@ def exit_lines(console: str) -> dict:
     return {"causes": causes, "paths": paths}
 
 
-def pmp_miss_lines(console: str) -> dict[int, tuple[int, int]]:
-    """{hart: (misses resolved, monitor instructions on their miss path)}."""
+def pmp_miss_lines(console: str) -> dict[int, tuple[int, int, int]]:
+    """{hart: (misses resolved, monitor instructions on the miss path of the
+    measured ones, misses measured)}."""
     out = {}
     for line in _lines(console):
         m = PMP_MISSES_RE.match(line)
         if m:
-            out[int(m.group(1))] = (int(m.group(2)), int(m.group(3)))
+            out[int(m.group(1))] = (int(m.group(2)), int(m.group(3)), int(m.group(4)))
     return out
 
 

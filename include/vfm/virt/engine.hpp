@@ -1174,7 +1174,14 @@ private:
         if (resolve_pmp_access(m_hw, m_h, m_h.physical_view, physical, 1, needed) != pmp_resolution::installed)
             return false;
         ++m_h.pmp_misses_resolved;
-        m_h.pmp_miss_instructions += m_hw.csr_read(csr::minstret).value - started;
+        // minstret as the monitor sees it; the firmware's virtual counters
+        // rewrite the hardware's on some trap paths: a delta that went
+        // backwards or wild is left out (and so is its miss, from the average).
+        const u64 spent = m_hw.csr_read(csr::minstret).value - started;
+        if (spent < (u64{1} << 24)) {
+            m_h.pmp_miss_instructions += spent;
+            ++m_h.pmp_misses_measured;
+        }
         return true;
     }
 

@@ -206,6 +206,7 @@ struct hart {
     /// install (the trap vector's entry and exit not included): ./vfm bench.
     u64 pmp_misses_resolved = 0;
     u64 pmp_miss_instructions = 0;
+    u32 pmp_misses_measured = 0;  ///< the misses pmp_miss_instructions counts
     /// Ranges installed (any path), and the OS's pc at its last miss: a load
     /// or store that misses again at the same pc needs more ranges at once
     /// than the slots hold, and the monitor performs it (engine::os_trap).
