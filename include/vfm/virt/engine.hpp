@@ -1153,6 +1153,7 @@ private:
                                       (u64{1} << static_cast<unsigned>(riscv::exception::load_access_fault)) |
                                       (u64{1} << static_cast<unsigned>(riscv::exception::store_access_fault));
         m_h.os_medeleg_withheld = m_h.pmp_cached ? access_faults : 0;
+        m_h.pmp_cfg_register_count = static_cast<u8>(m_h.pmp.cfg_registers());
         check_trap_vector();
         write_pmp_addresses(m_hw, m_h);
         apply_pmp_view(m_h.world == world::firmware ? firmware_view() : pmp_view::os);
@@ -1265,7 +1266,7 @@ public:
     [[gnu::always_inline]] void apply_pmp_view_inline(pmp_view view) noexcept {
         const u64* wanted = m_h.pmp_slots.cfg[static_cast<unsigned>(view)];
         u64* physical = m_h.physical_pmpcfg;
-        const unsigned registers = m_h.pmp.cfg_registers();  // at least 1: the layout is usable()
+        const unsigned registers = m_h.pmp_cfg_register_count;  // at least 1: the layout is usable()
         m_h.physical_view = view;
         if (wanted[0] != physical[0]) {
             m_hw.template write<csr::pmpcfg0>(wanted[0]);

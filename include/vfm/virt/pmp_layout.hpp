@@ -296,11 +296,11 @@ struct virtual_pmp {
 /// (the views share them, so a world switch writes only pmpcfg), one
 /// configuration byte per slot and view.
 struct pmp_plan {
-    u64 addr[riscv::pmp::max_entries] = {};
     /// The pmpcfg register values of each view (pmpcfg0, pmpcfg2, ...).
     u64 cfg[4][pmp_cfg_registers] = {};
     /// Slots whose address changed since the hart last took them (bit i: slot i).
     u64 dirty = 0;
+    u64 addr[riscv::pmp::max_entries] = {};
 
     constexpr void set(unsigned slot, u64 address, const u8 (&cfg_by_view)[4]) noexcept {
         if (addr[slot] != address) dirty |= u64{1} << slot;
