@@ -21,6 +21,10 @@
 #ifndef VFM_FIRMWARE_BUS_MASTERS
 #define VFM_FIRMWARE_BUS_MASTERS ""
 #endif
+/// Physical PMP entries the monitor may use, 0 for all (-Dpmp_entries, docs/pmp.md).
+#ifndef VFM_PMP_ENTRIES
+#define VFM_PMP_ENTRIES 0
+#endif
 
 namespace {
 
@@ -35,6 +39,7 @@ constinit monitor_type monitor{board};
 const char* setup_board(const vfm::metal::boot_context& boot) {
     const char* error = board.init(boot.device_tree, boot.image, VFM_FIRMWARE_ADDRESS, VFM_FIRMWARE_BUS_MASTERS);
     if (error != nullptr) return error;
+    board.limit_pmp_entries(VFM_PMP_ENTRIES);
     for (vfm::u32 i = 0; i < board.given_to_firmware(); ++i)
         monitor.print("vfm: warning: the firmware is given {}, a bus master: it can write any memory, the "
                       "monitor's included; containment is given up\n",

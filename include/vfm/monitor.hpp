@@ -100,7 +100,11 @@ public:
         const memory_layout& memory = m_board.layout();
         virt::set_firmware_code_window(h, memory);
         h.pmp = virt::pmp_layout{};
+        // The entries the monitor may use: the hart's, or fewer (a board's
+        // limit, e.g. to run as a hart with 8 would: docs/pmp.md).
         h.pmp.physical_count = h.features.pmp_count;
+        if (memory.pmp_entry_limit != 0 && memory.pmp_entry_limit < h.pmp.physical_count)
+            h.pmp.physical_count = memory.pmp_entry_limit;
         if (!add_denied_region(h.pmp, memory.monitor)) return boot_error::region_not_napot;
         if (memory.emulated_devices.size != 0 && !add_denied_region(h.pmp, memory.emulated_devices))
             return boot_error::region_not_napot;
@@ -108,14 +112,14 @@ public:
             !add_denied_region(h.pmp, memory.shutdown_device))
             return boot_error::region_not_napot;
         if (!(reserve_pmp_of<Policies>(h.pmp, memory) && ...)) return boot_error::policy_pmp;
-        if (!h.pmp.usable() || h.pmp.virtual_count() == 0) return boot_error::too_few_pmp_entries;
-        // The bus masters, denied to the firmware in the tail (virt/pmp_layout.hpp).
+        if (!h.pmp.usable()) return boot_error::too_few_pmp_entries;
+        // The bus masters, denied to the firmware by the tail (virt/pmp_layout.hpp):
+        // slots of their own when the layout fits, the list's decisions in cache mode.
         for (u32 i = 0; i < memory.bus_master_count && i < memory_layout::max_bus_masters; ++i) {
             const region& r = memory.bus_masters[i];
             if (!h.pmp.add_tail_denial(r.base, r.end(), h.features.pmp_granularity))
                 return boot_error::too_many_bus_masters;
         }
-        if (!h.pmp.tail_fits()) return boot_error::too_many_bus_masters;
 
         engine_type engine(hw, *this, h);
         engine.start_firmware(memory.firmware_entry, hartid, device_tree, boot_info);

@@ -74,6 +74,10 @@ struct memory_layout {
     static constexpr u32 max_bus_masters = 16;
     region bus_masters[max_bus_masters] = {};
     u32 bus_master_count = 0;
+
+    /// The most physical PMP entries the monitor may use (0: all the hart
+    /// has); the firmware sees as many (docs/pmp.md, -Dpmp_entries).
+    u32 pmp_entry_limit = 0;
 };
 
 template <class P>

@@ -35,12 +35,12 @@ import time
 from pathlib import Path
 
 from . import api, builddirs, qemu
-from .bench_parse import (exit_lines, guest_time, num, results, section_sizes, stack_lines, table,
-                          verdict)
+from .bench_parse import (exit_lines, guest_time, guest_times, num, pmp_miss_lines, results,
+                          section_sizes, stack_lines, table, verdict)
 from .common import (MONITOR_IMAGE, NATIVE_STUB_IMAGE, TOOLCHAINS, BuildDir, UsageError, VfmError,
                      info, monitor_build_dir, normalize_policies, source_root)
 
-ORDER = ("csr", "boot", "micro")
+ORDER = ("csr", "boot", "micro", "pmp")
 
 CSR_COST_IMAGE = "examples/bench/csr-cost.bin"
 SBI_PAYLOAD_IMAGE = "examples/bench/sbi-payload.elf"
@@ -601,12 +601,101 @@ def render_micro(d: dict) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------------
+# bench pmp
+
+# Monitors that may use 8 physical PMP entries (-Dpmp_entries=8, as the
+# JH7110's U74): the counters policy reports the PMP cache's misses.
+PMP8_IMAGES = (("counters", "examples/monitor/vfm-monitor-counters-pmp8.bin"),
+               ("all policies", "examples/monitor/vfm-monitor-all-pmp8.bin"))
+PMP_FIRMWARES = ("opensbi-1.1", "opensbi-1.6")
+# The workload after the boot: processes, pipes and files (busybox).
+PMP_WORKLOAD = ("i=0; while [ $i -lt 200 ]; do ls / | wc -l > /tmp/n; cat /tmp/n > /dev/null; "
+                "i=$((i+1)); done")
+TICKS_PER_SECOND = 10_000_000  # QEMU virt's timebase; under -icount shift=0 a tick is 100 instructions
+
+
+def bench_pmp(b: Bench) -> dict:
+    """The PMP slots as a cache (docs/pmp.md) with 8 physical entries: misses
+    resolved per second of guest time during a Linux boot and a workload, and
+    the monitor's instructions per resolved miss (its miss path, from the
+    fault's decision to the install; the trap vector's entry and exit are not
+    in it)."""
+    out = {"bench": "pmp", "problems": [], "rows": []}
+    if b.no_linux:
+        out["skipped"] = "--no-linux"
+        return out
+    files = {"vfm/rdtime": str(b.image(RDTIME_IMAGE))}
+    for label, target in PMP8_IMAGES:
+        try:
+            mon = b.image(target)
+        except (UsageError, VfmError) as e:
+            out["problems"].append(f"{label}: {e}")
+            continue
+        for firmware in PMP_FIRMWARES:
+            row = {"monitor": label, "firmware": firmware}
+            for phase, cmd in (("boot", "/vfm/rdtime"),
+                               ("workload", f"/vfm/rdtime; {PMP_WORKLOAD}; /vfm/rdtime")):
+                opts = qemu.RunOptions(firmware=firmware, native=False, bios=str(mon), smp=1,
+                                       memory=LINUX_MEMORY, cpu=b.cpu, exec_cmd=cmd,
+                                       timeout=LINUX_TIMEOUT, initrd_files=files,
+                                       qemu_args=list(ICOUNT_ARGS))
+                r = b.linux(f"pmp: {label}, {firmware}, {phase}", opts)
+                times = guest_times(r.output)
+                misses = pmp_miss_lines(r.console).get(0)
+                if not times or misses is None:
+                    out["problems"].append(f"{label}, {firmware}, {phase}: no time value or no PMP "
+                                           f"line (console: {_tail(r.console)})")
+                    continue
+                row[phase] = {"ticks": times[-1] - (times[0] if phase == "workload" else 0),
+                              "misses": misses[0], "instructions": misses[1], "measured": misses[2],
+                              "end_ticks": times[-1]}
+            if "boot" in row and "workload" in row:
+                boot, total = row["boot"], row["workload"]
+                # The workload run repeats the boot: its misses are the run's
+                # less the boot run's; instructions per miss over the whole run.
+                work = {"ticks": total["ticks"], "misses": max(total["misses"] - boot["misses"], 0),
+                        "instructions": total["instructions"], "measured": total["measured"]}
+                row["work"] = work
+                for part in (boot, work):
+                    seconds = part["ticks"] / TICKS_PER_SECOND
+                    part["per_second"] = part["misses"] / seconds if seconds > 0 else None
+                    part["per_miss"] = (part["instructions"] / part["measured"]
+                                        if part["measured"] > 0 else None)
+            out["rows"].append(row)
+    return out
+
+
+def render_pmp(d: dict) -> str:
+    lines = ["== bench pmp: 8 physical PMP entries, the slots as a cache (docs/pmp.md) =="]
+    if d.get("skipped"):
+        lines.append(f"  skipped ({d['skipped']})")
+        return "\n".join(lines)
+    rows = []
+    for r in d["rows"]:
+        for name, key in (("boot", "boot"), ("workload", "work")):
+            p = r.get(key)
+            if p is None:
+                continue
+            rows.append([f"{r['monitor']}, {r['firmware']}", name, num(p["misses"]),
+                         num(p["ticks"] * INSTRUCTIONS_PER_TICK), num(p.get("per_second")),
+                         num(p.get("per_miss"))])
+    lines.append(table(rows, ["monitor, firmware", "phase", "misses", "guest instructions",
+                              "misses/s", "instructions/miss"]))
+    lines.append("  (-icount shift=0,sleep=off: a guest second is 10^9 instructions; the workload is "
+                 "200 rounds of ls | wc, a file write and a cat, its misses the run's less the boot run's; "
+                 "instructions/miss: the monitor's minstret from the fault's decision to the install, "
+                 "without the trap vector's entry and exit, over the whole run for the workload row)")
+    return "\n".join(lines)
+
+
 BENCHES: dict = {
     "csr": bench_csr,
     "boot": bench_boot,
     "micro": bench_micro,
+    "pmp": bench_pmp,
 }
-RENDER = {"csr": render_csr, "boot": render_boot, "micro": render_micro}
+RENDER = {"csr": render_csr, "boot": render_boot, "micro": render_micro, "pmp": render_pmp}
 
 
 # ---------------------------------------------------------------------------
@@ -631,10 +720,12 @@ def build_parser():
                            "  csr    CSR accesses of the firmware, image size, stack per hart\n"
                            "  boot   Linux boot: instructions from reset, wall time, exits\n"
                            "  micro  S-mode round trips: SBI set_timer, forwarded SBI call, "
-                           "time read\n\n"
+                           "time read\n"
+                           "  pmp    8 physical PMP entries: the cache's misses in a Linux boot and "
+                           "a workload\n\n"
                            "Without a name, runs all. Exit status 0 when the benchmarks ran "
                            "(figures\nthat could not be measured are reported as n/a).")
-    p.add_argument("what", nargs="*", metavar="NAME", help="csr, boot, micro or all")
+    p.add_argument("what", nargs="*", metavar="NAME", help="csr, boot, micro, pmp or all")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object (name -> figures) instead of tables")
     p.add_argument("--images", metavar="DIR",

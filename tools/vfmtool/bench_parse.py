@@ -18,6 +18,9 @@ EXIT_CAUSE_RE = re.compile(r"^vfm: exits hart ([0-9]+) (exception|interrupt) (.+
 EXIT_PATH_RE = re.compile(r"^vfm: exits hart ([0-9]+) path (.+?): ([0-9]+)\s*$")
 # /vfm/rdtime in the guest.
 TIME_RE = re.compile(r"^time ([0-9]+)\s*$")
+# The counters policy, at shutdown, when the hart's PMP slots are a cache (docs/pmp.md).
+PMP_MISSES_RE = re.compile(r"^vfm: pmp hart ([0-9]+) misses resolved: ([0-9]+) "
+                           r"\(monitor instructions: ([0-9]+) over ([0-9]+)\)\s*$")
 
 
 def _lines(text: str):
@@ -59,6 +62,22 @@ def exit_lines(console: str) -> dict:
         if m:
             paths.setdefault(m.group(2), {})[int(m.group(1))] = int(m.group(3))
     return {"causes": causes, "paths": paths}
+
+
+def pmp_miss_lines(console: str) -> dict[int, tuple[int, int, int]]:
+    """{hart: (misses resolved, monitor instructions on the miss path of the
+    measured ones, misses measured)}."""
+    out = {}
+    for line in _lines(console):
+        m = PMP_MISSES_RE.match(line)
+        if m:
+            out[int(m.group(1))] = (int(m.group(2)), int(m.group(3)), int(m.group(4)))
+    return out
+
+
+def guest_times(output: str) -> list[int]:
+    """Every value /vfm/rdtime printed, in order."""
+    return [int(m.group(1)) for m in (TIME_RE.match(line) for line in _lines(output)) if m]
 
 
 def guest_time(output: str) -> int | None:

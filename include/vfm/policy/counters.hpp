@@ -127,6 +127,9 @@ public:
             const char* paths[] = {"fast", "firmware", "monitor", "to-firmware", "to-os"};
             for (u64 p = 0; p < 5; ++p)
                 engine.print("vfm: exits hart {} path {}: {}\n", hart, paths[p], counter(hart, exception_causes + interrupt_causes + p));
+            if (const virt::hart* h = engine.shared().harts[hart]; h != nullptr && h->pmp_cached)
+                engine.print("vfm: pmp hart {} misses resolved: {} (monitor instructions: {} over {})\n", hart,
+                             h->pmp_misses_resolved, h->pmp_miss_instructions, h->pmp_misses_measured);
             for (unsigned e = 0; e < exception_causes; ++e)
                 if (c.exceptions[e] != 0) engine.print("vfm: exits hart {} exception {}: {}\n", hart, e, c.exceptions[e]);
             for (unsigned i = 0; i < interrupt_causes; ++i)

@@ -23,7 +23,9 @@
 #include <vfm/virt/guest_memory.hpp>
 #include <vfm/virt/hart.hpp>
 #include <vfm/virt/interrupts.hpp>
+#include <vfm/virt/misaligned.hpp>
 #include <vfm/virt/pmp_layout.hpp>
+#include <vfm/virt/pmp_physical.hpp>
 #include <vfm/virt/triggers.hpp>
 
 namespace vfm::virt {
@@ -345,11 +347,11 @@ public:
         if (m_h.features.has_menvcfg) m_hw.template write<riscv::csr::menvcfg>(0);
         m_hw.template clear<riscv::csr::mstatus>(riscv::mstatus::mpp::mask | riscv::mstatus::mprv::mask |
                                                  riscv::mstatus::mie::mask | mpv_mask());
-        write_pmp_addresses();
-        recompute_pmp_views();
-        m_h.physical_pmpcfg[0] = ~u64{0};  // force the first write of every register
+        // Force the first write of every register the monitor may use.
         for (auto& r : m_h.physical_pmpcfg) r = ~u64{0};
-        apply_pmp_view(firmware_view());
+        m_h.pmp_slots.dirty = ~u64{0};
+        m_h.physical_view = pmp_view::firmware;
+        recompute_pmp_views();
         m_h.physical_mie = ~u64{0};
         m_h.physical_timer = 0;
         program_physical_interrupts();
@@ -412,7 +414,6 @@ public:
         layout.reserved_addr[index] = pmpaddr;
         layout.reserved_cfg_firmware[index] = firmware_cfg;
         layout.reserved_cfg_os[index] = os_cfg;
-        (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(index)), pmpaddr);
         recompute_pmp_views();
     }
 
@@ -539,6 +540,7 @@ public:
             }
         } restore_view{*this, previous};
         memory_type memory(m_hw, board().layout(), m_h, memory_type::side::os, Hooks::intercepts_shutdown);
+        memory.resolve_pmp_misses(m_h);
         return f(memory);
     }
 
@@ -556,6 +558,7 @@ public:
             ~restore() { e.apply_pmp_view(view); }
         } restore_view{*this, previous};
         memory_type memory(m_hw, board().layout(), m_h, memory_type::side::firmware, Hooks::intercepts_shutdown);
+        memory.resolve_pmp_misses(m_h);
         return f(memory);
     }
 
@@ -623,8 +626,12 @@ private:
             case riscv::exception::ecall_from_u:
                 deliver_exception(riscv::cause_value(riscv::exception::ecall_from_m), 0);
                 return;
+            case riscv::exception::instruction_access_fault:
+                if (m_h.pmp_cached && resolve_pmp_fault(cause, tval)) return;  // satp is Bare: tval is physical
+                break;
             case riscv::exception::load_access_fault:
             case riscv::exception::store_access_fault:
+                if (m_h.pmp_cached && resolve_pmp_fault(cause, tval)) return;
                 if (emulate_firmware_memory_access() || m_missing_registers) return;
                 break;
             default: break;
@@ -1129,83 +1136,119 @@ private:
         old_value = riscv::pmp::read_pmpaddr(m_h.csr.pmpaddr[index], m_h.csr.pmpcfg[index], g);
         if (write && !rules::pmpaddr_locked(m_h.csr.pmpcfg, index, count)) {
             m_h.csr.pmpaddr[index] = apply_csr_op(kind, old_value, operand) & riscv::pmp::address_mask;
-            // A tail slot holds the bus masters' denial while the firmware runs:
-            // recompute_pmp_views puts the entry there when the OS's world needs it.
-            if (index < m_h.pmp.first_tail_virtual())
-                (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(m_h.pmp.first_virtual() + index)),
-                                     m_h.csr.pmpaddr[index]);
             recompute_pmp_views();
         }
         return true;
     }
 
-    /// Writes every physical pmpaddr register of the layout (at boot): the tail's
-    /// slots with the firmware's addresses (it runs first).
-    void write_pmp_addresses() noexcept {
-        const pmp_layout& layout = m_h.pmp;
-        for (unsigned i = 0; i < layout.reserved_count; ++i)
-            (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(i)), layout.reserved_addr[i]);
-        (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.floor())), 0);
-        for (unsigned i = 0; i < layout.virtual_count(); ++i)
-            (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.first_virtual() + i)),
-                                 i < layout.first_tail_virtual() ? m_h.csr.pmpaddr[i]
-                                                                 : layout.tail_addr[i - layout.first_tail_virtual()]);
-        (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.everything())), pmpaddr_everything);
-        m_h.tail_holds_firmware_addresses = true;
-    }
-
-    /// Which tail slots the OS's world needs for its own entry (configured, or
-    /// the TOR base of the entry above) at another address than the tail's:
-    /// those are rewritten when the worlds switch (pmp_layout.hpp).
-    void compute_tail_conflicts() noexcept {
-        const pmp_layout& layout = m_h.pmp;
-        const unsigned count = layout.virtual_count();
-        u64 conflicts = 0;
-        for (unsigned k = 0; k < layout.tail_count; ++k) {
-            const unsigned v = layout.first_tail_virtual() + k;
-            const bool configured = riscv::pmp::mode(m_h.csr.pmpcfg[v]) != riscv::pmpcfg::a_off;
-            const bool tor_base = v + 1 < count && riscv::pmp::mode(m_h.csr.pmpcfg[v + 1]) == riscv::pmpcfg::a_tor;
-            if ((configured || tor_base) && m_h.csr.pmpaddr[v] != layout.tail_addr[k]) conflicts |= u64{1} << k;
-        }
-        // Slots that stop conflicting must hold the tail's address again (the OS
-        // set keeps it for them).
-        const u64 resolved = m_h.tail_conflicts & ~conflicts;
-        m_h.tail_conflicts = conflicts;
-        for (unsigned k = 0; k < layout.tail_count; ++k)
-            if (((resolved >> k) & 1) != 0)
-                (void)m_hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.first_virtual() +
-                                                                            layout.first_tail_virtual() + k)),
-                                     layout.tail_addr[k]);
-        if (!m_h.tail_holds_firmware_addresses) write_tail_addresses(m_hw, m_h, false);
-    }
-
-    /// The firmware's virtual entries that overlap a bus master (bit i: entry i).
-    [[nodiscard]] u64 entries_over_bus_masters() noexcept {
-        const memory_layout& memory = board().layout();
-        if (memory.bus_master_count == 0) return 0;
-        u64 mask = 0;
-        const unsigned count = m_h.pmp.virtual_count() < 64 ? m_h.pmp.virtual_count() : 64;
-        for (unsigned i = 0; i < count; ++i) {
-            const u8 cfg = m_h.csr.pmpcfg[i];
-            const riscv::pmp::range r = riscv::pmp::decode(cfg, m_h.csr.pmpaddr[i], i == 0 ? 0 : m_h.csr.pmpaddr[i - 1],
-                                                           m_h.features.pmp_granularity);
-            if (r.empty) continue;
-            for (u32 b = 0; b < memory.bus_master_count && b < memory_layout::max_bus_masters; ++b)
-                if (memory.bus_masters[b].overlaps(r.base, r.end - r.base)) mask |= u64{1} << i;
-        }
-        return mask;
-    }
-
+    /// Recomputes the slots from the virtual PMP (pmp_layout.hpp): the whole
+    /// list when it fits, else empty caches for both worlds (what they held
+    /// may no longer be decided as it was); then brings the hart in line.
     void recompute_pmp_views() noexcept {
-        const u64 over = entries_over_bus_masters();
-        for (unsigned v = 0; v < 4; ++v)
-            compute_pmpcfg(m_h.pmp, m_h.csr.pmpcfg, static_cast<pmp_view>(v), m_h.pmpcfg_views[v], over);
-        compute_tail_conflicts();
+        m_h.pmp_cached = !plan_fit(m_h.pmp, virtual_pmp_of(m_h), m_h.pmp_slots);
+        if (m_h.pmp_cached) {
+            m_h.pmp_cache_state = pmp_cache{};
+            plan_cache(m_h.pmp, m_h.pmp_cache_state, m_h.pmp_slots);
+        }
+        // In cache mode the monitor sees the OS's access faults first (a miss
+        // is not the OS's fault); it delegates the real ones as medeleg says.
+        constexpr u64 access_faults = (u64{1} << static_cast<unsigned>(riscv::exception::instruction_access_fault)) |
+                                      (u64{1} << static_cast<unsigned>(riscv::exception::load_access_fault)) |
+                                      (u64{1} << static_cast<unsigned>(riscv::exception::store_access_fault));
+        m_h.os_medeleg_withheld = m_h.pmp_cached ? access_faults : 0;
+        m_h.pmp_cfg_register_count = static_cast<u8>(m_h.pmp.cfg_registers());
         check_trap_vector();
-        if (m_h.world == world::firmware)
-            apply_pmp_view(firmware_view());
-        else
-            apply_pmp_view(pmp_view::os);
+        write_pmp_addresses(m_hw, m_h);
+        apply_pmp_view(m_h.world == world::firmware ? firmware_view() : pmp_view::os);
+    }
+
+    /// The miss path for an access fault of the guest that runs (cache mode):
+    /// true when the range was installed and the access should run again.
+    /// `physical` and the kind come from the fault; one byte is decided (the
+    /// range installed holds every byte the same decider decides, so the
+    /// rest of the access either lies in it or is denied by the list too).
+    bool resolve_pmp_fault(u64 cause, u64 physical, u64 started = 0) noexcept {
+        const u8 needed = cause == riscv::cause_value(riscv::exception::instruction_access_fault) ? pmp_x
+                          : cause == riscv::cause_value(riscv::exception::load_access_fault)    ? pmp_r
+                                                                                                 : pmp_w;
+        if (monitor_entries_refuse(m_h.pmp, m_h.world == world::firmware, m_h.features.pmp_granularity, physical, 1,
+                                   needed))
+            return false;
+        if (started == 0) started = m_hw.csr_read(csr::minstret).value;
+        if (resolve_pmp_access(m_hw, m_h, m_h.physical_view, physical, 1, needed) != pmp_resolution::installed)
+            return false;
+        ++m_h.pmp_misses_resolved;
+        // minstret as the monitor sees it; the firmware's virtual counters
+        // rewrite the hardware's on some trap paths: a delta that went
+        // backwards or wild is left out (and so is its miss, from the average).
+        const u64 spent = m_hw.csr_read(csr::minstret).value - started;
+        if (spent < (u64{1} << 24)) {
+            m_h.pmp_miss_instructions += spent;
+            ++m_h.pmp_misses_measured;
+        }
+        return true;
+    }
+
+    /// resolve_pmp_fault for the OS: its faulting address translated as the
+    /// hardware did (the walk's own page-table reads resolve their misses:
+    /// a range they installed makes the access worth running again too).
+    bool resolve_os_pmp_fault(u64 cause) noexcept {
+        const access_kind kind = cause == riscv::cause_value(riscv::exception::instruction_access_fault) ? access_kind::fetch
+                                 : cause == riscv::cause_value(riscv::exception::load_access_fault) ? access_kind::load
+                                                                                                     : access_kind::store;
+        const u64 started = m_hw.csr_read(csr::minstret).value;
+        const u32 installs = m_h.pmp_installs;
+        const translation_regime regime = os_regime();
+        const guest_translation t =
+            with_os_memory([&](memory_type& memory) { return memory.walk(regime, m_trap.tval, kind); });
+        const bool installed = t.ok && resolve_pmp_fault(cause, t.physical, started);
+        return installed || m_h.pmp_installs != installs;
+    }
+
+    /// The OS's load or store that missed twice in a row at the same pc: its
+    /// fetch and its access need more ranges at once than the slots hold (the
+    /// one evicts the other). The monitor performs the access on the guarded
+    /// path (virt/misaligned.hpp's emulation, aligned or not), as the hart
+    /// would have. False when it cannot (an AMO, LR/SC, a float): the access
+    /// runs again.
+    bool perform_os_access_after_misses() noexcept {
+        if (!have_all_registers()) return false;
+        const translation_regime regime = os_regime();
+        // The list decides the whole access first (the guarded path makes a
+        // misaligned one byte by byte: each byte alone could pass where the
+        // access as a whole matches an entry only in part). Within one page
+        // only: across pages the hart's own retry decides.
+        u32 bits = 0;
+        data_access op;
+        if (!fetch_os_instruction(m_h.pc, bits) || !decode_data_access(bits, op) || op.is_float ||
+            (op.op != data_access::kind::load && op.op != data_access::kind::store))
+            return false;
+        const u64 address = m_trap.tval;
+        if ((address & 0xfff) + op.width > 0x1000) return false;
+        const access_kind kind = op.access();
+        const guest_translation t =
+            with_os_memory([&](memory_type& memory) { return memory.walk(regime, address, kind); });
+        if (!t.ok) return false;
+        const u8 needed = kind == access_kind::load ? pmp_r : pmp_w;
+        if (monitor_entries_refuse(m_h.pmp, false, m_h.features.pmp_granularity, t.physical, op.width, needed))
+            return false;
+        if (!pmp_decide(m_h.pmp, virtual_pmp_of(m_h), pmp_view::os, t.physical, op.width, needed).allowed) {
+            const u64 cause = access_fault_cause(kind);
+            if (((m_h.csr.medeleg >> cause) & 1) != 0 && redirect_to_os(cause, address)) return true;
+            deliver_exception(cause, address, 0, 0, m_h.os_virtualized);
+            return true;
+        }
+        const misaligned_outcome out = with_os_memory(
+            [&](memory_type& memory) { return emulate_misaligned(memory, regime, m_h, m_h.pc, m_trap.tval); });
+        switch (out.result) {
+            case misaligned_outcome::status::emulated: m_h.pc += out.length; return true;
+            case misaligned_outcome::status::fault:
+                if (((m_h.csr.medeleg >> (out.cause & 63)) & 1) != 0 && redirect_to_os(out.cause, out.tval)) return true;
+                deliver_exception(out.cause, out.tval, out.tval2, 0, m_h.os_virtualized);
+                return true;
+            case misaligned_outcome::status::not_handled: return false;
+        }
+        return false;
     }
 
 public:
@@ -1221,14 +1264,13 @@ public:
     /// Writes the pmpcfg registers of `view` that differ from what the hart holds.
     void apply_pmp_view(pmp_view view) noexcept { apply_pmp_view_inline(view); }
 
-    /// apply_pmp_view, inlined (the world switches' fast path).
+    /// apply_pmp_view, inlined (the world switches' fast path): the views
+    /// share every pmpaddr, in cache mode too (pmp_layout.hpp).
     [[gnu::always_inline]] void apply_pmp_view_inline(pmp_view view) noexcept {
-        const u64* wanted = m_h.pmpcfg_views[static_cast<unsigned>(view)];
+        const u64* wanted = m_h.pmp_slots.cfg[static_cast<unsigned>(view)];
         u64* physical = m_h.physical_pmpcfg;
-        const unsigned registers = m_h.pmp.cfg_registers();  // at least 1: the layout is usable()
+        const unsigned registers = m_h.pmp_cfg_register_count;  // at least 1: the layout is usable()
         m_h.physical_view = view;
-        if (m_h.tail_conflicts != 0 && firmware_addresses(view) != m_h.tail_holds_firmware_addresses) [[unlikely]]
-            write_tail_addresses(m_hw, m_h, firmware_addresses(view));
         if (wanted[0] != physical[0]) {
             m_hw.template write<csr::pmpcfg0>(wanted[0]);
             physical[0] = wanted[0];
@@ -1240,21 +1282,6 @@ public:
         }
         if (registers > 2) [[unlikely]]
             apply_more_pmpcfg(m_hw, m_h, wanted, registers);
-    }
-
-    /// The tail's conflicting slots with the firmware's addresses (the bus
-    /// masters' denials) or the OS's (its virtual entries), out of the hot path.
-    /// Static, like apply_more_pmpcfg: a member call would keep the engine in
-    /// memory on the world switches' fast path.
-    [[gnu::noinline]] static void write_tail_addresses(Arch& hw, hart& h, bool firmware) noexcept {
-        const pmp_layout& layout = h.pmp;
-        for (unsigned k = 0; k < layout.tail_count; ++k) {
-            if (((h.tail_conflicts >> k) & 1) == 0) continue;
-            const unsigned v = layout.first_tail_virtual() + k;
-            (void)hw.csr_write(static_cast<csr>(riscv::pmpaddr_number(layout.first_virtual() + v)),
-                               firmware ? layout.tail_addr[k] : h.csr.pmpaddr[v]);
-        }
-        h.tail_holds_firmware_addresses = firmware;
     }
 
     /// pmpcfg4 and up (harts with more than 16 entries), out of the hot path.
@@ -1387,10 +1414,29 @@ private:
             }
             m_trap.gva = m_h.features.has_h && ms::gva::test(status);
         }
+        // Cache mode: the monitor sees the OS's access faults first; a miss is
+        // resolved and the access runs again, a real fault the firmware
+        // delegates goes to the OS as the hart would have sent it.
+        const bool withheld = cause < 64 && ((m_h.os_medeleg_withheld >> cause) & 1) != 0;
+        if (withheld) [[unlikely]] {
+            const bool again = m_h.pc == m_h.pmp_last_miss_pc;
+            if (again && cause != riscv::cause_value(riscv::exception::instruction_access_fault) &&
+                perform_os_access_after_misses()) {
+                m_h.pmp_last_miss_pc = ~u64{0};
+                return;
+            }
+            if (m_missing_registers) return;
+            if (resolve_os_pmp_fault(cause)) {
+                m_h.pmp_last_miss_pc = m_h.pc;
+                return;
+            }
+            m_h.pmp_last_miss_pc = ~u64{0};
+        }
         if ((cause == riscv::cause_value(riscv::exception::load_access_fault) ||
              cause == riscv::cause_value(riscv::exception::store_access_fault)) &&
             (emulate_device_access() || m_missing_registers))
             return;
+        if (withheld && ((m_h.csr.medeleg >> cause) & 1) != 0 && redirect_to_os(cause, m_trap.tval)) return;
         if (m_hooks.on_os_trap(*this, cause) || m_missing_registers) return;
         deliver_exception(cause, m_trap.tval, m_trap.tval2, m_trap.tinst, m_trap.gva);
     }
@@ -1528,25 +1574,15 @@ private:
     }
 
     /// Recomputes hart::trap_vector_executable: mtvec's base is in RAM and the
-    /// physical PMP of the firmware's view lets it (U-mode) execute there.
+    /// firmware's view of the PMP (the monitor's entries, then the list,
+    /// decided in software: in cache mode the slots may not hold it yet) lets it execute there.
     void check_trap_vector() noexcept {
         const u64 base = m_h.csr.mtvec & ~u64{3};
-        const pmp_layout& layout = m_h.pmp;
-        const u64* view = m_h.pmpcfg_views[static_cast<unsigned>(pmp_view::firmware)];
-        auto cfg_of = [view](unsigned i) {
-            return riscv::pmp::cfg_byte(view[i / riscv::pmp::entries_per_cfg], i % riscv::pmp::entries_per_cfg);
-        };
-        auto addr_of = [&](unsigned i) -> u64 {
-            if (i < layout.reserved_count) return layout.reserved_addr[i];
-            if (i == layout.floor()) return 0;
-            if (i == layout.everything()) return pmpaddr_everything;
-            const unsigned v = i - layout.first_virtual();
-            return v >= layout.first_tail_virtual() ? layout.tail_addr[v - layout.first_tail_virtual()] : m_h.csr.pmpaddr[v];
-        };
+        const unsigned g = m_h.features.pmp_granularity;
         m_h.trap_vector_executable =
             classify_physical(board().layout(), base, 4, Hooks::intercepts_shutdown) == physical_class::ram &&
-            !monitor_entries_refuse(layout, true, m_h.features.pmp_granularity, base, 4, pmp_x) &&
-            pmp_allows_entries(cfg_of, addr_of, layout.physical_count, m_h.features.pmp_granularity, base, 4, pmp_x);
+            !monitor_entries_refuse(m_h.pmp, true, g, base, 4, pmp_x) &&
+            pmp_decide(m_h.pmp, virtual_pmp_of(m_h), pmp_view::firmware, base, 4, pmp_x).allowed;
     }
 
     /// Runs the first instruction of the firmware's trap handler in the
@@ -1663,7 +1699,7 @@ private:
         m_hooks.on_enter_os(*this);
         if (m_h.features.has_s) {
             m_hw.template write<csr::satp>(m_h.csr.satp);
-            m_hw.template write<csr::medeleg>(m_h.csr.medeleg);
+            m_hw.template write<csr::medeleg>(m_h.csr.medeleg & ~m_h.os_medeleg_withheld);
             m_hw.template write<csr::mideleg>(m_h.csr.mideleg);
         }
         if (m_h.features.has_u) m_hw.template write<csr::mcounteren>(m_hooks.os_mcounteren(*this, m_h.csr.mcounteren));

@@ -34,6 +34,7 @@
 #include <vfm/riscv/pmp.hpp>
 #include <vfm/virt/hart.hpp>
 #include <vfm/virt/pmp_layout.hpp>
+#include <vfm/virt/pmp_physical.hpp>
 
 namespace vfm::virt {
 
@@ -473,6 +474,20 @@ public:
     guest_memory(const guest_memory&) = delete;
     guest_memory& operator=(const guest_memory&) = delete;
 
+    /// In the PMP's cache mode (hart::pmp_cached), every access this makes
+    /// with the guest's privilege first asks the miss path (virt/pmp_physical.hpp):
+    /// the list decides it in software, and the range it needs is put in the
+    /// slots before the hardware checks it as the second wall.
+    void resolve_pmp_misses(hart& h) noexcept { m_resolver = &h; }
+
+    /// The physical address of `address` for an access of `kind` in `regime`:
+    /// the walk alone, its page-table reads guarded, the result not classified.
+    [[nodiscard]] guest_translation walk(const translation_regime& regime, u64 address, access_kind kind) noexcept {
+        pte_port port{*this};
+        page_walker<pte_port> walker(port, regime);
+        return walker.translate(address, kind);
+    }
+
     /// Translates and guards `[address, address + size)` (within one page) for
     /// an access of `kind`; `physical` and the class on success.
     [[nodiscard]] guest_translation translate(const translation_regime& regime, u64 address, u64 size, access_kind kind,
@@ -516,6 +531,7 @@ public:
         const guest_translation t = translate(regime, address, width, access_kind::store, reachable, klass);
         if (!t.ok) return fault(out, t.fault);
         if (klass == physical_class::device) return device(out, t.physical);
+        if (!pmp_ready(t.physical, width, access_kind::store)) return fault(out, access_fault(regime, address, access_kind::store));
         const access_result r = m_hw.amo(how(regime), t.physical, width, op, operand);
         if (!r.ok) return fault(out, access_fault(regime, address, access_kind::store));
         out.result = guest_access::status::done;
@@ -532,6 +548,7 @@ public:
         if (!aligned_atomic(regime, address, width, access_kind::store, out)) return out;
         const guest_translation t = translate(regime, address, width, access_kind::store, reach::ram, klass);
         if (!t.ok) return fault(out, t.fault);
+        if (!pmp_ready(t.physical, width, access_kind::store)) return fault(out, access_fault(regime, address, access_kind::store));
         const access_result r = m_hw.compare_exchange(how(regime), t.physical, width, expected, desired);
         if (!r.ok) return fault(out, access_fault(regime, address, access_kind::store));
         out.result = guest_access::status::done;
@@ -548,6 +565,7 @@ public:
         if (!aligned_atomic(regime, address, width, access_kind::load, out)) return out;
         const guest_translation t = translate(regime, address, width, access_kind::load, reach::ram, klass);
         if (!t.ok) return fault(out, t.fault);
+        if (!pmp_ready(t.physical, width, access_kind::load)) return fault(out, access_fault(regime, address, access_kind::load));
         const access_result r = m_hw.load(how(regime), t.physical, width);
         if (!r.ok) return fault(out, access_fault(regime, address, access_kind::load));
         out.result = guest_access::status::done;
@@ -626,12 +644,14 @@ private:
         guest_memory& memory;
         bool read_pte(u64 physical, u64& value) noexcept {
             if ((physical & 7) != 0 || memory.classify(physical, 8, access_kind::load) != physical_class::ram) return false;
+            if (!memory.pmp_ready(physical, 8, access_kind::load)) return false;
             const access_result r = memory.m_hw.load(supervisor(), physical, 8);
             value = r.value;
             return r.ok;
         }
         bool update_pte(u64 physical, u64 expected, u64 desired, u64& old) noexcept {
             if ((physical & 7) != 0 || memory.classify(physical, 8, access_kind::store) != physical_class::ram) return false;
+            if (!memory.pmp_ready(physical, 8, access_kind::store)) return false;
             const access_result r = memory.m_hw.compare_exchange(supervisor(), physical, 8, expected, desired);
             old = r.value;
             return r.ok;
@@ -640,6 +660,15 @@ private:
             return access_mode{riscv::privilege::supervisor, false, false};
         }
     };
+
+    /// The miss path before an access with the guest's privilege (resolve_pmp_misses):
+    /// false when the list denies it.
+    [[nodiscard]] bool pmp_ready(u64 physical, u64 size, access_kind kind) noexcept {
+        if (m_resolver == nullptr || !m_resolver->pmp_cached) return true;
+        const u8 needed = kind == access_kind::load ? pmp_r : kind == access_kind::store ? pmp_w : pmp_x;
+        return resolve_pmp_access(m_hw, *m_resolver, m_resolver->physical_view, physical, size, needed) !=
+               pmp_resolution::denied;
+    }
 
     /// The physical access's mode: the guest's privilege (VS and VU check the
     /// PMP as S and U), no translation (satp is Bare while this exists).
@@ -702,6 +731,10 @@ private:
             for (u64 i = 0; moves_data && i < chunk;) {
                 const u64 pa = t.physical + i;
                 const unsigned step = (pa & 7) == 0 && chunk - i >= 8 ? 8 : 1;
+                if (!pmp_ready(pa, step, kind)) {
+                    f = access_fault(regime, va + i, kind);
+                    return false;
+                }
                 access_result r;
                 if (to != nullptr) {
                     r = m_hw.load(how(regime), pa, step);
@@ -748,6 +781,7 @@ private:
             const bool natural = (size == 1 || size == 2 || size == 4 || size == 8) && (physical[piece] & (size - 1)) == 0;
             const unsigned step = natural ? static_cast<unsigned>(size) : 1;
             for (u64 i = 0; i < size; i += step) {
+                if (!pmp_ready(physical[piece] + i, step, kind)) return fault(out, access_fault(regime, va + i, kind));
                 const u64 shift = 8 * (done + i);
                 const u64 part = shift >= 64 ? 0 : value >> shift;
                 const access_result r =
@@ -771,6 +805,7 @@ private:
     bool m_firmware_side;
     bool m_shutdown_emulated;
     u64 m_saved_satp = 0;
+    hart* m_resolver = nullptr;
 };
 
 }  // namespace vfm::virt

@@ -187,20 +187,11 @@ struct hart {
     /// ~0 when none. The physical timer fires at the earlier of it and the firmware's.
     u64 monitor_deadline = ~u64{0};
 
-    /// The physical PMP layout of this hart and the configuration register
-    /// values of each view, recomputed when the virtual PMP changes.
-    pmp_layout pmp;
-    u64 pmpcfg_views[4][pmp_cfg_registers] = {};
-
     // Physical state the monitor programmed last, to skip redundant writes.
     u64 physical_mie = 0;
     u64 physical_timer = ~u64{0};
     u64 physical_pmpcfg[pmp_cfg_registers] = {};
     pmp_view physical_view = pmp_view::firmware;
-    /// Tail slots (pmp_layout::tail_count) whose pmpaddr differs between the
-    /// worlds (bit k: the k-th tail slot), and which set the hart holds now.
-    u64 tail_conflicts = 0;
-    bool tail_holds_firmware_addresses = true;
 
     /// Where the trap paths read the firmware's instructions back in place
     /// (firmware_code_window): a pc whose four bytes lie in
@@ -208,6 +199,35 @@ struct hart {
     /// outside the monitor's memory. An odd base matches no pc (IALIGN).
     u64 code_window_base = 1;
     u64 code_window_last = 0;
+
+    // The PMP (kept after the fields the trap paths use most: the world
+    // switches read pmp_slots.cfg, placed first, within reach of one load).
+    /// The list did not fit: the slots after the monitor's entries are a
+    /// cache (pmp_cache_state), filled on access faults (virt/pmp_physical.hpp).
+    bool pmp_cached = false;
+    u8 pmp_cfg_register_count = 1;  ///< pmp.cfg_registers(), for the world switches
+    /// The OS's access faults the physical medeleg keeps from delegating (the
+    /// monitor resolves cache misses first): access faults while pmp_cached.
+    u64 os_medeleg_withheld = 0;
+    /// The slots computed from the virtual PMP (pmp_layout.hpp: the whole
+    /// list when it fits, else the cache's ranges): the configuration
+    /// register values of each view and the addresses, recomputed when the
+    /// virtual PMP changes.
+    pmp_plan pmp_slots;
+    /// The physical PMP layout of this hart (the monitor's entries, the tail).
+    pmp_layout pmp;
+    pmp_cache pmp_cache_state;
+    /// Access faults resolved by installing a range, and the monitor's
+    /// instructions (minstret) from the start of their miss path to the
+    /// install (the trap vector's entry and exit not included): ./vfm bench.
+    u64 pmp_misses_resolved = 0;
+    u64 pmp_miss_instructions = 0;
+    u32 pmp_misses_measured = 0;  ///< the misses pmp_miss_instructions counts
+    /// Ranges installed (any path), and the OS's pc at its last miss: a load
+    /// or store that misses again at the same pc needs more ranges at once
+    /// than the slots hold, and the monitor performs it (engine::os_trap).
+    u32 pmp_installs = 0;
+    u64 pmp_last_miss_pc = ~u64{0};
 
     /// The registers a backend's fast trap path has saved in `x` (the caller-
     /// saved ones, sp and tp: ra, sp, tp, t0-t6, a0-a7); the fast path must use

@@ -108,7 +108,6 @@ constexpr row s_only(csr n, rule r) { return row{n, {r, r, ILL, r}}; }
 constexpr row everywhere(csr n, rule r) { return row{n, {r, r, r, r}}; }
 
 constexpr u64 pmpcfg_all_locked = 0x9f9f'9f9f'9f9f'9f9f;  // L, NAPOT, X, W, R in each byte (bits 6:5 zero)
-constexpr u64 pmpcfg_half_locked = 0x0000'0000'9f9f'9f9f;
 
 // clang-format off
 const row named_rows[] = {
@@ -198,16 +197,16 @@ const row named_rows[] = {
     everywhere(csr::mseccfg, ILL),  // no Smepmp
     // PMP (3.7.1): after the first write (all ones) every implemented entry is
     // locked NAPOT RWX (bits 6:5 read zero) and ignores the later writes. The
-    // firmware gets 12 entries out of 16 and 60 out of 64 (docs/pmp.md): the
-    // others read zero (the spec lets every PMP field be read-only zero).
+    // firmware gets every entry of the hart, 16 or 64 (docs/pmp.md); those the
+    // hart lacks read zero (the spec lets every PMP field be read-only zero).
     row{csr::pmpcfg0, {same4(pmpcfg_all_locked), same4(pmpcfg_all_locked), same4(pmpcfg_all_locked), same4(pmpcfg_all_locked)}},
-    row{csr::pmpcfg2, {same4(pmpcfg_half_locked), same4(pmpcfg_half_locked), same4(pmpcfg_half_locked), same4(pmpcfg_all_locked)}},
+    row{csr::pmpcfg2, {same4(pmpcfg_all_locked), same4(pmpcfg_all_locked), same4(pmpcfg_all_locked), same4(pmpcfg_all_locked)}},
     row{csr::pmpcfg4, {none, none, none, same4(pmpcfg_all_locked)}},
     row{csr::pmpcfg6, {none, none, none, same4(pmpcfg_all_locked)}},
     row{csr::pmpcfg8, {none, none, none, same4(pmpcfg_all_locked)}},
     row{csr::pmpcfg10, {none, none, none, same4(pmpcfg_all_locked)}},
     row{csr::pmpcfg12, {none, none, none, same4(pmpcfg_all_locked)}},
-    row{csr::pmpcfg14, {none, none, none, same4(pmpcfg_half_locked)}},
+    row{csr::pmpcfg14, {none, none, none, same4(pmpcfg_all_locked)}},
     everywhere(csr::mcycle, any),
     everywhere(csr::minstret, any),
     // Debug triggers (Sdtrig): these harts have none, so none in vM-mode either
@@ -228,8 +227,8 @@ std::vector<row> all_writable_rows() {
     }
     constexpr rule pmpaddr = msk(0x003f'ffff'ffff'ffff);  // address bits 55:2, G = 0
     for (unsigned n = 0; n < 64; ++n) {
-        const rule sixteen = n < 12 ? pmpaddr : none;
-        const rule sixty_four = n < 60 ? pmpaddr : none;
+        const rule sixteen = n < 16 ? pmpaddr : none;
+        const rule sixty_four = n < 64 ? pmpaddr : none;
         rows.push_back(row{static_cast<csr>(0x3b0 + n), {sixteen, sixteen, sixteen, sixty_four}});
     }
     return rows;
@@ -626,14 +625,14 @@ TEST_CASE("pmpcfg: reserved bits, R=0 W=1, locks, entries beyond the virtual cou
         c.csrw(csr::pmpaddr5, 0x3333);
         CHECK(c.csrr(csr::pmpaddr5) == 0x3333);
     }
-    SECTION("entries 12 to 63 do not exist for the firmware: they read zero") {
+    SECTION("the firmware has all 16 entries of the hart; 16 to 63 do not exist: they read zero") {
         c.csrw(csr::pmpcfg2, ~u64{0} & 0x1f1f'1f1f'1f1f'1f1f);
-        CHECK(c.csrr(csr::pmpcfg2) == 0x0000'0000'1f1f'1f1f);  // entries 8-11
-        c.csrw(csr::pmpaddr11, 0x1000);
-        c.csrw(csr::pmpaddr12, 0x1000);
+        CHECK(c.csrr(csr::pmpcfg2) == 0x1f1f'1f1f'1f1f'1f1f);  // entries 8-15
+        c.csrw(csr::pmpaddr15, 0x1000);
+        c.csrw(csr::pmpaddr16, 0x1000);
         c.csrw(csr::pmpaddr63, 0x1000);
-        CHECK(c.csrr(csr::pmpaddr11) == 0x1000);
-        CHECK(c.csrr(csr::pmpaddr12) == 0);
+        CHECK(c.csrr(csr::pmpaddr15) == 0x1000);
+        CHECK(c.csrr(csr::pmpaddr16) == 0);
         CHECK(c.csrr(csr::pmpaddr63) == 0);
         c.csrw(csr::pmpcfg14, 0x0f0f);
         CHECK(c.csrr(csr::pmpcfg14) == 0);

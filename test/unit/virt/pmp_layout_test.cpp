@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The PMP layout's pure functions (virt/pmp_layout.hpp, docs/pmp.md) with the
-// bus masters' tail: add_tail_denial's encodings, physical_cfg_of_virtual and
-// compute_pmpcfg for the four views. Every expected value is a literal worked
+// The PMP layout's pure functions (virt/pmp_layout.hpp, docs/pmp.md): the
+// bus masters' tail (add_tail_denial's encodings), the permissions of each
+// view, the slots of a layout that fits (plan_fit) and of the caches. Every expected value is a literal worked
 // out from priv. spec 3.7.1: pmpcfg byte = L[7] A[4:3] X[2] W[1] R[0] with A =
 // OFF 0, TOR 1, NA4 2, NAPOT 3; pmpaddr = address[55:2]; a NAPOT range of 2^k
 // bytes at base has pmpaddr = base >> 2 | (2^(k-3) - 1); granularity 2^(G+2).
@@ -41,45 +41,7 @@ constexpr pmp_layout qemu_layout(unsigned entries, bool tail) {
     return l;
 }
 
-/// An OpenSBI-like program of 8 entries (virtual 0..7), the last two in tail
-/// slots on a 16-entry hart: 0-2 M-only NAPOT regions, 3 a NAPOT RW device,
-/// 4 a NAPOT RW window over bus masters, 5 OFF, 6 TOR RW, 7 NAPOT RWX over all.
-constexpr u8 opensbi_cfg[12] = {0x18, 0x18, 0x18, 0x1b, 0x1b, 0x00, 0x0b, 0x1f, 0, 0, 0, 0};
-constexpr u64 opensbi_over = 0x90;  // entries 4 and 7 overlap a bus master
-
-struct views {
-    u64 r[4][8] = {};
-};
-constexpr views compute(const pmp_layout& l, const u8* cfg, u64 over) {
-    views v;
-    for (unsigned i = 0; i < 4; ++i) compute_pmpcfg(l, cfg, static_cast<pmp_view>(i), v.r[i], over);
-    return v;
-}
-constexpr unsigned firmware = 0, firmware_mprv = 1, os = 2, mprv_access = 3;
-
-/// pmpcfg0 and pmpcfg2 (the two registers of a 16-entry hart) expected in each
-/// view, in the order firmware, firmware_mprv, os, mprv_access.
-using first_two = u64[4][2];
-void check_first_two(const views& v, const first_two& expected) {
-    static constexpr const char* names[4] = {"firmware", "firmware_mprv", "os", "mprv_access"};
-    for (unsigned view = 0; view < 4; ++view) {
-        INFO("view " << names[view]);
-        CHECK(v.r[view][0] == expected[view][0]);
-        CHECK(v.r[view][1] == expected[view][1]);
-    }
-}
-
-// The same scenarios at compile time (Bareflank-style): the tail of QEMU virt
-// and the firmware's view of the OpenSBI-like program.
-static_assert(qemu_layout(16, true).tail_count == 6);
-static_assert(qemu_layout(16, true).tail_addr[0] == 0xc0'1fff);
-static_assert(qemu_layout(16, true).tail_addr[5] == 0x1'7fff'ffff);
-static_assert(compute(qemu_layout(16, true), opensbi_cfg, opensbi_over).r[firmware][0] == 0x001f'1f1f'1f00'1818);
-static_assert(compute(qemu_layout(16, true), opensbi_cfg, opensbi_over).r[firmware][1] == 0x1f18'0800'0800'1800);
-
 }  // namespace
-
-// ---- add_tail_denial ----
 
 TEST_CASE("pmp tail: QEMU virt's bus masters, NAPOT where they are naturally aligned powers of two", "[pmp][tail]") {
     const pmp_layout l = qemu_layout(16, true);
@@ -194,154 +156,224 @@ TEST_CASE("pmp tail: at most max_tail_pmp_entries (16) entries", "[pmp][tail]") 
     CHECK(l.tail_count == 16);
 }
 
-TEST_CASE("pmp tail: it fits in the virtual slots, the last ones", "[pmp][tail]") {
-    pmp_layout l = qemu_layout(16, false);
-    REQUIRE(l.virtual_count() == 12);  // 16 - monitor - CLINT - floor - everything
-    CHECK(l.tail_fits());
-    CHECK(l.first_tail_virtual() == 12);  // no tail
-    l.tail_count = 6;
-    CHECK(l.tail_fits());
-    CHECK(l.first_tail_virtual() == 6);
-    l.tail_count = 12;
-    CHECK(l.tail_fits());
-    CHECK(l.first_tail_virtual() == 0);
-    l.tail_count = 13;
-    CHECK_FALSE(l.tail_fits());
-
-    const pmp_layout wide = qemu_layout(64, true);
-    CHECK(wide.virtual_count() == 60);
-    CHECK(wide.first_tail_virtual() == 54);
-    CHECK(wide.tail_fits());
-}
-
-// ---- physical_cfg_of_virtual ----
-
-TEST_CASE("pmp views: one virtual entry in each view, over a bus master or not", "[pmp][tail]") {
+TEST_CASE("pmp views: what a virtual entry grants in each view (priv. spec 3.7.1)", "[pmp][views]") {
     struct expected {
         u8 cfg;
-        bool over;
         u8 firmware, firmware_mprv, os, mprv_access;
     };
     for (const expected& e : {
-             expected{0x00, false, 0x00, 0x00, 0x00, 0x00},  // OFF
-             expected{0x00, true, 0x00, 0x00, 0x00, 0x00},
-             // unlocked: RWX for the firmware (M-mode is not bound), X only under
-             // virtual MPRV, as written for the OS; OFF over a bus master while
-             // the firmware runs
-             expected{0x19, false, 0x1f, 0x1c, 0x19, 0x19},  // NAPOT R
-             expected{0x19, true, 0x00, 0x00, 0x19, 0x19},
-             expected{0x0b, false, 0x0f, 0x0c, 0x0b, 0x0b},  // TOR RW
-             expected{0x0b, true, 0x00, 0x00, 0x0b, 0x0b},
-             expected{0x10, false, 0x17, 0x14, 0x10, 0x10},  // NA4, no permission
-             // locked: as written without L (it binds the firmware); OFF over a
-             // bus master when it grants something, kept when it grants nothing
-             expected{0x9d, false, 0x1d, 0x1c, 0x1d, 0x1d},  // NAPOT R X L
-             expected{0x9d, true, 0x00, 0x00, 0x1d, 0x1d},
-             expected{0x98, false, 0x18, 0x18, 0x18, 0x18},  // NAPOT L, nothing
-             expected{0x98, true, 0x18, 0x18, 0x18, 0x18},
-             expected{0x8b, false, 0x0b, 0x08, 0x0b, 0x0b},  // TOR R W L
-             expected{0x8b, true, 0x00, 0x00, 0x0b, 0x0b},
+             expected{0x00, 0xff, 0xff, 0xff, 0xff},  // OFF: no entry at all
+             expected{0x07, 0xff, 0xff, 0xff, 0xff},  // OFF with permissions: still none
+             expected{0x19, 7, 4, 1, 1},              // NAPOT R, unlocked: M-mode unbound
+             expected{0x99, 1, 0, 1, 1},              // NAPOT R, locked: binds M-mode too
+             expected{0x9d, 5, 4, 5, 5},              // NAPOT RX, locked
+             expected{0x08, 7, 4, 0, 0},              // TOR, no permission, unlocked
+             expected{0x13, 7, 4, 3, 3},              // NA4 RW
          }) {
-        INFO(std::hex << "cfg 0x" << unsigned{e.cfg} << (e.over ? " over a bus master" : ""));
-        CHECK(physical_cfg_of_virtual(e.cfg, pmp_view::firmware, e.over) == e.firmware);
-        CHECK(physical_cfg_of_virtual(e.cfg, pmp_view::firmware_mprv, e.over) == e.firmware_mprv);
-        CHECK(physical_cfg_of_virtual(e.cfg, pmp_view::os, e.over) == e.os);
-        CHECK(physical_cfg_of_virtual(e.cfg, pmp_view::mprv_access, e.over) == e.mprv_access);
+        INFO("cfg 0x" << std::hex << unsigned{e.cfg});
+        CHECK(pmp_view_perms(e.cfg, pmp_view::firmware) == e.firmware);
+        CHECK(pmp_view_perms(e.cfg, pmp_view::firmware_mprv) == e.firmware_mprv);
+        CHECK(pmp_view_perms(e.cfg, pmp_view::os) == e.os);
+        CHECK(pmp_view_perms(e.cfg, pmp_view::mprv_access) == e.mprv_access);
     }
-    // The default is "not over a bus master".
-    CHECK(physical_cfg_of_virtual(0x19, pmp_view::firmware) == 0x1f);
-    CHECK(physical_cfg_of_virtual(0x9d, pmp_view::firmware) == 0x1d);
+    // No match: M-mode passes, S and U fail (3.7.1); X only under virtual MPRV.
+    CHECK(pmp_default_perms(pmp_view::firmware) == 7);
+    CHECK(pmp_default_perms(pmp_view::firmware_mprv) == 4);
+    CHECK(pmp_default_perms(pmp_view::os) == 0);
+    CHECK(pmp_default_perms(pmp_view::mprv_access) == 0);
 }
 
-TEST_CASE("pmp views: the firmware's views run with the tail's addresses", "[pmp][tail]") {
-    CHECK(firmware_addresses(pmp_view::firmware));
-    CHECK(firmware_addresses(pmp_view::firmware_mprv));
-    CHECK_FALSE(firmware_addresses(pmp_view::os));
-    CHECK_FALSE(firmware_addresses(pmp_view::mprv_access));
-}
+namespace {
+struct program {
+    u8 cfg[64] = {};
+    u64 addr[64] = {};
+    [[nodiscard]] virtual_pmp view(unsigned count, unsigned g = 0) const { return {cfg, addr, count, g}; }
+};
+u64 cfg_register(const pmp_plan& p, pmp_view view, unsigned r) { return p.cfg[static_cast<unsigned>(view)][r]; }
+}  // namespace
 
-// ---- compute_pmpcfg ----
-// Physical entries on a 16-entry hart: 0 monitor, 1 CLINT, 2 floor, 3-14 the
-// virtual entries 0-11 (the tail in 9-14: virtual 6-11), 15 everything.
-
-TEST_CASE("pmp views: the four views of an OpenSBI-like program with QEMU virt's tail", "[pmp][tail]") {
-    const views v = compute(qemu_layout(16, true), opensbi_cfg, opensbi_over);
-    check_first_two(v, {
-        // firmware: 0-1 no access, 2 floor OFF, virtual 0-3 RWX, 4 over a bus master
-        // OFF, 5 OFF, then the tail (NAPOT, OFF, TOR, OFF, TOR, NAPOT: none), everything RWX.
-        {0x001f'1f1f'1f00'1818, 0x1f18'0800'0800'1800},
-        // firmware_mprv: the same with X only; the tail denies everything.
-        {0x001c'1c1c'1c00'1818, 0x1c18'0800'0800'1800},
-        // os: every virtual entry as written (4 and 7 too), in its own slot; everything OFF.
-        {0x1b1b'1818'1800'1818, 0x0000'0000'001f'0b00},
-        // mprv_access: the OS's view of the virtual entries, the monitor's firmware-side entries.
-        {0x1b1b'1818'1800'1818, 0x0000'0000'001f'0b00},
-    });
-    // Only two registers on a 16-entry hart: the rest stay as they were.
-    CHECK(v.r[firmware][2] == 0);
-}
-
-TEST_CASE("pmp views: over-bus-master bits of tail slots change nothing while the firmware runs", "[pmp][tail]") {
+TEST_CASE("pmp plan: OpenSBI 1.1's two entries fit after QEMU virt's tail", "[pmp][plan]") {
+    // Entry 0: NAPOT [0x80000000, +2 MiB), no permission (OpenSBI's own region);
+    // entry 1: NAPOT over everything, RWX.
+    program p;
+    p.cfg[0] = 0x18;
+    p.addr[0] = 0x2003'ffff;
+    p.cfg[1] = 0x1f;
+    p.addr[1] = 0x3f'ffff'ffff'ffff;
     const pmp_layout l = qemu_layout(16, true);
-    const views only_4 = compute(l, opensbi_cfg, 0x10);
-    const views with_7 = compute(l, opensbi_cfg, 0x90);
-    for (unsigned view = 0; view < 4; ++view) {
-        INFO("view " << view);
-        CHECK(only_4.r[view][0] == with_7.r[view][0]);
-        CHECK(only_4.r[view][1] == with_7.r[view][1]);
+    pmp_plan plan;
+    REQUIRE(plan_fit(l, p.view(16), plan));
+    // Slots: 0-1 the monitor and the CLINT, 2-7 the tail, 8-9 the two entries, 15 everything.
+    CHECK(plan.addr[0] == 0x2000'3fff);
+    CHECK(plan.addr[7] == 0x1'7fff'ffff);
+    CHECK(plan.addr[8] == 0x2003'ffff);
+    CHECK(plan.addr[9] == 0x3f'ffff'ffff'ffff);
+    CHECK(plan.addr[10] == 0);
+    CHECK(plan.addr[15] == 0x3f'ffff'ffff'ffff);
+    // pmpcfg0: the firmware's views have the tail (NAPOT none, OFF, TOR none, OFF, TOR none, NAPOT none).
+    CHECK(cfg_register(plan, pmp_view::firmware, 0) == 0x1808'0008'0018'1818);
+    CHECK(cfg_register(plan, pmp_view::firmware_mprv, 0) == 0x1808'0008'0018'1818);
+    CHECK(cfg_register(plan, pmp_view::os, 0) == 0x0000'0000'0000'1818);
+    CHECK(cfg_register(plan, pmp_view::mprv_access, 0) == 0x0000'0000'0000'1818);
+    // pmpcfg2: entry 0 is RWX for the firmware (unlocked), X under MPRV, as written for the OS.
+    CHECK(cfg_register(plan, pmp_view::firmware, 1) == 0x1f00'0000'0000'1f1f);
+    CHECK(cfg_register(plan, pmp_view::firmware_mprv, 1) == 0x1c00'0000'0000'1c1c);
+    CHECK(cfg_register(plan, pmp_view::os, 1) == 0x0000'0000'0000'1f18);
+    CHECK(cfg_register(plan, pmp_view::mprv_access, 1) == 0x0000'0000'0000'1f18);
+}
+
+TEST_CASE("pmp plan: a TOR entry whose base slot is gone gets an OFF entry holding it", "[pmp][plan]") {
+    program p;
+    p.cfg[0] = 0x00;  // OFF: its address is entry 1's base, 0x90000000
+    p.addr[0] = 0x2400'0000;
+    p.cfg[1] = 0x0b;  // TOR RW up to 0x90001000
+    p.addr[1] = 0x2400'0400;
+    const pmp_layout l = qemu_layout(16, false);
+    pmp_plan plan;
+    REQUIRE(plan_fit(l, p.view(16), plan));
+    CHECK(plan.addr[2] == 0x2400'0000);
+    CHECK(plan.cfg_of(2, pmp_view::os) == 0x00);
+    CHECK(plan.addr[3] == 0x2400'0400);
+    CHECK(plan.cfg_of(3, pmp_view::os) == 0x0b);
+    CHECK(plan.cfg_of(3, pmp_view::firmware) == 0x0f);
+    CHECK(plan.cfg_of(4, pmp_view::os) == 0x00);
+}
+
+TEST_CASE("pmp plan: OFF, empty and wholly shadowed entries take no slot", "[pmp][plan]") {
+    program p;
+    p.cfg[0] = 0x19;  // NAPOT [0x90000000, +4 KiB) R
+    p.addr[0] = 0x2400'01ff;
+    p.cfg[1] = 0x13;  // NA4 at 0x90000010 RW: inside entry 0
+    p.addr[1] = 0x2400'0004;
+    p.cfg[2] = 0x0f;  // TOR [0x90000010, 0x90000000): empty
+    p.addr[2] = 0x2400'0000;
+    p.cfg[3] = 0x1b;  // NAPOT [0x90000000, +8 KiB) RW: half shadowed, kept
+    p.addr[3] = 0x2400'03ff;
+    const pmp_layout l = qemu_layout(16, false);
+    pmp_plan plan;
+    REQUIRE(plan_fit(l, p.view(16), plan));
+    CHECK(plan.addr[2] == 0x2400'01ff);
+    CHECK(plan.addr[3] == 0x2400'03ff);
+    CHECK(plan.cfg_of(3, pmp_view::os) == 0x1b);
+    CHECK(plan.cfg_of(4, pmp_view::os) == 0x00);
+    CHECK_FALSE(virtual_entry_decides(p.view(16), 1));
+    CHECK_FALSE(virtual_entry_decides(p.view(16), 2));
+    CHECK(virtual_entry_decides(p.view(16), 3));
+}
+
+TEST_CASE("pmp plan: 16 distinct regions do not fit after the monitor's entries and the tail", "[pmp][plan]") {
+    program p;
+    for (unsigned i = 0; i < 16; ++i) {
+        p.cfg[i] = 0x19;
+        p.addr[i] = riscv::pmp::napot_encode(0x9000'0000 + i * 0x1000, 0x1000);
     }
-    // Without any bit: entry 4 is RWX for the firmware again.
-    const views none = compute(l, opensbi_cfg, 0);
-    CHECK(none.r[firmware][0] == 0x1f1f'1f1f'1f00'1818);
-    CHECK(none.r[firmware_mprv][0] == 0x1c1c'1c1c'1c00'1818);
-    CHECK(none.r[os][0] == 0x1b1b'1818'1800'1818);
+    pmp_plan plan;
+    CHECK_FALSE(plan_fit(qemu_layout(16, true), p.view(16), plan));
+    CHECK_FALSE(plan_fit(qemu_layout(16, false), p.view(16), plan));  // 2 + 16 + 1 > 16
+    CHECK(plan_fit(qemu_layout(16, false), p.view(13), plan));         // 2 + 13 + 1 = 16
 }
 
-TEST_CASE("pmp views: without a tail or bus masters, the views are as before", "[pmp][tail]") {
-    const views v = compute(qemu_layout(16, false), opensbi_cfg, 0);
-    const first_two expected = {
-        {0x1f1f'1f1f'1f00'1818, 0x1f00'0000'001f'0f00},  // 6 TOR RWX, 7 NAPOT RWX, everything RWX
-        {0x1c1c'1c1c'1c00'1818, 0x1c00'0000'001c'0c00},
-        {0x1b1b'1818'1800'1818, 0x0000'0000'001f'0b00},
-        {0x1b1b'1818'1800'1818, 0x0000'0000'001f'0b00},
-    };
-    check_first_two(v, expected);
-    // The OS's views do not depend on the tail at all.
-    const views tail = compute(qemu_layout(16, true), opensbi_cfg, opensbi_over);
-    for (const unsigned view : {os, mprv_access}) {
-        CHECK(tail.r[view][0] == expected[view][0]);
-        CHECK(tail.r[view][1] == expected[view][1]);
-    }
+TEST_CASE("pmp decide: the lowest entry decides, a partial match fails, and the range it alone decides", "[pmp][decide]") {
+    program p;
+    p.cfg[0] = 0x19;  // NAPOT [0x90000000, +4 KiB) R
+    p.addr[0] = 0x2400'01ff;
+    p.cfg[1] = 0x1f;  // everything RWX
+    p.addr[1] = 0x3f'ffff'ffff'ffff;
+    const pmp_layout l = qemu_layout(16, true);
+    const virtual_pmp v = p.view(16);
+
+    pmp_decision d = pmp_decide(l, v, pmp_view::os, 0x9000'0000, 8, pmp_r);
+    CHECK(d.allowed);
+    CHECK(d.decider == 0);
+    CHECK(d.base == 0x9000'0000);
+    CHECK(d.end == 0x9000'1000);
+    CHECK_FALSE(pmp_decide(l, v, pmp_view::os, 0x9000'0000, 8, pmp_w).allowed);
+    CHECK_FALSE(pmp_decide(l, v, pmp_view::os, 0x8fff'fffc, 8, pmp_r).allowed);  // partly in entry 0
+    d = pmp_decide(l, v, pmp_view::os, 0x9000'1000, 4, pmp_w);
+    CHECK(d.allowed);
+    CHECK(d.decider == 1);
+    CHECK(d.base == 0x9000'1000);
+    CHECK(d.end == pmp_address_limit);
+    d = pmp_decide(l, v, pmp_view::os, 0x10, 4, pmp_x);
+    CHECK(d.base == 0);
+    CHECK(d.end == 0x9000'0000);
+    // The OS may use the bus masters; the firmware may not (the tail comes first).
+    CHECK(pmp_decide(l, v, pmp_view::os, 0x1000'1000, 4, pmp_w).allowed);
+    CHECK_FALSE(pmp_decide(l, v, pmp_view::firmware, 0x1000'1000, 4, pmp_w).allowed);
+    // The UART, for the firmware: between the PCI I/O window and virtio-mmio.
+    d = pmp_decide(l, v, pmp_view::firmware, 0x1000'0000, 1, pmp_w);
+    CHECK(d.allowed);
+    CHECK(d.decider == 1);
+    CHECK(d.base == 0x301'0000);
+    CHECK(d.end == 0x1000'1000);
+    // Entry 0 unlocked: the firmware may write it; not under virtual MPRV.
+    CHECK(pmp_decide(l, v, pmp_view::firmware, 0x9000'0000, 8, pmp_w).allowed);
+    CHECK_FALSE(pmp_decide(l, v, pmp_view::firmware_mprv, 0x9000'0000, 8, pmp_r).allowed);
+    CHECK(pmp_decide(l, v, pmp_view::firmware_mprv, 0x9000'0000, 4, pmp_x).allowed);
+    // Locked, it binds the firmware.
+    p.cfg[0] = 0x99;
+    CHECK_FALSE(pmp_decide(l, v, pmp_view::firmware, 0x9000'0000, 8, pmp_w).allowed);
+    CHECK(pmp_decide(l, v, pmp_view::firmware, 0x9000'0000, 8, pmp_r).allowed);
+    // With no entry, M-mode passes and S/U fail.
+    p.cfg[0] = 0;
+    p.cfg[1] = 0;
+    d = pmp_decide(l, v, pmp_view::firmware, 0x9000'0000, 8, pmp_w);
+    CHECK(d.allowed);
+    CHECK(d.decider == pmp_decision::default_decider);
+    CHECK(d.base == 0x8000'0000);  // between the tail's [0x30000000, 0x80000000) and 64-bit window
+    CHECK(d.end == 0x4'0000'0000);
+    CHECK_FALSE(pmp_decide(l, v, pmp_view::os, 0x9000'0000, 8, pmp_r).allowed);
 }
 
-TEST_CASE("pmp views: locked entries over bus masters", "[pmp][tail]") {
-    // 0: NAPOT R X L over a bus master; 1: NAPOT L (nothing) over one;
-    // 2: NAPOT R X L; 3: TOR R W L.
-    const u8 cfg[12] = {0x9d, 0x98, 0x9d, 0x8b};
-    const views v = compute(qemu_layout(16, false), cfg, 0x3);
-    check_first_two(v, {
-        {0x000b'1d18'0000'1818, 0x1f00'0000'0000'0000},
-        {0x0008'1c18'0000'1818, 0x1c00'0000'0000'0000},
-        {0x000b'1d18'1d00'1818, 0},
-        {0x000b'1d18'1d00'1818, 0},
-    });
-}
-
-TEST_CASE("pmp views: a 64-entry hart keeps the tail in the last virtual slots", "[pmp][tail]") {
-    // Physical 0-1 monitor and CLINT, 2 floor, 3-62 virtual 0-59, 63 everything;
-    // the tail in virtual 54-59 = physical 57-62: pmpcfg14 (entries 56-63).
-    u8 cfg[60] = {};  // compute_pmpcfg reads one byte per virtual entry
-    for (unsigned i = 0; i < 12; ++i) cfg[i] = opensbi_cfg[i];
-    const views v = compute(qemu_layout(64, true), cfg, opensbi_over);
-    CHECK(v.r[firmware][0] == 0x001f'1f1f'1f00'1818);
-    // Virtual 6 and 7 are no tail slots here: 6 TOR RWX, 7 over bus masters OFF.
-    CHECK(v.r[firmware][1] == 0x0000'0000'0000'0f00);
-    for (unsigned r = 2; r < 7; ++r) CHECK(v.r[firmware][r] == 0);
-    CHECK(v.r[firmware][7] == 0x1f18'0800'0800'1800);
-    CHECK(v.r[firmware_mprv][1] == 0x0000'0000'0000'0c00);
-    CHECK(v.r[firmware_mprv][7] == 0x1c18'0800'0800'1800);
-    CHECK(v.r[os][0] == 0x1b1b'1818'1800'1818);
-    CHECK(v.r[os][1] == 0x0000'0000'001f'0b00);
-    CHECK(v.r[os][7] == 0);
-    CHECK(v.r[mprv_access][7] == 0);
+TEST_CASE("pmp cache: least recently used ranges make room; encodings", "[pmp][cache]") {
+    constexpr pmp_family os = pmp_family::os, fw = pmp_family::firmware;
+    pmp_cache c;
+    REQUIRE(c.install(os, 0x9000'0000, 0x9000'1000, pmp_r, 0, 4));      // NAPOT: 1 slot
+    REQUIRE(c.install(os, 0x9000'1000, 0x9000'3000, pmp_rwx, 0, 4));    // 8 KiB at 4 KiB: TOR pair
+    REQUIRE(c.install(fw, 0x9000'4000, 0x9000'4004, pmp_rwx, 0, 4));    // NA4: 1 slot
+    CHECK(c.slots_used() == 4);
+    CHECK(c.find(0x9000'4000, os) == -1);                               // the firmware's only
+    REQUIRE(c.install(fw, 0x9000'0000, 0x9000'1000, pmp_rwx, 0, 4));    // the same range: shared
+    CHECK(c.slots_used() == 4);
+    REQUIRE(c.find(0x9000'0010, fw) == c.find(0x9000'0010, os));
+    REQUIRE(c.install(os, 0xa000'0000, 0xa000'0008, pmp_r, 0, 4));     // evicts the TOR pair
+    CHECK(c.count == 3);
+    CHECK(c.find(0x9000'1000, os) == -1);
+    CHECK(c.find(0x9000'0000, os) >= 0);
+    CHECK(c.find(0x9000'4000, fw) >= 0);
+    CHECK(c.find(0xa000'0004, os) >= 0);
+    CHECK(c.slots_used() == 3);
+    // In the slots: OFF in the views of a world a range does not serve.
+    pmp_layout l;
+    l.physical_count = 8;
+    (void)l.add_napot(0x8000'0000, 0x2'0000, pmp_none, pmp_none);
+    pmp_plan plan;
+    plan_reserved(l, plan);
+    plan_cache(l, c, plan);
+    // Least recently used first: the NA4 range, the shared one (used again), the newest.
+    CHECK(plan.addr[1] == 0x2400'1000);  // NA4 at 0x90004000: the firmware's
+    CHECK(plan.cfg_of(1, pmp_view::firmware) == 0x17);
+    CHECK(plan.cfg_of(1, pmp_view::os) == 0x00);
+    CHECK(plan.addr[2] == 0x2400'01ff);  // [0x90000000, +4 KiB): R for the OS, RWX for the firmware
+    CHECK(plan.cfg_of(2, pmp_view::firmware) == 0x1f);
+    CHECK(plan.cfg_of(2, pmp_view::firmware_mprv) == 0x1c);
+    CHECK(plan.cfg_of(2, pmp_view::os) == 0x19);
+    CHECK(plan.cfg_of(2, pmp_view::mprv_access) == 0x19);
+    CHECK(plan.addr[3] == 0x2800'0000);  // NAPOT 8 bytes at 0xa0000000 (no trailing one): the OS's
+    CHECK(plan.cfg_of(3, pmp_view::firmware) == 0x00);
+    CHECK(plan.cfg_of(3, pmp_view::os) == 0x19);
+    CHECK(plan.cfg_of(4, pmp_view::os) == 0x00);
+    CHECK(pmp_cache::slots_for(0x9000'4000, 0x9000'4004, 1) == 2);     // no NA4 at G >= 1
+    CHECK(cacheable_end(0x9000'1000, pmp_address_limit, 0) == pmp_address_limit - 4);
+    CHECK(cacheable_end(0, pmp_address_limit, 0) == pmp_address_limit);  // NAPOT reaches it
+    // A larger range of a family takes the place of its blocks inside it.
+    REQUIRE(c.install(fw, 0x9000'0000, 0x9000'8000, pmp_rwx, 0, 4));
+    CHECK(c.find(0x9000'4000, fw) >= 0);
+    CHECK(c.ranges[static_cast<unsigned>(c.find(0x9000'4000, fw))].end == 0x9000'8000);
+    CHECK(c.find(0x9000'0000, os) >= 0);  // the OS's block stays
+    u64 b = 0, e = 0;
+    CHECK(napot_block_within(0x80c6'5500, 1, 0x8016'0000, pmp_address_limit, 2, b, e));
+    CHECK(b == 0x8080'0000);
+    CHECK(e == 0x8100'0000);
+    CHECK_FALSE(napot_block_within(0x9000'0004, 8, 0x9000'0004, 0x9000'0010, 0, b, e));
 }

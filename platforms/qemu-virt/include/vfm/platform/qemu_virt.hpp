@@ -37,6 +37,10 @@ public:
     static constexpr u64 default_uart = 0x1000'0000;
     static constexpr u64 default_finisher = 0x10'0000;
 
+    /// Lets the monitor use at most `entries` physical PMP entries (0: all;
+    /// memory_layout::pmp_entry_limit, docs/pmp.md).
+    void limit_pmp_entries(u32 entries) noexcept { m_layout.pmp_entry_limit = entries; }
+
     /// Reads the board from the device tree at `device_tree` and reserves
     /// `monitor` in it. Returns nullptr, or why the board cannot be used. The
     /// console and the shutdown device are found first, so that every later

@@ -17,7 +17,7 @@
  * trap vector's save area) sits above it. mscratch holds the context's address
  * while a guest runs and 0 while the monitor runs. */
 #define VFM_HART_STRIDE 8192
-#define VFM_CONTEXT_OFFSET 5632
+#define VFM_CONTEXT_OFFSET 5376
 
 /* The trap vector serves the firmware's plain CSR accesses itself (tier 1)
  * unless an image turns it off, e.g. to count every trap in C++. */
