@@ -28,8 +28,6 @@ namespace {
 
 using host::access_type;
 
-constexpr u64 pmpcfg_csr(unsigned n) { return riscv::pmpcfg_number(n); }
-
 /// QEMU virt's bus masters (merged), as the board lists them.
 struct span {
     u64 base, end;
