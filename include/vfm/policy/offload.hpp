@@ -311,7 +311,8 @@ private:
         switch (outcome.result) {
             case virt::misaligned_outcome::status::emulated: engine.skip_instruction(outcome.length); return true;
             case virt::misaligned_outcome::status::fault:
-                if ((h.csr.medeleg & (u64{1} << outcome.cause)) != 0 && engine.redirect_to_os(outcome.cause, outcome.tval))
+                if ((h.csr.medeleg & (u64{1} << outcome.cause)) != 0 &&
+                    engine.redirect_to_os(outcome.cause, outcome.tval, outcome.tval2, regime.virtualized))
                     return true;
                 engine.deliver_exception(outcome.cause, outcome.tval, outcome.tval2, 0, regime.virtualized);
                 return true;

@@ -449,25 +449,54 @@ public:
     /// Resumes the OS after the instruction that trapped (`length` bytes).
     void skip_instruction(unsigned length) noexcept { m_h.pc += length; }
 
-    /// Delivers an exception to the OS's own S-mode handler, as the hardware
+    /// Delivers an exception to the OS's own supervisor level, as the hardware
     /// does for a cause medeleg delegates (priv. spec 4.1.1, 4.1.2, 4.1.7-4.1.9):
-    /// sepc, scause, stval, sstatus.SPP/SPIE/SIE, then stvec. False when the OS
-    /// runs virtualized (the trap must then go through the firmware).
-    bool redirect_to_os(u64 cause, u64 tval) noexcept {
+    /// sepc, scause, stval, sstatus.SPP/SPIE/SIE, then stvec. From VS- or
+    /// VU-mode (H ext. 9.4.2, 9.6.4) it goes to VS-mode when hedeleg delegates
+    /// the cause too (vsepc, vscause, vstval, vsstatus, vstvec; V stays 1),
+    /// else to HS-mode with hstatus.SPV = V (and SPVP = the guest's privilege
+    /// when V was 1), GVA as the trap had it (an HLV's fault from HS sets it
+    /// too), htval = `tval2` (the guest physical address >> 2 of a guest-page
+    /// fault, else 0) and htinst = 0. False when the hart has no
+    /// S-mode or the OS's world is not in place.
+    bool redirect_to_os(u64 cause, u64 tval, u64 tval2 = 0, bool gva = false) noexcept {
         namespace ms = riscv::mstatus;
-        if (!m_h.features.has_s || m_h.world != world::os || m_h.os_virtualized) return false;
+        namespace hs = riscv::hstatus;
+        if (!m_h.features.has_s || m_h.world != world::os) return false;
+        const u64 from_supervisor = m_h.os_mode == riscv::privilege::supervisor ? 1 : 0;
+        const auto entered = [&](u64 status) {
+            status = ms::spp::insert(status, from_supervisor);
+            status = ms::spie::insert(status, ms::sie::extract(status));
+            return ms::sie::insert(status, 0);
+        };
+        if (m_h.os_virtualized && cause < 64 && ((m_hw.csr_read(csr::hedeleg).value >> cause) & 1) != 0) {
+            (void)m_hw.csr_write(csr::vscause, cause);
+            (void)m_hw.csr_write(csr::vsepc, m_h.pc);
+            (void)m_hw.csr_write(csr::vstval, tval);
+            (void)m_hw.csr_write(csr::vsstatus, entered(m_hw.csr_read(csr::vsstatus).value));
+            m_h.pc = m_hw.csr_read(csr::vstvec).value & ~u64{3};  // exceptions: the base (priv. 4.1.2)
+            m_hw.template set<csr::mstatus>(ms::mpp::make(1));       // VS-mode: MPV stays 1
+            m_h.os_mode = riscv::privilege::supervisor;
+            return true;
+        }
         m_hw.template write<csr::scause>(cause);
         m_hw.template write<csr::sepc>(m_h.pc);
         m_hw.template write<csr::stval>(tval);
-        u64 status = m_hw.template read<csr::sstatus>();
-        status = ms::spp::insert(status, m_h.os_mode == riscv::privilege::supervisor ? 1 : 0);
-        status = ms::spie::insert(status, ms::sie::extract(status));
-        status = ms::sie::insert(status, 0);
-        m_hw.template write<csr::sstatus>(status);
-        if (m_h.features.has_h) (void)m_hw.csr_clear(csr::hstatus, riscv::hstatus::spv::mask | riscv::hstatus::gva::mask);
+        m_hw.template write<csr::sstatus>(entered(m_hw.template read<csr::sstatus>()));
+        if (m_h.features.has_h) {
+            u64 status = m_hw.csr_read(csr::hstatus).value;
+            status = hs::spv::insert(status, m_h.os_virtualized ? 1 : 0);
+            if (m_h.os_virtualized) status = hs::spvp::insert(status, from_supervisor);
+            status = hs::gva::insert(status, gva ? 1 : 0);
+            (void)m_hw.csr_write(csr::hstatus, status);
+            (void)m_hw.csr_write(csr::htval, tval2);
+            (void)m_hw.csr_write(csr::htinst, 0);
+            if (m_h.os_virtualized) (void)m_hw.csr_clear(csr::mstatus, ms::mpv::mask);
+        }
         m_h.pc = m_hw.template read<csr::stvec>() & ~u64{3};
-        m_hw.template set<csr::mstatus>(ms::mpp::make(1));  // continue in S-mode (MPP was S or U)
+        m_hw.template set<csr::mstatus>(ms::mpp::make(1));  // continue in HS-mode (MPP was S or U)
         m_h.os_mode = riscv::privilege::supervisor;
+        m_h.os_virtualized = false;
         return true;
     }
 
@@ -1152,14 +1181,33 @@ private:
         }
         // In cache mode the monitor sees the OS's access faults first (a miss
         // is not the OS's fault); it delegates the real ones as medeleg says.
-        constexpr u64 access_faults = (u64{1} << static_cast<unsigned>(riscv::exception::instruction_access_fault)) |
-                                      (u64{1} << static_cast<unsigned>(riscv::exception::load_access_fault)) |
-                                      (u64{1} << static_cast<unsigned>(riscv::exception::store_access_fault));
-        m_h.os_medeleg_withheld = m_h.pmp_cached ? access_faults : 0;
+        // With H, the guest-page faults too: QEMU 7.2 reports a PMP denial of
+        // a VS/VU-mode access as one (docs/pmp.md, "Guests").
+        using riscv::exception;
+        constexpr auto bit = [](exception e) { return u64{1} << static_cast<unsigned>(e); };
+        constexpr u64 access_faults = bit(exception::instruction_access_fault) | bit(exception::load_access_fault) |
+                                      bit(exception::store_access_fault);
+        constexpr u64 guest_page_faults = bit(exception::instruction_guest_page_fault) |
+                                          bit(exception::load_guest_page_fault) |
+                                          bit(exception::store_guest_page_fault);
+        m_h.os_medeleg_withheld =
+            m_h.pmp_cached ? access_faults | (m_h.features.has_h ? guest_page_faults : 0) : 0;
         m_h.pmp_cfg_register_count = static_cast<u8>(m_h.pmp.cfg_registers());
         check_trap_vector();
         write_pmp_addresses(m_hw, m_h);
         apply_pmp_view(m_h.world == world::firmware ? firmware_view() : pmp_view::os);
+    }
+
+    /// The access an access fault or a guest-page fault was raised for.
+    [[nodiscard]] static constexpr access_kind faulting_access(u64 cause) noexcept {
+        using riscv::exception;
+        if (cause == riscv::cause_value(exception::instruction_access_fault) ||
+            cause == riscv::cause_value(exception::instruction_guest_page_fault))
+            return access_kind::fetch;
+        if (cause == riscv::cause_value(exception::load_access_fault) ||
+            cause == riscv::cause_value(exception::load_guest_page_fault))
+            return access_kind::load;
+        return access_kind::store;
     }
 
     /// The miss path for an access fault of the guest that runs (cache mode):
@@ -1168,9 +1216,8 @@ private:
     /// range installed holds every byte the same decider decides, so the
     /// rest of the access either lies in it or is denied by the list too).
     bool resolve_pmp_fault(u64 cause, u64 physical, u64 started = 0) noexcept {
-        const u8 needed = cause == riscv::cause_value(riscv::exception::instruction_access_fault) ? pmp_x
-                          : cause == riscv::cause_value(riscv::exception::load_access_fault)    ? pmp_r
-                                                                                                 : pmp_w;
+        const access_kind kind = faulting_access(cause);
+        const u8 needed = kind == access_kind::fetch ? pmp_x : kind == access_kind::load ? pmp_r : pmp_w;
         if (monitor_entries_refuse(m_h.pmp, m_h.world == world::firmware, m_h.features.pmp_granularity, physical, 1,
                                    needed))
             return false;
@@ -1193,9 +1240,7 @@ private:
     /// hardware did (the walk's own page-table reads resolve their misses:
     /// a range they installed makes the access worth running again too).
     bool resolve_os_pmp_fault(u64 cause) noexcept {
-        const access_kind kind = cause == riscv::cause_value(riscv::exception::instruction_access_fault) ? access_kind::fetch
-                                 : cause == riscv::cause_value(riscv::exception::load_access_fault) ? access_kind::load
-                                                                                                     : access_kind::store;
+        const access_kind kind = faulting_access(cause);
         const u64 started = m_hw.csr_read(csr::minstret).value;
         const u32 installs = m_h.pmp_installs;
         const translation_regime regime = os_regime();
@@ -1211,7 +1256,7 @@ private:
     /// path (virt/misaligned.hpp's emulation, aligned or not), as the hart
     /// would have. False when it cannot (an AMO, LR/SC, a float): the access
     /// runs again.
-    bool perform_os_access_after_misses() noexcept {
+    bool perform_os_access_after_misses(u64 faulting_cause) noexcept {
         if (!have_all_registers()) return false;
         const translation_regime regime = os_regime();
         // The list decides the whole access first (the guarded path makes a
@@ -1233,9 +1278,14 @@ private:
         if (monitor_entries_refuse(m_h.pmp, false, m_h.features.pmp_granularity, t.physical, op.width, needed))
             return false;
         if (!pmp_decide(m_h.pmp, virtual_pmp_of(m_h), pmp_view::os, t.physical, op.width, needed).allowed) {
-            const u64 cause = access_fault_cause(kind);
-            if (((m_h.csr.medeleg >> cause) & 1) != 0 && redirect_to_os(cause, address)) return true;
-            deliver_exception(cause, address, 0, 0, m_h.os_virtualized);
+            // The fault the hart raised for it: an access fault, or on QEMU 7.2
+            // for a guest's access a guest-page fault (then with its mtval2).
+            const bool as_guest_page_fault = faulting_cause != access_fault_cause(kind);
+            const u64 cause = as_guest_page_fault ? faulting_cause : access_fault_cause(kind);
+            const u64 tval2 = as_guest_page_fault ? m_trap.tval2 : 0;
+            if (((m_h.csr.medeleg >> cause) & 1) != 0 && redirect_to_os(cause, address, tval2, m_h.os_virtualized))
+                return true;
+            deliver_exception(cause, address, tval2, 0, m_h.os_virtualized);
             return true;
         }
         const misaligned_outcome out = with_os_memory(
@@ -1243,7 +1293,9 @@ private:
         switch (out.result) {
             case misaligned_outcome::status::emulated: m_h.pc += out.length; return true;
             case misaligned_outcome::status::fault:
-                if (((m_h.csr.medeleg >> (out.cause & 63)) & 1) != 0 && redirect_to_os(out.cause, out.tval)) return true;
+                if (((m_h.csr.medeleg >> (out.cause & 63)) & 1) != 0 &&
+                    redirect_to_os(out.cause, out.tval, out.tval2, m_h.os_virtualized))
+                    return true;
                 deliver_exception(out.cause, out.tval, out.tval2, 0, m_h.os_virtualized);
                 return true;
             case misaligned_outcome::status::not_handled: return false;
@@ -1420,8 +1472,7 @@ private:
         const bool withheld = cause < 64 && ((m_h.os_medeleg_withheld >> cause) & 1) != 0;
         if (withheld) [[unlikely]] {
             const bool again = m_h.pc == m_h.pmp_last_miss_pc;
-            if (again && cause != riscv::cause_value(riscv::exception::instruction_access_fault) &&
-                perform_os_access_after_misses()) {
+            if (again && faulting_access(cause) != access_kind::fetch && perform_os_access_after_misses(cause)) {
                 m_h.pmp_last_miss_pc = ~u64{0};
                 return;
             }
@@ -1436,7 +1487,9 @@ private:
              cause == riscv::cause_value(riscv::exception::store_access_fault)) &&
             (emulate_device_access() || m_missing_registers))
             return;
-        if (withheld && ((m_h.csr.medeleg >> cause) & 1) != 0 && redirect_to_os(cause, m_trap.tval)) return;
+        if (withheld && ((m_h.csr.medeleg >> cause) & 1) != 0 &&
+            redirect_to_os(cause, m_trap.tval, m_trap.tval2, m_trap.gva))
+            return;
         if (m_hooks.on_os_trap(*this, cause) || m_missing_registers) return;
         deliver_exception(cause, m_trap.tval, m_trap.tval2, m_trap.tinst, m_trap.gva);
     }

@@ -86,6 +86,7 @@ inline constexpr qemu_deviation qemu_deviations[] = {
     {deviation_kind::behaviour, 0x280, 0x280, 0, deviation_when::always, "4.3.2, H 9.5", "a VS-stage permission fault of an HLV/HSV from M-mode is an access fault (5, 7), not a page fault (13, 15)"},
     {deviation_kind::field_value, 0x280, 0x280, deviation_detail::bits(63, 60), deviation_when::always, "H 8.2.18", "vsatp keeps a reserved MODE, and a VS-stage walk with it aborts QEMU"},
     {deviation_kind::behaviour, 0, 0, 0, deviation_when::always, "H 9.5", "HLV/HSV that the PMP denies, or to an address with no memory, raise a guest-page fault (G-stage Bare), not an access fault"},
+    {deviation_kind::behaviour, 0, 0, 0, deviation_when::always, "H 9.5", "a VS/VU-mode load, store or fetch that the PMP denies raises a guest-page fault (20, 21, 23), not an access fault (1, 5, 7)"},
     {deviation_kind::behaviour, 0, 0, 0, deviation_when::always, "3.1.16", "a misaligned load, store or HLV/HSV that faults on an address with no memory writes the address rounded down to mtval"},
 };
 
