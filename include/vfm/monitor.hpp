@@ -96,6 +96,13 @@ public:
         const region scratch = m_board.layout().shared_buffer;
         h.features = virt::discover(hw, scratch.size >= 4096 ? scratch.base : 0, index);
         m_shared.harts[index] = &h;
+        // A board that reads each hart's mmu-type: say so when the hart disagrees
+        // (a wrong tree misleads the firmware and the OS, not the monitor).
+        if constexpr (requires(const Platform& p) { p.hart_has_mmu(index); }) {
+            if (m_board.hart_has_mmu(index) != h.features.has_paging)
+                print("vfm: warning: hart {}: the device tree gives it {}an MMU (mmu-type), but satp {} Sv39\n",
+                      hartid, m_board.hart_has_mmu(index) ? "" : "no ", h.features.has_paging ? "takes" : "does not take");
+        }
 
         const memory_layout& memory = m_board.layout();
         virt::set_firmware_code_window(h, memory);

@@ -284,18 +284,14 @@ constexpr u64 pmp_rwx_napot = 0x1f;  // A = NAPOT, X, W, R
 constexpr u64 pmp_rw_napot = 0x1b;   // A = NAPOT, W, R
 
 /// A PMP configuration byte the interpreter accepts: never locked, no
-/// reserved bits, no W without R; entry 0 (the lower modes' code) and the
-/// entries the monitor does not offer (12-15) keep their value.
+/// reserved bits, no W without R; entries 0 and 1 (the lower modes' code, the
+/// page tables) and 15 (the background) keep their value.
 u64 shape_pmpcfg(unsigned first_entry, u64 old_value, u64 new_value) noexcept {
     u64 out = 0;
     for (unsigned i = 0; i < 8; ++i) {
         const unsigned entry = first_entry + i;
         u64 b = (new_value >> (8 * i)) & 0xff;
-        // Entries 0 and 1 are the interpreter's (its pages, the page tables); 8-11 sit in the slots that hold the
-        // monitor's bus-master tail while the firmware runs (docs/pmp.md: their
-        // M-mode partial-match rule is a known difference); 12-15 the monitor
-        // does not offer.
-        if (entry <= 1 || entry >= 8) b = (old_value >> (8 * i)) & 0xff;
+        if (entry <= 1 || entry == 15) b = (old_value >> (8 * i)) & 0xff;
         else {
             b &= ~u64{0x80};                   // never locked: a lock lasts until reset
             if ((b & 3) == 2) b &= ~u64{2};    // W without R is reserved (the table)
@@ -364,7 +360,7 @@ u64 shape_write(u32 csr, u64 old_value, u64 new_value) noexcept {
     }
     if (csr >= c_pmpaddr0 && csr < c_pmpaddr0 + 16) {
         const u32 entry = csr - c_pmpaddr0;
-        if (entry <= 1 || entry >= 8) return old_value;  // as shape_pmpcfg
+        if (entry <= 1 || entry == 15) return old_value;  // as shape_pmpcfg
         if ((new_value & bits(53, 0)) == 0) return new_value | 1;  // the table: TOR's top 0 wraps in QEMU
     }
     return new_value;
@@ -445,14 +441,15 @@ void reset_machine(const program_header& p) noexcept {
     }
     // PMP: entry 0 gives the lower modes the interpreter's pages, entry 1 the
     // page tables (a walk the PMP denies would leave the S-mode handler
-    // unreachable), entry 11 everything. Tops above 0: a TOR entry with
-    // pmpaddr 0 matches everything in QEMU 7.2 (the table).
-    for (u32 i = 2; i < 12; ++i) write_csr(c_pmpaddr0 + i, (DT_ARENA >> 2) + i * 0x400);
+    // unreachable), entry 15 everything (the background); 2-14 are the
+    // program's. Tops above 0: a TOR entry with pmpaddr 0 matches everything
+    // in QEMU 7.2 (the table).
+    for (u32 i = 2; i < 15; ++i) write_csr(c_pmpaddr0 + i, (DT_ARENA >> 2) + i * 0x400);
     write_csr(c_pmpcfg0, pmp_rwx_napot | (pmp_rw_napot << 8));
-    write_csr(c_pmpcfg2, pmp_rwx_napot << 24);
+    write_csr(c_pmpcfg2, pmp_rwx_napot << 56);
     write_csr(c_pmpaddr0, block_napot());
     write_csr(c_pmpaddr0 + 1, napot(DT_ARENA, 8 * 4096));
-    write_csr(c_pmpaddr0 + 11, napot_everything);
+    write_csr(c_pmpaddr0 + 15, napot_everything);
     // CLINT: no software interrupt, the timer far away.
     mmio::write<u32>(platform::msip(0), 0);
     mmio::write<u64>(platform::mtimecmp(0), ~u64{0});

@@ -80,6 +80,11 @@ template <arch A>
         return ones;
     };
     if (f.has_s) {
+        // Paging: satp.MODE is WARL, a mode the hart lacks is not taken
+        // (priv. spec 4.1.11); every RV64 MMU has Sv39 (4.4, 4.5).
+        if (hw.csr_write(csr::satp, riscv::satp::mode_sv39 << 60))
+            f.has_paging = (hw.csr_read(csr::satp).value >> 60) == riscv::satp::mode_sv39;
+        (void)hw.csr_write(csr::satp, 0);
         f.medeleg_writable = writable(csr::medeleg, 0).value;
         f.mideleg_writable = writable(csr::mideleg, 0).value;
         f.mideleg_forced = hw.csr_read(csr::mideleg).value;

@@ -33,6 +33,7 @@ struct hart_features {
     u64 menvcfg_writable = 0;
     u64 hpm_counters = 0;          ///< bit n set when mhpmcounter n exists (3..31)
     bool has_s = false;
+    bool has_paging = false;  ///< satp takes Sv39: an MMU (the device tree's mmu-type)
     bool has_u = false;
     bool has_h = false;
     bool has_mconfigptr = false;

@@ -96,3 +96,18 @@ TEST_CASE("discovery: the probe keeps to its hart's own root entry", "[virt][dis
     page[8 * 1] = 0;
     check_put_back(hw, 16);
 }
+
+TEST_CASE("discovery: paging is found by satp taking Sv39 (priv. 4.1.11)", "[virt][discovery]") {
+    simulated_hart with_mmu{with(true)};
+    CHECK(virt::discover(with_mmu, scratch, 0).has_paging);
+    CHECK(with_mmu.peek_csr(csr::satp).value() == 0);
+    hart_config bare = with(true);
+    bare.sv39 = false;  // satp takes only Bare
+    simulated_hart without_mmu{bare};
+    CHECK_FALSE(virt::discover(without_mmu, scratch, 0).has_paging);
+    CHECK(without_mmu.peek_csr(csr::satp).value() == 0);
+    hart_config mu = with(true);
+    mu.s = false;  // an M/U hart (the FU540's E51): no satp at all
+    simulated_hart monitor_core{mu};
+    CHECK_FALSE(virt::discover(monitor_core, scratch, 0).has_paging);
+}
