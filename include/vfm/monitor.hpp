@@ -119,6 +119,8 @@ inline constexpr bool calls_on_shutdown = requires(P& p, E& engine) {
     { p.on_shutdown(engine) } noexcept -> same_as<void>;
 };
 
+/// Whether P asks for every register in the context on each trap (not a hook:
+/// `static constexpr bool needs_all_registers = true`, optional).
 template <class P>
 inline constexpr bool needs_all_registers = requires { requires P::needs_all_registers; };
 

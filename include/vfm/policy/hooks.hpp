@@ -42,7 +42,6 @@ public:
     constexpr hook_set(hook h) noexcept : m_bits(static_cast<u32>(h)) {}
 
     [[nodiscard]] constexpr bool contains(hook h) const noexcept { return (m_bits & static_cast<u32>(h)) != 0; }
-    [[nodiscard]] constexpr bool empty() const noexcept { return m_bits == 0; }
 
     [[nodiscard]] friend constexpr hook_set operator|(hook_set a, hook_set b) noexcept {
         hook_set both;
