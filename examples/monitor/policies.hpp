@@ -4,6 +4,7 @@
 #pragma once
 
 #include <vfm/metal/runtime.hpp>
+#include <vfm/policy/hooks.hpp>
 
 #if VFM_POLICY_COUNTERS
 #include <vfm/policy/counters.hpp>
@@ -39,6 +40,7 @@ struct sandbox_settings {
 class stack_report {
 public:
     static constexpr const char* name = "stack-report";
+    static constexpr vfm::policy::hook_set hooks = vfm::policy::hook::on_shutdown;
     template <class E>
     void on_shutdown(E& engine) noexcept {
         for (vfm::u32 index = 0; index < engine.board().hart_count(); ++index) {

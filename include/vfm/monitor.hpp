@@ -2,32 +2,24 @@
 /// `monitor<Arch, Platform, Policies...>`: boots harts into the virtual firmware
 /// and runs the trap path, asking its policies first (docs/policies.md).
 ///
-/// A policy is a type with any subset of these hooks (a hook a policy does not
-/// define costs nothing: the call is never generated):
+/// A policy (the `monitor_policy` concept, policy/hooks.hpp) implements any
+/// subset of the hooks below, and declares which:
 ///
-///   template <class E> bool on_os_trap(E& engine, u64 cause)
-///        answer a trap from the OS in the monitor; true when handled
-///   template <class E> void on_enter_firmware(E& engine)   OS → firmware switch
-///   template <class E> void on_enter_os(E& engine)         firmware → OS switch
-///   template <class E> void on_monitor_deadline(E& engine) the hart's monitor deadline passed
-///   template <class E> void on_request(E& engine)          another hart rang with request::policy
-///   template <class E> u64 os_mcounteren(E& engine, u64 value)  filter the OS's physical mcounteren
-///   bool reserve_pmp(virt::pmp_layout& layout, const memory_layout& memory)
-///        claim PMP entries (they come after the monitor's own, before the firmware's)
-///   template <class E> void on_boot(E& engine)             the hart is about to start the firmware
-///   template <class E> void on_trap(E& engine, u64 cause)  every trap the engine handles (not the fast path)
-///   void on_fast_trap(virt::hart& h, u64 cause)            a trap a fast path handled (h.world: whose)
-///   template <class M, class A> bool on_os_fast_trap(M& monitor, A& hw, virt::hart& h, u64 cause)
-///        answer a trap of the OS before any engine is built, with only the fast
-///        path's registers (hart::fast_path_registers) in the context
-///   template <class E> void on_shutdown(E& engine)         the firmware or the OS writes the shutdown
-///        device (the monitor then traps those writes; the write happens after the hooks)
-///   static constexpr const char* name                     for logs and `--policy`
+///   static constexpr const char* name = "...";               for logs and `--policy`
+///   static constexpr policy::hook_set hooks = policy::hook::on_os_trap | ...;
+///   static constexpr bool needs_all_registers = true;        (optional) every register
+///        in the context on each trap: the engine leaves the fast path
+///
+/// Each hook's signature is written once, as the `detail::calls_*` requires
+/// expression below; the monitor checks at compile time that the declared
+/// hooks and the members agree (detail::policy_contract). A hook a policy does
+/// not declare costs nothing: the call is never generated.
 #pragma once
 
 #include <vfm/arch.hpp>
 #include <vfm/detail/format.hpp>
 #include <vfm/platform.hpp>
+#include <vfm/policy/hooks.hpp>
 #include <vfm/virt/discovery.hpp>
 #include <vfm/virt/engine.hpp>
 #include <vfm/virt/hart.hpp>
@@ -57,28 +49,160 @@ enum class boot_error : u8 {
 }
 
 namespace detail {
+
+// ---- the policy hooks: each signature, written once -----------------------------------------
+// `E` is the monitor's engine type, `M` the monitor and `A` its arch. A hook is
+// a member of the policy (a template over E where it takes the engine),
+// noexcept, with exactly the return type given.
+
+/// Answers a trap from the OS in the monitor; true when handled (the firmware never sees it).
 template <class P, class E>
-inline constexpr bool acts_at_shutdown = requires(P& p, E& e) { p.on_shutdown(e); };
-template <class P>
-inline constexpr bool watches_fast_path = requires(P& p, virt::hart& h, u64 cause) { p.on_fast_trap(h, cause); };
-template <class P, class M, class A>
-inline constexpr bool answers_os_fast = requires(P& p, M& m, A& hw, virt::hart& h, u64 cause) {
-    p.on_os_fast_trap(m, hw, h, cause);
+inline constexpr bool calls_on_os_trap = requires(P& p, E& engine, u64 cause) {
+    { p.on_os_trap(engine, cause) } noexcept -> same_as<bool>;
 };
+/// Answers a trap of the OS before any engine is built, with only the fast
+/// path's registers (hart::fast_path_registers) in the context; true when handled.
+template <class P, class M, class A>
+inline constexpr bool calls_on_os_fast_trap = requires(P& p, M& monitor, A& hw, virt::hart& h, u64 cause) {
+    { p.on_os_fast_trap(monitor, hw, h, cause) } noexcept -> same_as<bool>;
+};
+/// The world switch from the OS into the firmware.
+template <class P, class E>
+inline constexpr bool calls_on_enter_firmware = requires(P& p, E& engine) {
+    { p.on_enter_firmware(engine) } noexcept -> same_as<void>;
+};
+/// The world switch from the firmware into the OS.
+template <class P, class E>
+inline constexpr bool calls_on_enter_os = requires(P& p, E& engine) {
+    { p.on_enter_os(engine) } noexcept -> same_as<void>;
+};
+/// The hart's monitor deadline passed.
+template <class P, class E>
+inline constexpr bool calls_on_monitor_deadline = requires(P& p, E& engine) {
+    { p.on_monitor_deadline(engine) } noexcept -> same_as<void>;
+};
+/// Another hart rang this one's doorbell with request::policy.
+template <class P, class E>
+inline constexpr bool calls_on_request = requires(P& p, E& engine) {
+    { p.on_request(engine) } noexcept -> same_as<void>;
+};
+/// Filters the OS's physical mcounteren (each policy gets the previous one's value).
+template <class P, class E>
+inline constexpr bool calls_os_mcounteren = requires(P& p, E& engine, u64 value) {
+    { p.os_mcounteren(engine, value) } noexcept -> same_as<u64>;
+};
+/// Claims PMP entries at boot (after the monitor's own, before the
+/// firmware's); false when they do not fit.
+template <class P>
+inline constexpr bool calls_reserve_pmp = requires(P& p, virt::pmp_layout& layout, const memory_layout& memory) {
+    { p.reserve_pmp(layout, memory) } noexcept -> same_as<bool>;
+};
+/// The hart is about to start the firmware.
+template <class P, class E>
+inline constexpr bool calls_on_boot = requires(P& p, E& engine) {
+    { p.on_boot(engine) } noexcept -> same_as<void>;
+};
+/// Every trap the engine handles (not those a fast path answers).
+template <class P, class E>
+inline constexpr bool calls_on_trap = requires(P& p, E& engine, u64 cause) {
+    { p.on_trap(engine, cause) } noexcept -> same_as<void>;
+};
+/// A trap a fast path answered (h.world says whose).
+template <class P>
+inline constexpr bool calls_on_fast_trap = requires(P& p, virt::hart& h, u64 cause) {
+    { p.on_fast_trap(h, cause) } noexcept -> same_as<void>;
+};
+/// The firmware or the OS writes the shutdown device (the monitor then traps
+/// those writes; the write happens after the hooks).
+template <class P, class E>
+inline constexpr bool calls_on_shutdown = requires(P& p, E& engine) {
+    { p.on_shutdown(engine) } noexcept -> same_as<void>;
+};
+
+/// Whether P asks for every register in the context on each trap (not a hook:
+/// `static constexpr bool needs_all_registers = true`, optional).
 template <class P>
 inline constexpr bool needs_all_registers = requires { requires P::needs_all_registers; };
+
+/// Whether one of the policies declares hook `h`.
+template <class... Policies>
+[[nodiscard]] constexpr bool some_policy_declares([[maybe_unused]] policy::hook h) noexcept {
+    return (Policies::hooks.contains(h) || ...);
+}
+
+/// `has_member_<hook><P>`: whether P has a member of that name at all, of any
+/// kind and signature. Lookup of the name in a class deriving from P and from a
+/// decoy that has it is ambiguous, so invalid, exactly when P has it too.
+namespace hook_names {
+#define VFM_DETAIL_HOOK_NAME_PROBE(hook_name)                                              \
+    struct hook_name##_decoy {                                                             \
+        int hook_name;                                                                     \
+    };                                                                                     \
+    template <class P>                                                                     \
+    struct hook_name##_probe : P, hook_name##_decoy {};                                    \
+    template <class P>                                                                     \
+    inline constexpr bool has_member_##hook_name = !requires { &hook_name##_probe<P>::hook_name; };
+VFM_DETAIL_HOOK_NAME_PROBE(on_os_trap)
+VFM_DETAIL_HOOK_NAME_PROBE(on_os_fast_trap)
+VFM_DETAIL_HOOK_NAME_PROBE(on_enter_firmware)
+VFM_DETAIL_HOOK_NAME_PROBE(on_enter_os)
+VFM_DETAIL_HOOK_NAME_PROBE(on_monitor_deadline)
+VFM_DETAIL_HOOK_NAME_PROBE(on_request)
+VFM_DETAIL_HOOK_NAME_PROBE(os_mcounteren)
+VFM_DETAIL_HOOK_NAME_PROBE(reserve_pmp)
+VFM_DETAIL_HOOK_NAME_PROBE(on_boot)
+VFM_DETAIL_HOOK_NAME_PROBE(on_trap)
+VFM_DETAIL_HOOK_NAME_PROBE(on_fast_trap)
+VFM_DETAIL_HOOK_NAME_PROBE(on_shutdown)
+#undef VFM_DETAIL_HOOK_NAME_PROBE
+}  // namespace hook_names
+
+/// A policy's declared `hooks` against its members, hook by hook: a declared
+/// hook must be callable as the monitor calls it (a misspelled or missing
+/// member, or another signature, fails here), and a member with a hook's name
+/// must be declared. (C++20 cannot list a class's members: a misspelled member
+/// the policy does not declare either is not seen; its declaration is what
+/// makes a policy's intent checkable.) static_assert takes only a literal,
+/// hence one pair per hook, each naming it.
+#define VFM_DETAIL_CHECK_HOOK(hook_name, callable)                                                        \
+    static_assert(!P::hooks.contains(policy::hook::hook_name) || (callable),                              \
+                  "policy declares hook::" #hook_name " but has no member " #hook_name                    \
+                  " with the signature the monitor calls (monitor.hpp, detail::calls_" #hook_name ")");  \
+    static_assert(P::hooks.contains(policy::hook::hook_name) || !hook_names::has_member_##hook_name<P>,   \
+                  "policy has a member named " #hook_name " but does not declare hook::" #hook_name       \
+                  " in its `hooks`")
+template <class P, class E, class M, class A>
+struct policy_contract {
+    VFM_DETAIL_CHECK_HOOK(on_os_trap, (calls_on_os_trap<P, E>));
+    VFM_DETAIL_CHECK_HOOK(on_os_fast_trap, (calls_on_os_fast_trap<P, M, A>));
+    VFM_DETAIL_CHECK_HOOK(on_enter_firmware, (calls_on_enter_firmware<P, E>));
+    VFM_DETAIL_CHECK_HOOK(on_enter_os, (calls_on_enter_os<P, E>));
+    VFM_DETAIL_CHECK_HOOK(on_monitor_deadline, (calls_on_monitor_deadline<P, E>));
+    VFM_DETAIL_CHECK_HOOK(on_request, (calls_on_request<P, E>));
+    VFM_DETAIL_CHECK_HOOK(os_mcounteren, (calls_os_mcounteren<P, E>));
+    VFM_DETAIL_CHECK_HOOK(reserve_pmp, (calls_reserve_pmp<P>));
+    VFM_DETAIL_CHECK_HOOK(on_boot, (calls_on_boot<P, E>));
+    VFM_DETAIL_CHECK_HOOK(on_trap, (calls_on_trap<P, E>));
+    VFM_DETAIL_CHECK_HOOK(on_fast_trap, (calls_on_fast_trap<P>));
+    VFM_DETAIL_CHECK_HOOK(on_shutdown, (calls_on_shutdown<P, E>));
+    static constexpr bool holds = true;
+};
+#undef VFM_DETAIL_CHECK_HOOK
+
 }  // namespace detail
 
-template <arch Arch, platform Platform, class... Policies>
+template <arch Arch, platform Platform, monitor_policy... Policies>
 class monitor : public Policies... {
 public:
     static constexpr u32 max_harts = Platform::max_harts;
     using engine_type = virt::engine<Arch, Platform, monitor, max_harts>;
 
+    static_assert((detail::policy_contract<Policies, engine_type, monitor, Arch>::holds && ...));
+
     /// Whether some policy acts at shutdown: then writes to the shutdown device trap.
-    static constexpr bool intercepts_shutdown = (detail::acts_at_shutdown<Policies, engine_type> || ...);
+    static constexpr bool intercepts_shutdown = detail::some_policy_declares<Policies...>(policy::hook::on_shutdown);
     /// Whether some policy watches the fast path.
-    static constexpr bool watches_fast_path = (detail::watches_fast_path<Policies> || ...);
+    static constexpr bool watches_fast_path = detail::some_policy_declares<Policies...>(policy::hook::on_fast_trap);
 
     constexpr explicit monitor(Platform& board) noexcept : m_board(board) {}
 
@@ -209,7 +333,7 @@ public:
     }
 
     /// Whether some policy answers traps of the OS on the fast path.
-    static constexpr bool answers_os_fast_path = (detail::answers_os_fast<Policies, monitor, Arch> || ...);
+    static constexpr bool answers_os_fast_path = detail::some_policy_declares<Policies...>(policy::hook::on_os_fast_trap);
 
     /// Whether no policy needs every register in the context (the sandbox does).
     static constexpr bool engine_on_fast_path = !(detail::needs_all_registers<Policies> || ...);
@@ -266,64 +390,71 @@ private:
 
     template <class P>
     bool os_trap_of(engine_type& engine, u64 cause) noexcept {
-        if constexpr (requires(P& p) { p.on_os_trap(engine, cause); })
+        if constexpr (P::hooks.contains(policy::hook::on_os_trap))
             return static_cast<P&>(*this).on_os_trap(engine, cause);
         else
             return false;
     }
     template <class P>
     void enter_firmware_of(engine_type& engine) noexcept {
-        if constexpr (requires(P& p) { p.on_enter_firmware(engine); }) static_cast<P&>(*this).on_enter_firmware(engine);
+        if constexpr (P::hooks.contains(policy::hook::on_enter_firmware))
+            static_cast<P&>(*this).on_enter_firmware(engine);
     }
     template <class P>
     void enter_os_of(engine_type& engine) noexcept {
-        if constexpr (requires(P& p) { p.on_enter_os(engine); }) static_cast<P&>(*this).on_enter_os(engine);
+        if constexpr (P::hooks.contains(policy::hook::on_enter_os))
+            static_cast<P&>(*this).on_enter_os(engine);
     }
     template <class P>
     void deadline_of(engine_type& engine) noexcept {
-        if constexpr (requires(P& p) { p.on_monitor_deadline(engine); })
+        if constexpr (P::hooks.contains(policy::hook::on_monitor_deadline))
             static_cast<P&>(*this).on_monitor_deadline(engine);
     }
     template <class P>
     void request_of(engine_type& engine) noexcept {
-        if constexpr (requires(P& p) { p.on_request(engine); }) static_cast<P&>(*this).on_request(engine);
+        if constexpr (P::hooks.contains(policy::hook::on_request))
+            static_cast<P&>(*this).on_request(engine);
     }
     template <class P>
     void trap_of(engine_type& engine, u64 cause) noexcept {
-        if constexpr (requires(P& p) { p.on_trap(engine, cause); }) static_cast<P&>(*this).on_trap(engine, cause);
+        if constexpr (P::hooks.contains(policy::hook::on_trap))
+            static_cast<P&>(*this).on_trap(engine, cause);
     }
     template <class P>
     void shutdown_of(engine_type& engine) noexcept {
-        if constexpr (requires(P& p) { p.on_shutdown(engine); }) static_cast<P&>(*this).on_shutdown(engine);
+        if constexpr (P::hooks.contains(policy::hook::on_shutdown))
+            static_cast<P&>(*this).on_shutdown(engine);
     }
     template <class P>
     void fast_trap_of(virt::hart& h, u64 cause) noexcept {
-        if constexpr (requires(P& p) { p.on_fast_trap(h, cause); }) static_cast<P&>(*this).on_fast_trap(h, cause);
+        if constexpr (P::hooks.contains(policy::hook::on_fast_trap))
+            static_cast<P&>(*this).on_fast_trap(h, cause);
     }
     template <class P>
     bool os_fast_trap_of(Arch& hw, virt::hart& h, u64 cause) noexcept {
-        if constexpr (detail::answers_os_fast<P, monitor, Arch>)
+        if constexpr (P::hooks.contains(policy::hook::on_os_fast_trap))
             return static_cast<P&>(*this).on_os_fast_trap(*this, hw, h, cause);
         else
             return false;
     }
     template <class P>
     u64 mcounteren_of(engine_type& engine, u64 value) noexcept {
-        if constexpr (requires(P& p) { p.os_mcounteren(engine, value); })
+        if constexpr (P::hooks.contains(policy::hook::os_mcounteren))
             return static_cast<P&>(*this).os_mcounteren(engine, value);
         else
             return value;
     }
     template <class P>
     bool reserve_pmp_of(virt::pmp_layout& layout, const memory_layout& memory) noexcept {
-        if constexpr (requires(P& p) { p.reserve_pmp(layout, memory); })
+        if constexpr (P::hooks.contains(policy::hook::reserve_pmp))
             return static_cast<P&>(*this).reserve_pmp(layout, memory);
         else
             return true;
     }
     template <class P>
     void boot_policy(engine_type& engine) noexcept {
-        if constexpr (requires(P& p) { p.on_boot(engine); }) static_cast<P&>(*this).on_boot(engine);
+        if constexpr (P::hooks.contains(policy::hook::on_boot))
+            static_cast<P&>(*this).on_boot(engine);
     }
 
     Platform& m_board;

@@ -8,6 +8,7 @@
 /// `to-firmware` and `to-os` (world switches).
 #pragma once
 
+#include <vfm/policy/hooks.hpp>
 #include <vfm/policy/sbi_call.hpp>
 #include <vfm/riscv/cause.hpp>
 #include <vfm/virt/hart.hpp>
@@ -18,6 +19,8 @@ template <u32 MaxHarts>
 class counters {
 public:
     static constexpr const char* name = "counters";
+    static constexpr hook_set hooks = hook::on_fast_trap | hook::on_trap | hook::on_enter_firmware |
+                                      hook::on_enter_os | hook::on_os_trap | hook::on_shutdown;
     static constexpr unsigned exception_causes = 24;
     static constexpr unsigned interrupt_causes = 16;
 

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <vfm/detail/atomic.hpp>
+#include <vfm/policy/hooks.hpp>
 #include <vfm/policy/sbi_call.hpp>
 #include <vfm/riscv/csr_fields.hpp>
 #include <vfm/riscv/instruction.hpp>
@@ -30,6 +31,8 @@ template <u32 MaxHarts, bool TrapTime = false>
 class offload {
 public:
     static constexpr const char* name = "offload";
+    static constexpr hook_set hooks = hook::on_os_trap | hook::on_os_fast_trap | hook::on_monitor_deadline |
+                                      hook::on_request | hook::os_mcounteren;
     /// A remote sfence.vma over more pages than this flushes everything (as
     /// OpenSBI's default tlb_range_flush_limit does).
     static constexpr u64 range_flush_limit = 64 * 4096;

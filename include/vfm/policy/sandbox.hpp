@@ -43,6 +43,7 @@
 
 #include <vfm/detail/atomic.hpp>
 #include <vfm/detail/sha256.hpp>
+#include <vfm/policy/hooks.hpp>
 #include <vfm/policy/sbi_call.hpp>
 #include <vfm/riscv/csr_fields.hpp>
 #include <vfm/riscv/instruction.hpp>
@@ -106,6 +107,8 @@ template <u32 MaxHarts, class Settings = sandbox_settings>
 class sandbox {
 public:
     static constexpr const char* name = "sandbox";
+    static constexpr hook_set hooks = hook::reserve_pmp | hook::on_boot | hook::on_enter_os | hook::on_enter_firmware |
+                                      hook::on_os_trap | hook::on_request | hook::on_trap;
     static constexpr unsigned pmp_entries = 2;
     /// Clearing and restoring the OS's registers needs all of them in the context.
     static constexpr bool needs_all_registers = true;

@@ -20,6 +20,7 @@
 #include <vfm/riscv/pmp.hpp>
 #include <vfm/virt/constrained_loop.hpp>
 #include <vfm/virt/csr_rules.hpp>
+#include <vfm/virt/engine_hooks.hpp>
 #include <vfm/virt/guest_memory.hpp>
 #include <vfm/virt/hart.hpp>
 #include <vfm/virt/interrupts.hpp>
@@ -198,7 +199,8 @@ public:
     using shared_type = shared_state<MaxHarts>;
 
     /// `hooks` is the monitor: it provides the policies' hooks, the board
-    /// (`board()`) and the state shared by all harts (`shared()`).
+    /// (`board()`) and the state shared by all harts (`shared()`): the
+    /// `engine_hooks` concept (virt/engine_hooks.hpp).
     ///
     /// With `all_registers` false only the registers of the fast path are in
     /// `h.x` (hart::fast_path_registers; the others still hold the guest's values
@@ -206,6 +208,7 @@ public:
     /// changed nothing, as soon as it needs another one, and the backend calls
     /// it again with every register saved.
     engine(Arch& hw, Hooks& hooks, hart& h, bool all_registers = true) noexcept
+        requires engine_hooks<Hooks, engine, Platform, shared_type>
         : m_hw(hw), m_hooks(hooks), m_h(h), m_all_registers(all_registers) {}
 
     // ---- services for the monitor and its policies ----------------------------------------
