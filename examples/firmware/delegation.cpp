@@ -186,7 +186,7 @@ u64 lower_timer(u64 ticks) {
 /// path under the monitor at -icount shift=10 (1,500 instructions of 1 us;
 /// at shift=7, 0.2 ms).
 constexpr u64 sweep_in_a_row = 32;
-constexpr u64 sweep_max_ticks = 4 * platform::timebase / 1000;
+[[nodiscard]] u64 sweep_max_ticks() { return 4 * platform::ms_ticks(); }
 struct sweep_result {
     u64 failed;      ///< deadlines not taken as M-mode then S-mode, STIP cleared
     u64 first_failed;
@@ -202,7 +202,7 @@ u64 lower_timer_sweep(u64) {
     set<csr::sie>(ip::stip::mask);
     set<csr::sstatus>(ms::sie::mask);
     u64 ticks = 0;
-    for (; ticks <= sweep_max_ticks && g_sweep.in_a_row < sweep_in_a_row; ++ticks) {
+    for (; ticks <= sweep_max_ticks() && g_sweep.in_a_row < sweep_in_a_row; ++ticks) {
         g_timer_event_count = 0;
         g_mti_epc = 0;
         (void)ecall(call_set_timer, ticks);
@@ -304,7 +304,7 @@ void testfw::firmware_main() {
     clear<csr::mip>(ip::stip::mask);
     set_mtimecmp(hartid(), never);
     g_timer_event_count = 0;
-    n = run_in(privilege::supervisor, lower_timer, platform::timebase / 1000);
+    n = run_in(privilege::supervisor, lower_timer, platform::ms_ticks());
     check(n == 2 && g_timer_events[0] == mti_cause && g_timer_events[1] == sti_cause,
           "M-mode took %x, then S-mode took %x", g_timer_events[0], g_timer_events[1]);
     check((read<csr::mip>() & ip::stip::mask) == 0 && get_mtimecmp(hartid()) == never,

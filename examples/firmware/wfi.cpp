@@ -17,7 +17,7 @@ namespace {
 
 constexpr u64 never = ~u64{0};
 constexpr u64 timer_cause = (u64{1} << 63) | riscv::irq::m_timer;
-constexpr u64 ms_ticks = platform::timebase / 1000;
+using platform::ms_ticks;
 
 struct irq_record {
     volatile u64 count;
@@ -60,7 +60,7 @@ void testfw::firmware_main() {
     g_irq = {};
     clear<csr::mstatus>(ms::mie::mask);
     write<csr::mie>(ip::mtip::mask);
-    const u64 cmp = mtime() + ms_ticks;
+    const u64 cmp = mtime() + ms_ticks();
     set_mtimecmp(h, cmp);
     const u64 traps = self().m_traps;
     wfi();
@@ -99,7 +99,7 @@ void testfw::firmware_main() {
     g_irq = {};
     set<csr::mip>(ip::ssip::mask);
     write<csr::mie>(ip::mtip::mask);
-    const u64 cmp2 = mtime() + ms_ticks;
+    const u64 cmp2 = mtime() + ms_ticks();
     set_mtimecmp(h, cmp2);
     wfi();
     const bool waited2 = mtime() >= cmp2;
@@ -114,7 +114,7 @@ void testfw::firmware_main() {
     section("wfi in S-mode, mstatus.TW = 0");
     g_irq = {};
     write<csr::mie>(ip::mtip::mask);
-    set_mtimecmp(h, mtime() + ms_ticks);
+    set_mtimecmp(h, mtime() + ms_ticks());
     const u64 traps_before = self().m_traps;
     const u64 seen = run_in(privilege::supervisor, lower_wfi_until_interrupt);
     check(seen == 1 && g_irq.cause == timer_cause && g_irq.mpp == 1,
