@@ -151,15 +151,17 @@ void testfw::firmware_main() {
     check((read<csr::mip>() & ip::mtip::mask) == 0, "mtimecmp = all ones again: mip.MTIP = %u",
           (read<csr::mip>() & ip::mtip::mask) != 0);
 
-    section("taken from S-mode with mstatus.MIE = 0 (priv. 3.1.6.1)");
+    // From U-mode on a hart without S-mode.
+    const privilege mode = has_s_mode() ? privilege::supervisor : privilege::user;
+    println("== taken from %s-mode with mstatus.MIE = 0 (priv. 3.1.6.1)", name(mode));
     pmp::reset();
     pmp::open_all(0);
     g_timer = {};
     set<csr::mie>(ip::mtip::mask);
     set_mtimecmp(h, mtime() + ms_ticks());
-    const u64 seen = run_in(privilege::supervisor, lower_wait, 1);
-    check(seen == 1 && g_timer.cause == timer_cause && g_timer.mpp == 1 && g_timer.early == 0,
-          "taken %u time(s) while in S-mode, MPP = %u", seen, g_timer.mpp);
+    const u64 seen = run_in(mode, lower_wait, 1);
+    check(seen == 1 && g_timer.cause == timer_cause && g_timer.mpp == static_cast<u64>(mode) && g_timer.early == 0,
+          "taken %u time(s) while in %s-mode, MPP = %u", seen, name(mode), g_timer.mpp);
     clear<csr::mie>(ip::mtip::mask);
     set_mtimecmp(h, never);
     set_m_handler(nullptr);

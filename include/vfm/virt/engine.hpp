@@ -347,6 +347,7 @@ public:
         if (m_h.features.has_menvcfg) m_hw.template write<riscv::csr::menvcfg>(0);
         m_hw.template clear<riscv::csr::mstatus>(riscv::mstatus::mpp::mask | riscv::mstatus::mprv::mask |
                                                  riscv::mstatus::mie::mask | mpv_mask());
+        if (!m_h.features.has_s) m_hw.template set<riscv::csr::mstatus>(riscv::mstatus::tw::mask);
         // Force the first write of every register the monitor may use.
         for (auto& r : m_h.physical_pmpcfg) r = ~u64{0};
         m_h.pmp_slots.dirty = ~u64{0};
@@ -1724,6 +1725,9 @@ private:
         }
         if (m_h.features.has_u) m_hw.template write<csr::mcounteren>(0);
         m_hw.template clear<csr::mstatus>(ms::mpp::mask | ms::tvm::mask | ms::tw::mask | ms::tsr::mask | mpv_mask());
+        // Without S-mode, U-mode's wfi traps only when TW = 1 (priv. 3.1.6.5):
+        // the firmware's must reach emulate_wfi.
+        if (!m_h.features.has_s) m_hw.template set<csr::mstatus>(ms::tw::mask);
         m_h.world = world::firmware;
         m_hw.world_switched(true, m_h.counters.armed);
         // The fast path's switch (Inline) leaves this to its end (finish_switch).
@@ -1760,6 +1764,7 @@ private:
         const u64 set = ms::mpp::make(static_cast<u64>(mode)) | (virtualized ? ms::mpv::mask : 0) |
                         (m_h.csr.mstatus & traps);
         if (set != 0) m_hw.template set<csr::mstatus>(set);
+        if (!m_h.features.has_s && !ms::tw::test(m_h.csr.mstatus)) m_hw.template clear<csr::mstatus>(ms::tw::mask);
         if constexpr (Inline)
             apply_pmp_view_inline(pmp_view::os);
         else
