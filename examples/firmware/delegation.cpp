@@ -226,6 +226,12 @@ u64 lower_timer_sweep(u64) {
 }  // namespace
 
 void testfw::firmware_main() {
+    // Delegation needs S-mode: without it there is no medeleg or mideleg
+    // (priv. 3.1.8; QEMU sifive_u's E51).
+    if (!has_s_mode()) {
+        absent_here("S-mode (medeleg, mideleg)");
+        return;
+    }
     pmp::reset();
     pmp::set(0, pmp::make_cfg(pmp::na4, false, false, false), pmp::na4_encode(reinterpret_cast<u64>(&g_denied)));
     pmp::open_all(1);
