@@ -9,9 +9,9 @@ stub) or under the monitor, and compares the two transcripts.
       runs both, passes when both pass and their transcripts are equal line
       by line once the marked lines (starting with "~") are left out
 
---boot-hart N runs the test on hart N (the others wait for work): a copy of the
-firmware with the image header's boot hart set (examples/firmware/lib/start.S)
-goes next to the transcripts. On sifive_u, hart 0 is the E51 and 1-4 are U54s.
+--boot-hart N runs the test on hart N (the others wait for work): unless the
+image already says N, a copy of the firmware with the image header's boot hart
+set (examples/firmware/lib/start.S) goes next to the transcripts. On sifive_u, hart 0 is the E51 and 1-4 are U54s.
 
 The transcript format is described in docs/test-firmware.md.
 """
@@ -44,8 +44,9 @@ def qemu_command(qemu, bios, firmware, smp, memory, extra, machine="virt"):
     ] + reboot + extra
 
 
-def with_boot_hart(firmware, hart, directory):
-    """The firmware, or a copy in `directory` whose image header names `hart` as the boot hart."""
+def with_boot_hart(firmware, hart, path):
+    """The firmware if its image header names `hart` as the boot hart (or hart is None), else a copy at `path`
+    (one per run: tests run in parallel) that does."""
     if hart is None:
         return firmware
     with open(firmware, "rb") as f:
@@ -53,10 +54,11 @@ def with_boot_hart(firmware, hart, directory):
     magic = image[HEADER_MAGIC_OFFSET:HEADER_MAGIC_OFFSET + len(HEADER_MAGIC)]
     if magic != HEADER_MAGIC:
         raise SystemExit(f"{firmware}: no test-firmware image header (magic {bytes(magic)!r})")
-    image[HEADER_BOOT_HART_OFFSET:HEADER_BOOT_HART_OFFSET + 4] = hart.to_bytes(4, "little")
-    base = os.path.splitext(os.path.basename(firmware))[0]
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, f"{base}-boot-hart-{hart}.bin")
+    field = hart.to_bytes(4, "little")
+    if image[HEADER_BOOT_HART_OFFSET:HEADER_BOOT_HART_OFFSET + 4] == field:
+        return firmware
+    image[HEADER_BOOT_HART_OFFSET:HEADER_BOOT_HART_OFFSET + 4] = field
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "wb") as f:
         f.write(image)
     return path
@@ -154,8 +156,8 @@ def print_run(run):
 
 def cmd_run(args):
     smp, extra = split_extra(args)
-    directory = os.path.dirname(os.path.abspath(args.transcript)) if args.transcript else "."
-    firmware = with_boot_hart(args.firmware, args.boot_hart, directory)
+    copy = (os.path.splitext(args.transcript)[0] if args.transcript else "firmware") + f"-boot-hart-{args.boot_hart}.bin"
+    firmware = with_boot_hart(args.firmware, args.boot_hart, copy)
     run = Run("run", qemu_command(args.qemu, args.bios, firmware, smp, args.memory, extra, args.machine),
               args.timeout, args.transcript)
     run.execute()
@@ -166,7 +168,8 @@ def cmd_run(args):
 def cmd_compare(args):
     smp, extra = split_extra(args)
     base = args.name or os.path.splitext(os.path.basename(args.firmware))[0]
-    firmware = with_boot_hart(args.firmware, args.boot_hart, args.out_dir)
+    firmware = with_boot_hart(args.firmware, args.boot_hart,
+                              os.path.join(args.out_dir, f"equivalence-{base}-boot-hart-{args.boot_hart}.bin"))
     runs = [
         Run("native", qemu_command(args.qemu, args.native_bios, firmware, smp, args.memory, extra, args.machine),
             args.timeout, os.path.join(args.out_dir, f"equivalence-native-{base}.txt")),
