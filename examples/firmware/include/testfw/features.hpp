@@ -7,6 +7,7 @@
 #pragma once
 
 #include <vfm/riscv/csr_fields.hpp>
+#include <vfm/riscv/privilege.hpp>
 
 #include "testfw/check.hpp"
 #include "testfw/trap.hpp"
@@ -24,6 +25,13 @@ template <csr C>
     return (read<csr::misa>() & riscv::misa::extension(letter)) != 0;
 }
 [[nodiscard]] inline bool has_s_mode() noexcept { return has_extension('S'); }
+
+/// S-mode where the hart has it, else U-mode: the mode below M for checks
+/// that hold in either (PMP, MPRV). Never S on a hart without it: QEMU 7.2's
+/// E51 keeps mstatus.MPP = S and its mret enters an S-mode it does not have.
+[[nodiscard]] inline vfm::riscv::privilege s_or_u() noexcept {
+    return has_s_mode() ? vfm::riscv::privilege::supervisor : vfm::riscv::privilege::user;
+}
 
 /// Prints "ok   <what> absent on this hart" (a check that holds: the
 /// firmware tests what the hart has, and says what it skipped).
