@@ -98,6 +98,7 @@ inline constexpr qemu_deviation qemu_deviations[] = {
     {deviation_kind::field_bits, 0x300, 0x300, deviation_detail::s_status, deviation_when::without_s, "3.1.6", "mstatus's supervisor fields (SIE, SPIE, SPP, MXR, SUM, TVM, TSR) are writable on a hart without S-mode"},
     {deviation_kind::field_bits, 0x304, 0x304, deviation_detail::s_interrupts, deviation_when::without_s, "3.1.9", "mie's S-level bits are writable on a hart without S-mode"},
     {deviation_kind::field_bits, 0x344, 0x344, deviation_detail::s_interrupts, deviation_when::without_s, "3.1.9", "mip's S-level bits are writable on a hart without S-mode"},
+    {deviation_kind::behaviour, 0, 0, 0, deviation_when::always, "3.7.1", "a misaligned U-mode load across two PMP entries passes when each part lies inside one entry"},
 };
 
 /// The bits of `csr` where QEMU keeps what is written against the spec
