@@ -302,15 +302,16 @@ private:
 
     /// Whether the OS's read of `time` that trapped is one the firmware would
     /// answer with the time (priv. spec 3.1.11, 4.1.5): its mcounteren.TM
-    /// set, and for U-mode the OS's scounteren.TM too. A guest (V = 1) is left
-    /// to the firmware (hcounteren decides there too).
+    /// set, for a guest (V = 1) hcounteren.TM too (H ext. 9.2.5), and for U- or
+    /// VU-mode the OS's scounteren.TM too.
     template <class A>
     [[nodiscard]] static bool time_readable(A& hw, const virt::hart& h) noexcept {
         namespace ms = riscv::mstatus;
         constexpr u64 tm = riscv::counteren::tm::mask;
         if ((h.csr.mcounteren & tm) == 0) return false;
         const u64 status = hw.template read<riscv::csr::mstatus>();
-        if (h.features.has_h && ms::mpv::test(status)) return false;
+        if (h.features.has_h && ms::mpv::test(status) && (hw.template read<riscv::csr::hcounteren>() & tm) == 0)
+            return false;
         return ms::mpp::extract(status) != 0 || (hw.template read<riscv::csr::scounteren>() & tm) != 0;
     }
 
