@@ -50,6 +50,7 @@
 #include <vfm/riscv/pmp.hpp>
 #include <vfm/virt/engine.hpp>
 #include <vfm/virt/pmp_layout.hpp>
+#include <vfm/virt/triggers.hpp>
 
 namespace vfm::policy {
 
@@ -411,6 +412,12 @@ private:
             engine.set_reserved_pmp_entry(m_first_entry + 1, riscv::pmp::tor_encode(m_os_end),
                                           virt::pmp_layout::with_mode(riscv::pmpcfg::a_tor, virt::pmp_none), 0);
         }
+        // The firmware's triggers stay (the OS asks for its own through SBI
+        // DBTR), but none that matches on data values fires in the OS's world:
+        // its exception would tell the firmware what the OS loaded or stored.
+        virt::hart& h = engine.current();
+        h.os_value_triggers_denied = true;
+        if (h.triggers_active && h.world == virt::world::os) virt::program_triggers(engine.hw(), h, virt::world::os);
         // The acknowledgement, after this hart's own PMP writes (the handover waits for it).
         detail::atomic_store(&m_walled[index], u32{1});
     }

@@ -64,6 +64,16 @@ struct layout {
     }
 }
 
+/// Whether a tdata1 compares data rather than an address: select = 1 of
+/// mcontrol (bit 19, 5.7.3) and mcontrol6 (bit 21, 5.7.4): the value loaded or
+/// stored, or the instruction's bits for an execute match.
+[[nodiscard]] constexpr bool matches_data(u64 value) noexcept {
+    const u64 type = value >> 60;
+    if (type == type_mcontrol) return ((value >> 19) & 1) != 0;
+    if (type == type_mcontrol6) return ((value >> 21) & 1) != 0;
+    return false;
+}
+
 /// Whether vfm knows where `type` keeps its privilege bits (and so can keep it
 /// from firing in M-mode): 0, 2 to 6 and 15. Type 7 fires in every mode.
 [[nodiscard]] constexpr bool known_type(u64 type) noexcept {

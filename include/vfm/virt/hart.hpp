@@ -157,6 +157,9 @@ struct hart {
     /// (virt/triggers.hpp). `triggers_active`: some trigger has any.
     u8 trigger_modes[16] = {};
     bool triggers_active = false;
+    /// Set by a policy that hides the OS from the firmware (the sandbox): a
+    /// trigger that matches on data values never fires in the OS's world.
+    bool os_value_triggers_denied = false;
 
     /// Index of this hart in the monitor's tables (0 .. max_harts-1).
     u32 index = 0;

@@ -75,7 +75,10 @@ template <arch A>
     for (unsigned i = 0; i < h.features.trigger_count && i < max_triggers; ++i) {
         (void)hw.csr_write(csr::tselect, i);
         const u64 now = hw.csr_read(csr::tdata1).value;
-        const u64 wanted = tr::with_modes(now, physical_trigger_modes(h.trigger_modes[i], running));
+        // A data-value match in the OS's world would tell the firmware what the
+        // OS loads and stores: none where a policy hides the OS (the sandbox).
+        const bool hidden = running == world::os && h.os_value_triggers_denied && tr::matches_data(now);
+        const u64 wanted = tr::with_modes(now, hidden ? 0 : physical_trigger_modes(h.trigger_modes[i], running));
         if (wanted != now) (void)hw.csr_write(csr::tdata1, wanted);
     }
     (void)hw.csr_write(csr::tselect, selected);

@@ -1013,3 +1013,53 @@ TEST_CASE("sandbox: only the first switch to the OS measures", "[policy][sandbox
     REQUIRE(c.pc() == 0x8020'0800);
     CHECK(measured(m, measurements::entry_80200000));
 }
+
+// ---------------------------------------------------------------------------
+// Debug triggers
+// ---------------------------------------------------------------------------
+
+TEST_CASE("sandbox: the firmware's data-value triggers never fire in the OS's world; address triggers do",
+          "[policy][sandbox][triggers][attack]") {
+    // The attack: a trigger for S-mode loads with select = 1 compares the
+    // value loaded (Debug spec 5.7.3, 5.7.4); with medeleg[3] = 0 its
+    // breakpoint exception comes to the firmware: an oracle on what the OS
+    // reads. An address match (what SBI DBTR asks for on the OS's behalf)
+    // stays: the OS's own breakpoints.
+    constexpr auto bit = [](unsigned n) { return u64{1} << n; };
+    host::hart_config config = qemu_h::make();
+    config.triggers = 2;
+    config.trigger_types = (1u << 2) | (1u << 6);
+    machine m{config};
+    cpu& c = m.hart0();
+    firmware_boot(c);
+    const u64 value_match = (u64{2} << 60) | bit(19) | bit(4) | bit(3) | bit(0);  // mcontrol: select, s, u, load
+    const u64 address_match = (u64{6} << 60) | bit(4) | bit(2);                   // mcontrol6: s, execute
+    c.csrw(csr::tselect, 0);
+    c.csrw(csr::tdata2, 0x5ec7e7);
+    c.csrw(csr::tdata1, value_match);
+    c.csrw(csr::tselect, 1);
+    c.csrw(csr::tdata2, os_entry + 0x40);
+    c.csrw(csr::tdata1, address_match);
+    c.csrw(csr::medeleg, 0xb101);  // breakpoints kept by the firmware
+    c.csrw(csr::mideleg, 0x222);
+    c.enter_os(os_entry);
+    CHECK_FALSE(c.hw.trigger_enabled_in(0, privilege::supervisor));
+    CHECK_FALSE(c.hw.trigger_enabled_in(0, privilege::user));
+    CHECK(c.hw.trigger_enabled_in(1, privilege::supervisor));
+
+    // Back in the firmware: it reads what it wrote; a data-value trigger it
+    // writes now (mcontrol6, select, s, store) does not fire in the OS either.
+    c.jump(os_entry + 0x40);
+    sbi_call(c, sbi::base, 0);
+    REQUIRE(c.pc() == firmware_vector);
+    c.csrw(csr::tselect, 0);
+    CHECK(c.csrr(csr::tdata1) == value_match);
+    c.csrw(csr::tselect, 1);
+    const u64 store_value_match = (u64{6} << 60) | bit(21) | bit(4) | bit(1);
+    c.csrw(csr::tdata1, store_value_match);
+    CHECK(c.csrr(csr::tdata1) == store_value_match);
+    c.enter_os(os_entry + 0x44);
+    CHECK_FALSE(c.hw.trigger_enabled_in(0, privilege::supervisor));
+    CHECK_FALSE(c.hw.trigger_enabled_in(1, privilege::supervisor));
+    CHECK(c.hw.tdata1_of(1) == (store_value_match & ~bit(4)));
+}
