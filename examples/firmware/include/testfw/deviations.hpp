@@ -8,6 +8,7 @@
 /// docs/test-firmware.md ("QEMU 7.2 and the spec") lists them with reasons.
 #pragma once
 
+#include <vfm/detail/bits.hpp>
 #include <vfm/detail/types.hpp>
 
 namespace testfw {
@@ -18,9 +19,8 @@ using vfm::u8;
 
 namespace deviation_detail {
 constexpr u64 bit(unsigned n) noexcept { return u64{1} << n; }
-constexpr u64 bits(unsigned hi, unsigned lo) noexcept {
-    return (hi == 63 ? ~u64{0} : (bit(hi + 1) - 1)) & ~(bit(lo) - 1);
-}
+/// Bits hi..lo (vfm/detail/bits.hpp's masks).
+constexpr u64 bits(unsigned hi, unsigned lo) noexcept { return vfm::bits::low_mask(hi + 1) & ~vfm::bits::low_mask(lo); }
 constexpr u64 vs_interrupts = bit(2) | bit(6) | bit(10);
 constexpr u64 lcof_interrupt = bit(13);
 constexpr u64 s_interrupts = bit(1) | bit(5) | bit(9);
