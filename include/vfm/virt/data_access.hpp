@@ -4,6 +4,7 @@
 /// instruction into what the engine needs.
 #pragma once
 
+#include <vfm/arch.hpp>
 #include <vfm/detail/types.hpp>
 #include <vfm/riscv/instruction.hpp>
 #include <vfm/virt/guest_memory.hpp>

@@ -6,6 +6,12 @@
 /// virtual hart); the monitor builds one per trap and the compiler inlines it
 /// away. The path of a trap and the reasons for each step are described in
 /// docs/architecture.md and docs/virtual-hart.md.
+///
+/// This file declares the class and defines the dispatch (handle_trap and its
+/// fast forms, the firmware's traps and SYSTEM instructions) and the services
+/// the monitor, its policies and the emulated devices use. Every other member
+/// is defined out of line in virt/engine/, one header per seam, included at
+/// the end of this file (docs/engine.md says why).
 #pragma once
 
 #include <vfm/arch.hpp>
@@ -19,6 +25,7 @@
 #include <vfm/virt/code_window.hpp>
 #include <vfm/virt/csr_rules.hpp>
 #include <vfm/virt/data_access.hpp>
+#include <vfm/virt/emulated_device.hpp>
 #include <vfm/virt/engine_hooks.hpp>
 #include <vfm/virt/guest_memory.hpp>
 #include <vfm/virt/hart.hpp>
@@ -185,61 +192,10 @@ public:
     /// Puts the hart in its reset state and starts the firmware at `entry` in
     /// vM-mode with a0..a2 as given (priv. spec 3.4: MIE and MPRV clear,
     /// PMP entries off). The caller then resumes the hart.
-    void start_firmware(u64 entry, u64 a0, u64 a1, u64 a2) noexcept {
-        m_h.csr = virtual_csrs{};
-        m_h.csr.mstatus = riscv::mstatus::mpp::make(rules::least_privilege(m_h.features));
-        m_h.mepc_mask = rules::write_mepc(~u64{0}, m_h.features);
-        m_h.misa = m_h.features.misa;
-        set_fast_csrs();
-        m_h.world = world::firmware;
-        announce_world();
-        m_h.monitor_deadline = ~u64{0};
-        for (auto& r : m_h.x) r = 0;
-        m_h.set_reg(10, a0);
-        m_h.set_reg(11, a1);
-        m_h.set_reg(12, a2);
-        m_h.pc = entry;
-
-        // Physical state while the firmware runs (docs/virtual-hart.md).
-        if (m_h.features.has_s) {
-            m_hw.template write<riscv::csr::satp>(0);
-            m_hw.template write<riscv::csr::medeleg>(0);
-            m_hw.template write<riscv::csr::mideleg>(0);
-        }
-        if (m_h.features.has_u) m_hw.template write<riscv::csr::mcounteren>(0);
-        if (m_h.features.has_menvcfg) m_hw.template write<riscv::csr::menvcfg>(0);
-        m_hw.template clear<riscv::csr::mstatus>(riscv::mstatus::mpp::mask | riscv::mstatus::mprv::mask |
-                                                 riscv::mstatus::mie::mask | mpv_mask());
-        // Force the first write of every register the monitor may use.
-        for (auto& r : m_h.physical_pmpcfg) r = ~u64{0};
-        m_h.pmp_slots.dirty = ~u64{0};
-        m_h.physical_view = pmp_view::firmware;
-        recompute_pmp_views();
-        m_h.physical_mie = ~u64{0};
-        m_h.physical_timer = 0;
-        program_physical_interrupts();
-        adopt_triggers(m_hw, m_h);
-        m_hw.template write<riscv::csr::mepc>(m_h.pc);
-    }
+    void start_firmware(u64 entry, u64 a0, u64 a1, u64 a2) noexcept;
 
     /// Fills the hart's table of CSRs the backend may serve itself (hart::fast_csrs).
-    void set_fast_csrs() noexcept {
-        auto slot = [&](const u64& field) {
-            return static_cast<u8>((reinterpret_cast<const u8*>(&field) - reinterpret_cast<const u8*>(&m_h)) / 8);
-        };
-        for (auto& entry : m_h.fast_csrs) entry = 0;
-        m_h.fast_csrs[0x0] = slot(m_h.csr.mscratch);
-        m_h.fast_csrs[0x1] = slot(m_h.csr.mepc);
-        m_h.fast_csrs[0x2] = slot(m_h.csr.mcause);
-        m_h.fast_csrs[0x3] = slot(m_h.csr.mtval);
-        if (m_h.features.has_mtval2) {
-            m_h.fast_csrs[0xa] = slot(m_h.csr.mtinst);
-            m_h.fast_csrs[0xb] = slot(m_h.csr.mtval2);
-        }
-        // Harts with S and U: every MPP value but the reserved 2 is legal as written.
-        m_h.mstatus_fast_writable =
-            m_h.features.has_s && m_h.features.has_u ? rules::mstatus_virtual_writable(m_h.features) : 0;
-    }
+    void set_fast_csrs() noexcept;
 
     /// Delivers a synchronous exception to the virtual firmware exactly as the
     /// hardware would (priv. spec 3.1.6.1, 3.1.15): a world switch when the OS
@@ -382,6 +338,19 @@ public:
     /// stale (QEMU 7.2 does for HLV/HSV) or zero (priv. spec 3.1.16).
     bool read_firmware_instruction(u64 pc, u32& bits) noexcept;
 
+    // ---- services for the emulated devices (virt/emulated_device.hpp) ------------------------
+
+    /// Whether a policy acts at shutdown: the shutdown device is emulated then.
+    static constexpr bool intercepts_shutdown = Hooks::intercepts_shutdown;
+
+    /// The policies' on_shutdown: a store is about to reach the shutdown device.
+    void on_shutdown() noexcept { m_hooks.on_shutdown(*this); }
+
+    /// A device access changed this hart's virtual interrupts (its msip,
+    /// mtimecmp, mtime): they are re-evaluated once the access completes, so
+    /// an interrupt it raises is taken with mepc past the instruction.
+    void interrupts_changed() noexcept { m_interrupts_changed = true; }
+
     /// The guest's register `n` and its update (x0 rules apply).
     [[nodiscard]] u64 reg(unsigned n) const noexcept { return m_h.reg(n); }
     void set_reg(unsigned n, u64 value) noexcept { m_h.set_reg(n, value); }
@@ -468,7 +437,7 @@ private:
         return fence_operands{reg(si.rs1), reg(si.rs2), si.rs1 == 0, si.rs2 == 0};
     }
 
-    // ---- CSR emulation ----------------------------------------------------------------------
+    // ---- CSR emulation (virt/engine/csr_emulation.hpp) -------------------------------------
 
     /// What a CSR write changed that needs more than storing the value.
     enum class csr_effect : u8 { none, interrupts, pmp, interrupts_and_pmp };
@@ -486,7 +455,7 @@ private:
     bool physical_access(u16 number, csr_op_kind kind, u64 operand, bool write, u64& old_value) noexcept;
     bool tdata1_access(csr_op_kind kind, u64 operand, bool write, u64& old_value) noexcept;
 
-    // ---- virtual counters (virtual_counters, docs/virtual-hart.md) ------------------------------
+    // ---- virtual counters (virtual_counters, docs/virtual-hart.md; engine/csr_emulation.hpp) --
 
     bool counter_access(unsigned i, csr_op_kind kind, u64 operand, bool write, u64& old_value) noexcept;
 
@@ -494,7 +463,7 @@ private:
     /// traps take the counting path.
     void announce_world() noexcept { m_hw.world_switched(m_h.world == world::firmware, m_h.counters.armed); }
 
-    // ---- virtual PMP ------------------------------------------------------------------------
+    // ---- virtual PMP (virt/engine/pmp_views.hpp) ------------------------------------------
 
     bool pmp_access(u16 number, csr_op_kind kind, u64 operand, bool write, u64& old_value) noexcept;
     void recompute_pmp_views() noexcept;
@@ -520,19 +489,19 @@ public:
     [[gnu::noinline]] static void apply_more_pmpcfg(Arch& hw, hart& h, const u64* wanted, unsigned registers) noexcept;
 
 private:
-    // ---- trap return, wfi ---------------------------------------------------------------------
+    // ---- trap return, wfi (virt/engine/trap_return.hpp) ---------------------------------------
 
     template <bool ToOs = false>
     [[gnu::always_inline]] void emulate_mret() noexcept;
     bool emulate_sret() noexcept;
     void emulate_wfi() noexcept;
 
-    // ---- traps from the OS --------------------------------------------------------------------
+    // ---- traps from the OS (virt/engine/os_traps.hpp) -----------------------------------------
 
     [[nodiscard]] static constexpr bool is_ecall(u64 cause) noexcept;
     [[gnu::always_inline]] void os_trap(u64 cause) noexcept;
 
-    // ---- interrupts ---------------------------------------------------------------------------
+    // ---- interrupts (virt/engine/interrupts.hpp) ----------------------------------------------
 
     static constexpr u64 monitor_interrupts = riscv::mip::msip::mask | riscv::mip::mtip::mask;
     /// Interrupts whose physical pending bit is also the virtual one.
@@ -555,7 +524,7 @@ private:
     [[gnu::always_inline]] void program_timer() noexcept;
     [[gnu::always_inline]] void set_physical_timer(u64 deadline) noexcept;
 
-    // ---- trap delivery and world switches -----------------------------------------------------
+    // ---- trap delivery and world switches (virt/engine/world_switches.hpp) ---------------------
 
     void enter_virtual_trap(u64 cause, u64 tval, u64 tval2, u64 tinst, bool gva) noexcept;
 
@@ -575,7 +544,7 @@ private:
     template <bool Inline = false>
     [[gnu::always_inline]] void switch_to_os(riscv::privilege mode, bool virtualized) noexcept;
 
-    // ---- memory accesses the firmware makes that the monitor performs --------------------------
+    // ---- accesses the monitor performs for a guest (engine/guest_accesses.hpp, engine/devices.hpp)
 
     [[nodiscard]] bool has_fp(unsigned width) const noexcept;
     bool emulate_firmware_memory_access() noexcept;
@@ -587,11 +556,10 @@ private:
     void write_result(const data_access& op, u64 value) noexcept;
     [[nodiscard]] u64 operand_of(const data_access& op) noexcept;
     bool device_access(const data_access& op, u64 physical, u64& value) noexcept;
-    [[nodiscard]] u64 clint_read(u64 address, unsigned width, bool mswi) noexcept;
-    void clint_write(u64 address, unsigned width, u64 value, bool mswi) noexcept;
-    bool shutdown_device_access(const data_access& op, u64 address, u64& value) noexcept;
-    [[nodiscard]] u32 clint_read32(u64 address, bool mswi) noexcept;
-    void clint_write32(u64 address, u32 value, bool mswi) noexcept;
+    template <class... Devices>
+    bool access_devices(device_list<Devices...>, const data_access& op, u64 physical, u64& value) noexcept;
+    template <class Device>
+    bool access_device(const data_access& op, u64 physical, u64& value, bool& ok) noexcept;
     bool emulate_mprv_access() noexcept;
 
     Arch& m_hw;
@@ -612,5 +580,6 @@ private:
 #include <vfm/virt/engine/interrupts.hpp>
 #include <vfm/virt/engine/os_traps.hpp>
 #include <vfm/virt/engine/pmp_views.hpp>
+#include <vfm/virt/engine/reset.hpp>
 #include <vfm/virt/engine/trap_return.hpp>
 #include <vfm/virt/engine/world_switches.hpp>
