@@ -45,7 +45,8 @@ inline bool engine<Arch, Platform, Hooks, MaxHarts>::emulate_csr(const riscv::sy
 /// Performs one CSR access of the firmware against the virtual hart. Returns
 /// false where the hardware raises illegal instruction (an absent CSR).
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-inline bool engine<Arch, Platform, Hooks, MaxHarts>::csr_access(u16 number, csr_op_kind kind, u64 operand, bool write, u64& old_value, csr_effect& effect) noexcept {
+inline bool engine<Arch, Platform, Hooks, MaxHarts>::csr_access(u16 number, csr_op_kind kind, u64 operand, bool write,
+                                                                u64& old_value, csr_effect& effect) noexcept {
     auto virtual_rw = [&](u64& slot, u64 writable) {
         old_value = slot;
         if (write) slot = apply_csr_op(kind, old_value, operand) & writable;
@@ -274,7 +275,8 @@ inline auto engine<Arch, Platform, Hooks, MaxHarts>::write_mstatus(u64 value, u6
 /// the physical register with the same instruction, so the software-writable
 /// SEIP bit stays separate from the interrupt controller's line (priv. spec 3.1.9).
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-inline bool engine<Arch, Platform, Hooks, MaxHarts>::mip_access(csr_op_kind kind, u64 operand, bool write, u64& old_value, csr_effect& effect) noexcept {
+inline bool engine<Arch, Platform, Hooks, MaxHarts>::mip_access(csr_op_kind kind, u64 operand, bool write,
+                                                                u64& old_value, csr_effect& effect) noexcept {
     u64 physical = 0;
     if (!write) {
         physical = m_hw.template read<csr::mip>();
@@ -303,7 +305,8 @@ template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 template <riscv::csr N>
-inline bool engine<Arch, Platform, Hooks, MaxHarts>::fast_physical(csr_op_kind kind, u64 operand, bool write, u64& old_value) noexcept {
+inline bool engine<Arch, Platform, Hooks, MaxHarts>::fast_physical(csr_op_kind kind, u64 operand, bool write,
+                                                                   u64& old_value) noexcept {
     if (!m_h.features.has_s) return false;
     if (!write) {
         old_value = m_hw.template read<N>();
@@ -327,7 +330,8 @@ inline bool engine<Arch, Platform, Hooks, MaxHarts>::physical_read(csr number, u
 /// A guarded physical access: where the hart lacks the CSR, the firmware gets
 /// the illegal-instruction exception M-mode software would get.
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-inline bool engine<Arch, Platform, Hooks, MaxHarts>::physical_access(u16 number, csr_op_kind kind, u64 operand, bool write, u64& old_value) noexcept {
+inline bool engine<Arch, Platform, Hooks, MaxHarts>::physical_access(u16 number, csr_op_kind kind, u64 operand,
+                                                                     bool write, u64& old_value) noexcept {
     const csr n = static_cast<csr>(number);
     csr_result result;
     if (!write) {
@@ -350,7 +354,8 @@ inline bool engine<Arch, Platform, Hooks, MaxHarts>::physical_access(u16 number,
 /// took the type; a write of another type is ignored (WARL), as QEMU 7.2
 /// ignores the types it lacks: vfm could not keep it from firing in M-mode.
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-inline bool engine<Arch, Platform, Hooks, MaxHarts>::tdata1_access(csr_op_kind kind, u64 operand, bool write, u64& old_value) noexcept {
+inline bool engine<Arch, Platform, Hooks, MaxHarts>::tdata1_access(csr_op_kind kind, u64 operand, bool write,
+                                                                   u64& old_value) noexcept {
     namespace tr = riscv::trigger;
     const u64 index = m_hw.csr_read(csr::tselect).value;
     const csr_result physical = m_hw.csr_read(csr::tdata1);
@@ -380,7 +385,8 @@ inline bool engine<Arch, Platform, Hooks, MaxHarts>::tdata1_access(csr_op_kind k
 /// tier 3's); a read gives the value at the trap, less the hidden work; a
 /// write reaches the hardware counter too (the OS reads it, as natively).
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-inline bool engine<Arch, Platform, Hooks, MaxHarts>::counter_access(unsigned i, csr_op_kind kind, u64 operand, bool write, u64& old_value) noexcept {
+inline bool engine<Arch, Platform, Hooks, MaxHarts>::counter_access(unsigned i, csr_op_kind kind, u64 operand,
+                                                                    bool write, u64& old_value) noexcept {
     virtual_counters& c = m_h.counters;
     constexpr csr hardware[2] = {csr::mcycle, csr::minstret};
     if (c.counting == 0) {

@@ -66,7 +66,8 @@ inline bool engine<Arch, Platform, Hooks, MaxHarts>::emulate_device_op(const dat
 /// Performs `op` on the emulated device at `physical` and writes its result
 /// (or delivers the access fault the device raises).
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-inline bool engine<Arch, Platform, Hooks, MaxHarts>::finish_device_access(const data_access& op, u64 physical, bool virtualized, u64 address) noexcept {
+inline bool engine<Arch, Platform, Hooks, MaxHarts>::finish_device_access(const data_access& op, u64 physical,
+                                                                          bool virtualized, u64 address) noexcept {
     u64 value = 0;
     if (!device_access(op, physical, value)) {
         const access_kind kind = op.access();
@@ -90,7 +91,8 @@ using emulated_devices = device_list<shutdown_device, clint>;
 /// One access to an emulated device: the first of the list that contains it
 /// performs it. False for an access fault (no device, or the device refuses).
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-inline bool engine<Arch, Platform, Hooks, MaxHarts>::device_access(const data_access& op, u64 physical, u64& value) noexcept {
+inline bool engine<Arch, Platform, Hooks, MaxHarts>::device_access(const data_access& op, u64 physical,
+                                                                   u64& value) noexcept {
     return access_devices(emulated_devices{}, op, physical, value);
 }
 

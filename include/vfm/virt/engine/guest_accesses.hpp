@@ -40,7 +40,8 @@ template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 }
 
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-inline void engine<Arch, Platform, Hooks, MaxHarts>::add_translation_csrs(translation_regime& r, bool satp_in_hardware) noexcept {
+inline void engine<Arch, Platform, Hooks, MaxHarts>::add_translation_csrs(translation_regime& r,
+                                                                          bool satp_in_hardware) noexcept {
     namespace ms = riscv::mstatus;
     const u64 status = m_hw.template read<csr::mstatus>();
     if (r.virtualized) {
@@ -94,7 +95,8 @@ template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 /// guarded path; HLVX needs execute permission instead of read permission.
 /// The instruction comes from memory (QEMU 7.2 leaves a stale mtval here).
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-inline bool engine<Arch, Platform, Hooks, MaxHarts>::emulate_hypervisor_access(u32 bits, const riscv::system_instruction& si) noexcept {
+inline bool engine<Arch, Platform, Hooks, MaxHarts>::emulate_hypervisor_access(
+    u32 bits, const riscv::system_instruction& si) noexcept {
     const bool load = si.op == riscv::system_op::hypervisor_load;
     if (!have_registers(si.rs1, load ? si.rd : si.rs2)) return false;
     const unsigned width = riscv::hypervisor_access_width(bits);

@@ -18,7 +18,8 @@
 namespace vfm::virt {
 
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-inline bool engine<Arch, Platform, Hooks, MaxHarts>::pmp_access(u16 number, csr_op_kind kind, u64 operand, bool write, u64& old_value) noexcept {
+inline bool engine<Arch, Platform, Hooks, MaxHarts>::pmp_access(u16 number, csr_op_kind kind, u64 operand, bool write,
+                                                                u64& old_value) noexcept {
     const unsigned count = m_h.pmp.virtual_count();
     const unsigned g = m_h.features.pmp_granularity;
     if (number < riscv::pmpaddr_number(0)) {
@@ -189,7 +190,8 @@ inline bool engine<Arch, Platform, Hooks, MaxHarts>::perform_os_access_after_mis
 }
 
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-[[nodiscard, gnu::always_inline]] inline pmp_view engine<Arch, Platform, Hooks, MaxHarts>::firmware_view() const noexcept {
+[[nodiscard, gnu::always_inline]]
+inline pmp_view engine<Arch, Platform, Hooks, MaxHarts>::firmware_view() const noexcept {
     const u64 s = m_h.csr.mstatus;
     if (riscv::mstatus::mprv::test(s) && riscv::mstatus::mpp::extract(s) != 3) return pmp_view::firmware_mprv;
     return pmp_view::firmware;
@@ -201,7 +203,8 @@ inline void engine<Arch, Platform, Hooks, MaxHarts>::apply_pmp_view(pmp_view vie
 }
 
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-[[gnu::always_inline]] inline void engine<Arch, Platform, Hooks, MaxHarts>::apply_pmp_view_inline(pmp_view view) noexcept {
+[[gnu::always_inline]]
+inline void engine<Arch, Platform, Hooks, MaxHarts>::apply_pmp_view_inline(pmp_view view) noexcept {
     const u64* wanted = m_h.pmp_slots.cfg[static_cast<unsigned>(view)];
     u64* physical = m_h.physical_pmpcfg;
     const unsigned registers = m_h.pmp_cfg_register_count;  // at least 1: the layout is usable()
@@ -220,7 +223,9 @@ template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 }
 
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-[[gnu::noinline]] void engine<Arch, Platform, Hooks, MaxHarts>::apply_more_pmpcfg(Arch& hw, hart& h, const u64* wanted, unsigned registers) noexcept {
+[[gnu::noinline]]
+void engine<Arch, Platform, Hooks, MaxHarts>::apply_more_pmpcfg(Arch& hw, hart& h, const u64* wanted,
+                                                                unsigned registers) noexcept {
     for (unsigned r = 2; r < registers; ++r) {
         if (wanted[r] != h.physical_pmpcfg[r]) {
             (void)hw.csr_write(static_cast<csr>(riscv::pmpcfg_number(2 * r)), wanted[r]);

@@ -18,7 +18,8 @@ namespace vfm::virt {
 
 /// Takes a trap into the virtual firmware (priv. spec 3.1.6.1, 3.1.7, 3.1.14-16).
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-inline void engine<Arch, Platform, Hooks, MaxHarts>::enter_virtual_trap(u64 cause, u64 tval, u64 tval2, u64 tinst, bool gva) noexcept {
+inline void engine<Arch, Platform, Hooks, MaxHarts>::enter_virtual_trap(u64 cause, u64 tval, u64 tval2, u64 tinst,
+                                                                        bool gva) noexcept {
     if (m_h.world == world::os) {
         enter_virtual_trap_from_os<false>(cause, tval, tval2, tinst, gva);
         return;
@@ -38,7 +39,9 @@ inline void engine<Arch, Platform, Hooks, MaxHarts>::enter_virtual_trap(u64 caus
 /// enter_virtual_trap when the OS runs: a world switch.
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 template <bool Inline>
-[[gnu::always_inline]] inline void engine<Arch, Platform, Hooks, MaxHarts>::enter_virtual_trap_from_os(u64 cause, u64 tval, u64 tval2, u64 tinst, bool gva) noexcept {
+[[gnu::always_inline]]
+inline void engine<Arch, Platform, Hooks, MaxHarts>::enter_virtual_trap_from_os(u64 cause, u64 tval, u64 tval2,
+                                                                                u64 tinst, bool gva) noexcept {
     const u64 base = record_virtual_trap(cause, tval, tval2, tinst, static_cast<u64>(m_h.os_mode),
                                          m_h.os_virtualized, gva);
     m_h.pc = virtual_trap_target(cause, base);
@@ -91,7 +94,10 @@ template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 /// (priv. spec 3.1.6.1: MPIE = MIE, MIE = 0, MPP; H ext. 9.4.1: MPV, GVA).
 /// Returns the trap vector's base.
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-[[gnu::always_inline]] inline u64 engine<Arch, Platform, Hooks, MaxHarts>::record_virtual_trap(u64 cause, u64 tval, u64 tval2, u64 tinst, u64 previous_mode, bool previous_virtualized, bool gva) noexcept {
+[[gnu::always_inline]]
+inline u64 engine<Arch, Platform, Hooks, MaxHarts>::record_virtual_trap(u64 cause, u64 tval, u64 tval2, u64 tinst,
+                                                                        u64 previous_mode, bool previous_virtualized,
+                                                                        bool gva) noexcept {
     namespace ms = riscv::mstatus;
     virtual_csrs& c = m_h.csr;
     m_h.reservation_width = 0;  // a trap ends the firmware's LR reservation (as the hart's own)
@@ -114,7 +120,8 @@ template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 /// Where a trap enters the firmware: the base, or base + 4 * code for an
 /// interrupt in vectored mode (priv. spec 3.1.7).
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-[[nodiscard, gnu::always_inline]] inline u64 engine<Arch, Platform, Hooks, MaxHarts>::virtual_trap_target(u64 cause, u64 base) const noexcept {
+[[nodiscard, gnu::always_inline]]
+inline u64 engine<Arch, Platform, Hooks, MaxHarts>::virtual_trap_target(u64 cause, u64 base) const noexcept {
     const bool vectored = riscv::mtvec::mode::extract(m_h.csr.mtvec) == riscv::mtvec::mode_vectored;
     return (riscv::mcause::interrupt::test(cause) && vectored) ? base + 4 * riscv::mcause::code::extract(cause)
                                                               : base;
@@ -167,7 +174,8 @@ template <bool Inline>
 /// firmware → OS, at `mode` (S or U, virtualized or not).
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 template <bool Inline>
-[[gnu::always_inline]] inline void engine<Arch, Platform, Hooks, MaxHarts>::switch_to_os(riscv::privilege mode, bool virtualized) noexcept {
+[[gnu::always_inline]]
+inline void engine<Arch, Platform, Hooks, MaxHarts>::switch_to_os(riscv::privilege mode, bool virtualized) noexcept {
     namespace ms = riscv::mstatus;
     m_h.world = world::os;
     m_hw.world_switched(false, false);
