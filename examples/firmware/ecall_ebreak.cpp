@@ -79,7 +79,11 @@ void testfw::firmware_main() {
     section("M-mode (cause 11, 3)");
     from_mode(privilege::machine, exception::ecall_from_m);
     section("S-mode (cause 9, 3)");
-    from_mode(privilege::supervisor, exception::ecall_from_s);
+    if (has_s_mode()) {
+        from_mode(privilege::supervisor, exception::ecall_from_s);
+    } else {
+        absent_here("S-mode");
+    }
     section("U-mode (cause 8, 3)");
     from_mode(privilege::user, exception::ecall_from_u);
     pmp::reset();

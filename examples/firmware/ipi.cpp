@@ -2,9 +2,9 @@
 // ipi: machine software interrupts through the CLINT's msip registers
 // (priv. spec 3.1.9; SiFive CLINT / ACLINT MSWI). msip[h] = 1 makes
 // mip.MSIP pending on hart h and 0 clears it; to itself and to every other
-// hart, which then interrupts hart 0 back. A hart asleep in wfi with
+// hart, which then interrupts the boot hart back. A hart asleep in wfi with
 // mstatus.MIE = 0 wakes up; with MIE = 1 it takes the interrupt (mcause
-// 0x8000000000000003). Hart 0 also programs another hart's mtimecmp.
+// 0x8000000000000003). The boot hart also programs another hart's mtimecmp.
 // Run with -smp 2 and -smp 4.
 #include "testfw/testfw.hpp"
 
@@ -55,9 +55,9 @@ bool wait_until(volatile u64& counter, u64 value, u64 ms = 1000) {
     return true;
 }
 
-/// On a secondary hart: interrupt hart 0.
-u64 ping_hart0(u64) {
-    send_ipi(0);
+/// On a secondary hart: interrupt the boot hart.
+u64 ping_boot_hart(u64) {
+    send_ipi(boot_hart());
     return 1;
 }
 
@@ -90,7 +90,7 @@ u64 take_ipi(u64) {
     return taken ? g_irq[h].last_cause : 0;
 }
 
-/// On a secondary hart: take a timer interrupt that hart 0 programs.
+/// On a secondary hart: take a timer interrupt that the boot hart programs.
 u64 take_timer(u64) {
     const u64 h = hartid();
     set_m_handler(on_interrupt);
@@ -118,60 +118,62 @@ void testfw::firmware_main() {
     note("harts: %u", harts);
     check(online == harts - 1, "secondary harts registered: %u", online);
     set_m_handler(on_interrupt);
+    const u64 me = boot_hart();
 
-    section("software interrupt to self (hart 0)");
+    println("== software interrupt to self (hart %u)", me);
     write<csr::mie>(0);
-    send_ipi(0);
-    check(read_msip(0) == 1 && (read<csr::mip>() & ip::msip::mask) != 0, "msip[0] = 1: reads %u, mip.MSIP = %u",
-          read_msip(0), (read<csr::mip>() & ip::msip::mask) != 0);
-    clear_ipi(0);
-    check(read_msip(0) == 0 && (read<csr::mip>() & ip::msip::mask) == 0, "msip[0] = 0: reads %u, mip.MSIP = %u",
-          read_msip(0), (read<csr::mip>() & ip::msip::mask) != 0);
-    g_irq[0] = {};
+    send_ipi(me);
+    check(read_msip(me) == 1 && (read<csr::mip>() & ip::msip::mask) != 0, "msip[%u] = 1: reads %u, mip.MSIP = %u",
+          me, read_msip(me), (read<csr::mip>() & ip::msip::mask) != 0);
+    clear_ipi(me);
+    check(read_msip(me) == 0 && (read<csr::mip>() & ip::msip::mask) == 0, "msip[%u] = 0: reads %u, mip.MSIP = %u",
+          me, read_msip(me), (read<csr::mip>() & ip::msip::mask) != 0);
+    g_irq[me] = {};
     write<csr::mie>(ip::msip::mask);
     set<csr::mstatus>(ms::mie::mask);
-    send_ipi(0);
-    const bool self_taken = wait_until(g_irq[0].software, 1);
-    check(self_taken && g_irq[0].last_cause == software_cause && read_msip(0) == 0,
-          "with MSIE and MIE: taken, mcause %x, the handler cleared msip[0]", g_irq[0].last_cause);
+    send_ipi(me);
+    const bool self_taken = wait_until(g_irq[me].software, 1);
+    check(self_taken && g_irq[me].last_cause == software_cause && read_msip(me) == 0,
+          "with MSIE and MIE: taken, mcause %x, the handler cleared msip[%u]", g_irq[me].last_cause, me);
 
-    for (u64 h = 1; h < harts && h < TESTFW_MAX_HARTS; ++h) {
+    for (u64 h = 0; h < harts && h < TESTFW_MAX_HARTS; ++h) {
+        if (h == me) continue;
         println("== hart %u", h);
         u64 result = 0;
-        // h interrupts hart 0 (MIE = 1 here).
-        const u64 before = g_irq[0].software;
-        const bool pinged = run_on(h, ping_hart0, 0, result);
-        const bool back = wait_until(g_irq[0].software, before + 1);
-        check(pinged && back && g_irq[0].software == before + 1, "hart %u -> hart 0: taken on hart 0, mcause %x", h,
-              g_irq[0].last_cause);
+        // h interrupts the boot hart (MIE = 1 here).
+        const u64 before = g_irq[me].software;
+        const bool pinged = run_on(h, ping_boot_hart, 0, result);
+        const bool back = wait_until(g_irq[me].software, before + 1);
+        check(pinged && back && g_irq[me].software == before + 1, "hart %u -> hart %u: taken on hart %u, mcause %x",
+              h, me, me, g_irq[me].last_cause);
 
-        // Hart 0 wakes h from wfi with MIE = 0 on h.
+        // The boot hart wakes h from wfi with MIE = 0 on h.
         g_irq[h] = {};
         post_work(h, sleep_until_ipi, 0);
         bool ok = wait_armed(h);
         delay_ticks(100);
         send_ipi(h);
         ok = ok && wait_work(h, result);
-        check(ok && result == 3, "hart 0 -> hart %u in wfi with MIE = 0: woke with mip.MSIP = %u, cleared: %b", h,
-              (result & 1) != 0, (result & 2) != 0);
+        check(ok && result == 3, "hart %u -> hart %u in wfi with MIE = 0: woke with mip.MSIP = %u, cleared: %b", me,
+              h, (result & 1) != 0, (result & 2) != 0);
 
-        // Hart 0 interrupts h with MIE = 1 on h.
+        // The boot hart interrupts h with MIE = 1 on h.
         g_irq[h] = {};
         post_work(h, take_ipi, 0);
         ok = wait_armed(h);
         send_ipi(h);
         ok = ok && wait_work(h, result);
         check(ok && result == software_cause && read_msip(h) == 0,
-              "hart 0 -> hart %u with MIE = 1: taken, mcause %x, msip[%u] cleared", h, result, h);
+              "hart %u -> hart %u with MIE = 1: taken, mcause %x, msip[%u] cleared", me, h, result, h);
 
-        // Hart 0 programs h's mtimecmp.
+        // The boot hart programs h's mtimecmp.
         g_irq[h] = {};
         post_work(h, take_timer, 0);
         ok = wait_armed(h);
-        set_mtimecmp(h, mtime() + platform::timebase / 1000);
+        set_mtimecmp(h, mtime() + platform::ms_ticks());
         ok = ok && wait_work(h, result);
-        check(ok && result == timer_cause, "hart 0 sets mtimecmp of hart %u: timer interrupt there, mcause %x", h,
-              result);
+        check(ok && result == timer_cause, "hart %u sets mtimecmp of hart %u: timer interrupt there, mcause %x", me,
+              h, result);
     }
     clear<csr::mstatus>(ms::mie::mask);
     write<csr::mie>(0);

@@ -112,20 +112,30 @@ void testfw::firmware_main() {
     pmp::set(0, pmp::make_cfg(pmp::napot, false, false, false), pmp::napot_encode(denied(), sizeof g_denied));
     pmp::open_all(1);
 
+    // MPP = S only where the hart has S-mode (else MPP holds M or U, 3.1.6.1).
+    const bool s_mode = has_s_mode();
+    const privilege lower = s_or_u();
     section("MPRV = 0 (priv. 3.1.6.3)");
-    set_mpp(privilege::supervisor);
-    expect_no_trap(load_probe(denied() + 8), "MPRV = 0, MPP = S: load from the page PMP denies to S and U");
-    expect_no_trap(store_probe(denied() + 16, 0x0101'0101'0101'0101), "MPRV = 0, MPP = S: store to that page");
+    set_mpp(lower);
+    char what[96];
+    format(what, sizeof what, "MPRV = 0, MPP = %s: load from the page PMP denies to S and U", name(lower));
+    expect_no_trap(load_probe(denied() + 8), what);
+    format(what, sizeof what, "MPRV = 0, MPP = %s: store to that page", name(lower));
+    expect_no_trap(store_probe(denied() + 16, 0x0101'0101'0101'0101), what);
 
     section("MPRV = 1");
-    with_mpp(privilege::supervisor, true);
+    if (s_mode) {
+        with_mpp(privilege::supervisor, true);
+    } else {
+        absent_here("S-mode");
+    }
     with_mpp(privilege::user, true);
     with_mpp(privilege::machine, false);
 
     section("instruction fetches ignore MPRV");
-    set_mpp(privilege::supervisor);
+    set_mpp(lower);
     const u64 r = mprv_call(denied() + 0x100);
-    check(r == 42, "MPRV = 1, MPP = S: code in the denied page runs in M-mode: returned %u", r);
+    check(r == 42, "MPRV = 1, MPP = %s: code in the denied page runs in M-mode: returned %u", name(lower), r);
     check(ms::mprv::extract(read<csr::mstatus>()) == 0, "MPRV is clear again: %b",
           ms::mprv::extract(read<csr::mstatus>()) == 0);
     pmp::reset();

@@ -114,9 +114,14 @@ void testfw::firmware_main() {
           ms::mpp::extract(after));
 
     section("mret into S-mode, ecall back (cause 9)");
-    to_lower(privilege::supervisor, exception::ecall_from_s, 1, false);
-    to_lower(privilege::supervisor, exception::ecall_from_s, 0, false);
-    to_lower(privilege::supervisor, exception::ecall_from_s, 0, true);
+    const bool s_mode = has_s_mode();
+    if (s_mode) {
+        to_lower(privilege::supervisor, exception::ecall_from_s, 1, false);
+        to_lower(privilege::supervisor, exception::ecall_from_s, 0, false);
+        to_lower(privilege::supervisor, exception::ecall_from_s, 0, true);
+    } else {
+        absent_here("S-mode");
+    }
 
     section("mret into U-mode, ecall back (cause 8)");
     to_lower(privilege::user, exception::ecall_from_u, 1, false);
@@ -124,6 +129,11 @@ void testfw::firmware_main() {
     to_lower(privilege::user, exception::ecall_from_u, 1, true);
 
     section("sret from S into U, ecall from U to M (priv. 4.1.1)");
+    if (!s_mode) {
+        absent_here("S-mode");
+        pmp::reset();
+        return;
+    }
     set_m_handler(record_exit);
     const u64 r = run_in(privilege::supervisor, supervisor_sret);
     set_m_handler(nullptr);

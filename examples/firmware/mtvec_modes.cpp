@@ -99,12 +99,14 @@ void interrupt_from_s(bool vectored) {
     g_irq = {};
     set<csr::mie>(ip::msip::mask);
     send_ipi(hartid());
-    // MIE = 0 in M; in S-mode, M-level interrupts are enabled regardless.
-    (void)run_in(privilege::supervisor, lower_spin);
+    // MIE = 0 in M; in S-mode, M-level interrupts are enabled regardless
+    // (U-mode on a hart without S-mode).
+    const privilege mode = has_s_mode() ? privilege::supervisor : privilege::user;
+    (void)run_in(mode, lower_spin);
     const i64 expected = vectored ? static_cast<i64>(riscv::irq::m_software) : -1;
-    check(g_irq.count == 1 && g_irq.vector == expected && g_irq.mpp == 1,
-          "machine software interrupt while in S-mode: taken %u time(s), MPP = %u, entry %s", g_irq.count, g_irq.mpp,
-          g_irq.vector < 0 ? "BASE (direct)" : "BASE + 4 * cause");
+    check(g_irq.count == 1 && g_irq.vector == expected && g_irq.mpp == static_cast<u64>(mode),
+          "machine software interrupt while in %s-mode: taken %u time(s), MPP = %u, entry %s", name(mode),
+          g_irq.count, g_irq.mpp, g_irq.vector < 0 ? "BASE (direct)" : "BASE + 4 * cause");
 }
 
 constexpr unsigned interrupts[] = {riscv::irq::s_software, riscv::irq::m_software, riscv::irq::s_timer,

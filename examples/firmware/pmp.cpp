@@ -148,7 +148,11 @@ void testfw::firmware_main() {
     plant_code();
 
     section("S-mode");
-    restricted(privilege::supervisor);
+    if (has_s_mode()) {
+        restricted(privilege::supervisor);
+    } else {
+        absent_here("S-mode");
+    }
     section("U-mode");
     restricted(privilege::user);
 
@@ -162,10 +166,12 @@ void testfw::firmware_main() {
     try_access(privilege::machine, access::load, exec_only, 8, true, "TOR, X");
     try_access(privilege::machine, access::fetch, read_write + 0x10, 4, true, "NAPOT, RW");
 
-    section("no matching entry: S-mode accesses fail (priv. 3.7.1)");
+    // U-mode on a hart without S-mode.
+    const privilege lower = s_or_u();
+    println("== no matching entry: %s-mode accesses fail (priv. 3.7.1)", name(lower));
     pmp::write_cfg(6, 0);
     set_m_handler(abandon_on_fetch_fault);
-    const u64 r = run_in(privilege::supervisor, lower_nothing);
+    const u64 r = run_in(lower, lower_nothing);
     set_m_handler(nullptr);
     const u64 entry = reinterpret_cast<u64>(&lower_nothing);
     check(r == 0xdead && g_fault_cause == static_cast<u64>(exception::instruction_access_fault) &&

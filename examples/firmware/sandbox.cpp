@@ -440,6 +440,10 @@ void check_access(const probe& p, const char* what, u64 address, riscv::exceptio
 
 void testfw::firmware_main() {
     section("handing the machine over to an OS in S-mode");
+    if (!has_s_mode()) {
+        absent_here("S-mode");
+        return;
+    }
     const u64* from = reinterpret_cast<const u64*>(sandbox_os_begin);
     volatile u64* to = reinterpret_cast<volatile u64*>(os_base);
     for (u64 i = 0; i < os_size() / 8; ++i) to[i] = from[i];

@@ -18,7 +18,7 @@ namespace {
 
 constexpr u64 never = ~u64{0};
 constexpr u64 timer_cause = (u64{1} << 63) | riscv::irq::m_timer;
-constexpr u64 ms_ticks = platform::timebase / 1000;
+using platform::ms_ticks;
 
 struct timer_record {
     volatile u64 count;
@@ -41,7 +41,7 @@ bool on_timer(trap_frame& f) {
     g_timer.mpie = ms::mpie::extract(f.status);
     if (g_timer.rearm > 0) {
         --g_timer.rearm;
-        set_mtimecmp(hartid(), cmp + ms_ticks);
+        set_mtimecmp(hartid(), cmp + ms_ticks());
     } else {
         set_mtimecmp(hartid(), never);
     }
@@ -107,7 +107,7 @@ void testfw::firmware_main() {
     set_m_handler(on_timer);
     section("interrupt with wfi");
     g_timer = {};
-    set_mtimecmp(h, mtime() + ms_ticks);
+    set_mtimecmp(h, mtime() + ms_ticks());
     set<csr::mie>(ip::mtip::mask);
     set<csr::mstatus>(ms::mie::mask);
     wait_for(1, true);
@@ -123,7 +123,7 @@ void testfw::firmware_main() {
     section("rearmed from the handler, spinning");
     g_timer = {};
     g_timer.rearm = 2;
-    set_mtimecmp(h, mtime() + ms_ticks);
+    set_mtimecmp(h, mtime() + ms_ticks());
     set<csr::mstatus>(ms::mie::mask);
     wait_for(3, false);
     clear<csr::mstatus>(ms::mie::mask);
@@ -143,7 +143,7 @@ void testfw::firmware_main() {
     clear<csr::mie>(ip::mtip::mask);
     set_mtimecmp(h, 0);
     set<csr::mstatus>(ms::mie::mask);
-    delay_ticks(ms_ticks);
+    delay_ticks(ms_ticks());
     clear<csr::mstatus>(ms::mie::mask);
     check(g_timer.count == 0 && (read<csr::mip>() & ip::mtip::mask) != 0,
           "mie.MTIE = 0: not taken (%u), mip.MTIP = %u", g_timer.count, (read<csr::mip>() & ip::mtip::mask) != 0);
@@ -151,15 +151,17 @@ void testfw::firmware_main() {
     check((read<csr::mip>() & ip::mtip::mask) == 0, "mtimecmp = all ones again: mip.MTIP = %u",
           (read<csr::mip>() & ip::mtip::mask) != 0);
 
-    section("taken from S-mode with mstatus.MIE = 0 (priv. 3.1.6.1)");
+    // From U-mode on a hart without S-mode.
+    const privilege mode = has_s_mode() ? privilege::supervisor : privilege::user;
+    println("== taken from %s-mode with mstatus.MIE = 0 (priv. 3.1.6.1)", name(mode));
     pmp::reset();
     pmp::open_all(0);
     g_timer = {};
     set<csr::mie>(ip::mtip::mask);
-    set_mtimecmp(h, mtime() + ms_ticks);
-    const u64 seen = run_in(privilege::supervisor, lower_wait, 1);
-    check(seen == 1 && g_timer.cause == timer_cause && g_timer.mpp == 1 && g_timer.early == 0,
-          "taken %u time(s) while in S-mode, MPP = %u", seen, g_timer.mpp);
+    set_mtimecmp(h, mtime() + ms_ticks());
+    const u64 seen = run_in(mode, lower_wait, 1);
+    check(seen == 1 && g_timer.cause == timer_cause && g_timer.mpp == static_cast<u64>(mode) && g_timer.early == 0,
+          "taken %u time(s) while in %s-mode, MPP = %u", seen, name(mode), g_timer.mpp);
     clear<csr::mie>(ip::mtip::mask);
     set_mtimecmp(h, never);
     set_m_handler(nullptr);

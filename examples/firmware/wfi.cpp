@@ -17,7 +17,7 @@ namespace {
 
 constexpr u64 never = ~u64{0};
 constexpr u64 timer_cause = (u64{1} << 63) | riscv::irq::m_timer;
-constexpr u64 ms_ticks = platform::timebase / 1000;
+using platform::ms_ticks;
 
 struct irq_record {
     volatile u64 count;
@@ -49,6 +49,31 @@ u64 lower_wfi(u64) {
 /// interrupt may come before the wfi and its handler disarms the timer.)
 u64 lower_wfi_until_interrupt(u64) { return wfi_until(g_irq.count, 1, lower_spin_limit); }
 
+/// On a hart without S-mode, U-mode may wait in wfi when mstatus.TW = 0
+/// (priv. 3.1.6.5: only "when S-mode is implemented" must it trap).
+void without_s_mode() {
+    const u64 h = hartid();
+    section("wfi in U-mode, mstatus.TW = 0, no S-mode");
+    g_irq = {};
+    write<csr::mie>(ip::mtip::mask);
+    set_mtimecmp(h, mtime() + ms_ticks());
+    const u64 traps_before = self().m_traps;
+    const u64 seen = run_in(privilege::user, lower_wfi_until_interrupt);
+    check(seen == 1 && g_irq.cause == timer_cause && g_irq.mpp == 0,
+          "wfi in U-mode waited for the machine timer: taken %u time(s), MPP = %u", seen, g_irq.mpp);
+    check(self().m_traps - traps_before == 2, "no illegal instruction from wfi in U-mode: %b",
+          self().m_traps - traps_before == 2);
+    write<csr::mie>(0);
+    set_mtimecmp(h, never);
+
+    section("wfi in U-mode, mstatus.TW = 1");
+    set<csr::mstatus>(ms::tw::mask);
+    g_result = {};
+    run_in(privilege::user, lower_wfi);
+    expect_illegal(g_result, encoding::wfi, "wfi in U-mode with TW = 1");
+    clear<csr::mstatus>(ms::tw::mask);
+}
+
 }  // namespace
 
 void testfw::firmware_main() {
@@ -60,7 +85,7 @@ void testfw::firmware_main() {
     g_irq = {};
     clear<csr::mstatus>(ms::mie::mask);
     write<csr::mie>(ip::mtip::mask);
-    const u64 cmp = mtime() + ms_ticks;
+    const u64 cmp = mtime() + ms_ticks();
     set_mtimecmp(h, cmp);
     const u64 traps = self().m_traps;
     wfi();
@@ -99,7 +124,7 @@ void testfw::firmware_main() {
     g_irq = {};
     set<csr::mip>(ip::ssip::mask);
     write<csr::mie>(ip::mtip::mask);
-    const u64 cmp2 = mtime() + ms_ticks;
+    const u64 cmp2 = mtime() + ms_ticks();
     set_mtimecmp(h, cmp2);
     wfi();
     const bool waited2 = mtime() >= cmp2;
@@ -111,10 +136,18 @@ void testfw::firmware_main() {
 
     pmp::reset();
     pmp::open_all(0);
+    if (!has_s_mode()) {
+        section("wfi in S-mode");
+        absent_here("S-mode");
+        without_s_mode();
+        set_m_handler(nullptr);
+        pmp::reset();
+        return;
+    }
     section("wfi in S-mode, mstatus.TW = 0");
     g_irq = {};
     write<csr::mie>(ip::mtip::mask);
-    set_mtimecmp(h, mtime() + ms_ticks);
+    set_mtimecmp(h, mtime() + ms_ticks());
     const u64 traps_before = self().m_traps;
     const u64 seen = run_in(privilege::supervisor, lower_wfi_until_interrupt);
     check(seen == 1 && g_irq.cause == timer_cause && g_irq.mpp == 1,

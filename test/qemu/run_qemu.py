@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Runs test firmwares on QEMU virt (or another machine, --machine spike), natively (behind the jump stub) or
-under the monitor, and compares the two transcripts.
+"""Runs test firmwares on QEMU virt (or another machine, --machine spike or sifive_u), natively (behind the jump
+stub) or under the monitor, and compares the two transcripts.
 
   run_qemu.py run --bios B --firmware F --transcript T [options]
       one run; passes when QEMU exits 0 and the firmware printed its PASS line
   run_qemu.py compare --native-bios B --monitor-bios M --firmware F --out-dir D [options]
       runs both, passes when both pass and their transcripts are equal line
       by line once the marked lines (starting with "~") are left out
+
+--boot-hart N runs the test on hart N (the others wait for work): unless the
+image already says N, a copy of the firmware with the image header's boot hart
+set (examples/firmware/lib/start.S) goes next to the transcripts. On sifive_u, hart 0 is the E51 and 1-4 are U54s.
 
 The transcript format is described in docs/test-firmware.md.
 """
@@ -22,16 +26,42 @@ import sys
 import threading
 
 FIRMWARE_ADDRESS = "0x80100000"
+# The image header (examples/firmware/include/testfw/layout.h).
+HEADER_MAGIC = b"vfmT"
+HEADER_MAGIC_OFFSET = 4
+HEADER_BOOT_HART_OFFSET = 8
 HEADER = re.compile(r"^vfm-testfw (\S+):")
 VERDICT = re.compile(r"^(PASS|FAIL) (\S+) \(")
 
 
 def qemu_command(qemu, bios, firmware, smp, memory, extra, machine="virt"):
+    # sifive_u's only exit is its gpio-restart line: -no-reboot makes the reset QEMU's exit.
+    reboot = ["-no-reboot"] if machine == "sifive_u" else []
     return [
         qemu, "-M", machine, "-nographic", "-bios", bios,
         "-device", f"loader,file={firmware},addr={FIRMWARE_ADDRESS}",
         "-smp", str(smp), "-m", memory,
-    ] + extra
+    ] + reboot + extra
+
+
+def with_boot_hart(firmware, hart, path):
+    """The firmware if its image header names `hart` as the boot hart (or hart is None), else a copy at `path`
+    (one per run: tests run in parallel) that does."""
+    if hart is None:
+        return firmware
+    with open(firmware, "rb") as f:
+        image = bytearray(f.read())
+    magic = image[HEADER_MAGIC_OFFSET:HEADER_MAGIC_OFFSET + len(HEADER_MAGIC)]
+    if magic != HEADER_MAGIC:
+        raise SystemExit(f"{firmware}: no test-firmware image header (magic {bytes(magic)!r})")
+    field = hart.to_bytes(4, "little")
+    if image[HEADER_BOOT_HART_OFFSET:HEADER_BOOT_HART_OFFSET + 4] == field:
+        return firmware
+    image[HEADER_BOOT_HART_OFFSET:HEADER_BOOT_HART_OFFSET + 4] = field
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(image)
+    return path
 
 
 def split_extra(args):
@@ -126,7 +156,9 @@ def print_run(run):
 
 def cmd_run(args):
     smp, extra = split_extra(args)
-    run = Run("run", qemu_command(args.qemu, args.bios, args.firmware, smp, args.memory, extra, args.machine),
+    copy = (os.path.splitext(args.transcript)[0] if args.transcript else "firmware") + f"-boot-hart-{args.boot_hart}.bin"
+    firmware = with_boot_hart(args.firmware, args.boot_hart, copy)
+    run = Run("run", qemu_command(args.qemu, args.bios, firmware, smp, args.memory, extra, args.machine),
               args.timeout, args.transcript)
     run.execute()
     print_run(run)
@@ -136,10 +168,12 @@ def cmd_run(args):
 def cmd_compare(args):
     smp, extra = split_extra(args)
     base = args.name or os.path.splitext(os.path.basename(args.firmware))[0]
+    firmware = with_boot_hart(args.firmware, args.boot_hart,
+                              os.path.join(args.out_dir, f"equivalence-{base}-boot-hart-{args.boot_hart}.bin"))
     runs = [
-        Run("native", qemu_command(args.qemu, args.native_bios, args.firmware, smp, args.memory, extra, args.machine),
+        Run("native", qemu_command(args.qemu, args.native_bios, firmware, smp, args.memory, extra, args.machine),
             args.timeout, os.path.join(args.out_dir, f"equivalence-native-{base}.txt")),
-        Run("monitor", qemu_command(args.qemu, args.monitor_bios, args.firmware, smp, args.memory, extra, args.machine),
+        Run("monitor", qemu_command(args.qemu, args.monitor_bios, firmware, smp, args.memory, extra, args.machine),
             args.timeout, os.path.join(args.out_dir, f"equivalence-monitor-{base}.txt")),
     ]
     threads = [threading.Thread(target=r.execute) for r in runs]
@@ -179,7 +213,8 @@ def main():
     def common(p):
         p.add_argument("--firmware", required=True, help="the firmware .bin, loaded at " + FIRMWARE_ADDRESS)
         p.add_argument("--qemu", default="qemu-system-riscv64")
-        p.add_argument("--machine", default="virt", help="QEMU's -M (virt, spike)")
+        p.add_argument("--machine", default="virt", help="QEMU's -M (virt, spike, sifive_u: at least -smp 2)")
+        p.add_argument("--boot-hart", type=int, help="the hart that runs the test (default: the image's, hart 0)")
         p.add_argument("--smp", default="1")
         p.add_argument("--memory", default="256M")
         p.add_argument("--timeout", type=float, default=60.0, help="seconds before a run counts as hung")

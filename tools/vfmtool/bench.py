@@ -117,6 +117,7 @@ class Bench:
         self.no_linux = args.no_linux
         self.runs = args.runs
         self.cpu = args.cpu
+        self.harts = getattr(args, "harts", HARTS_DEFAULT)
         self._csr = None
         if self.images is not None and not self.images.is_dir():
             raise UsageError(f"--images {self.images} is not a directory (a cross build dir)")
@@ -689,13 +690,102 @@ def render_pmp(d: dict) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------------
+# bench harts: Linux on many harts of virt (issue 13; docs/benchmarks.md, "Many harts")
+
+HARTS_FIRMWARE = "opensbi-1.6"
+HARTS_DEFAULT = (16, 32, 64)
+# Up to 32 harts: the monitor at 0x80000000 (512 KiB region), the firmware at
+# 0x80100000. With 64 the region is 1 MiB and OpenSBI needs 1.2 MiB for 64
+# harts' stacks and scratch, more than the 1 MiB below the kernel (QEMU puts
+# it at 0x80200000): the monitor is linked at 0x84000000 behind a jump stub
+# and the firmware loaded at 0x84200000, natively too.
+HARTS_LAYOUTS = {
+    32: {"monitor": "examples/monitor/vfm-monitor-harts32.bin", "memory": "1G"},
+    64: {"monitor": "examples/monitor/vfm-monitor-harts64-at-84000000.bin", "memory": "2G",
+         "monitor_address": 0x84000000, "monitor_stub": "examples/stub/jump-stub-84000000.bin",
+         "firmware_address": 0x84200000, "native_stub": "examples/stub/jump-stub-84200000.bin"},
+}
+_RESERVED = re.compile(r"reserved mem: 0x([0-9a-f]+)\.\.0x([0-9a-f]+) .*\bvfm@")
+
+
+def harts_layout(harts: int) -> dict:
+    for limit in sorted(HARTS_LAYOUTS):
+        if harts <= limit:
+            return HARTS_LAYOUTS[limit]
+    raise UsageError(f"bench harts: {harts} harts: the images support at most {max(HARTS_LAYOUTS)}")
+
+
+def bench_harts(b: Bench) -> dict:
+    """Wall time from QEMU's start to Linux's user space on `smp` harts of
+    virt, natively and under the monitor, interleaved; the monitor's region
+    (its reservation, as Linux reports it) and image size for each image."""
+    out = {"bench": "harts", "problems": [], "rows": [], "firmware": HARTS_FIRMWARE}
+    if b.no_linux:
+        out["skipped"] = "--no-linux"
+        return out
+    for harts in b.harts:
+        layout = harts_layout(harts)
+        row = {"harts": harts, "memory": layout["memory"], "native_runs": [], "monitor_runs": []}
+        try:
+            monitor = b.image(layout["monitor"])
+            monitor_bios = b.image(layout["monitor_stub"]) if "monitor_stub" in layout else monitor
+            native_bios = b.image(layout["native_stub"]) if "native_stub" in layout else b.stub()
+        except (UsageError, VfmError) as e:
+            out["problems"].append(f"{harts} harts: {e}")
+            continue
+        row["image_bytes"] = monitor.stat().st_size
+        extra = ([ "-device", f"loader,file={monitor},addr={layout['monitor_address']:#x}"]
+                 if "monitor_address" in layout else [])
+        for i in range(b.runs):
+            for side, native in (("native", True), ("monitor", False)):
+                opts = qemu.RunOptions(firmware=HARTS_FIRMWARE, native=native,
+                                       bios=str(native_bios if native else monitor_bios),
+                                       firmware_address=layout.get("firmware_address"), smp=harts,
+                                       memory=layout["memory"], cpu=b.cpu, exec_cmd="true",
+                                       timeout=LINUX_TIMEOUT * 2,
+                                       qemu_args=[] if native else list(extra))
+                at, r = b.timed_linux(f"harts: {harts}, {side}, run {i + 1} of {b.runs}", opts)
+                if at is None:
+                    out["problems"].append(f"{harts} harts, {side}, run {i + 1}: no user space "
+                                           f"(console: {_tail(r.console)})")
+                    continue
+                row[f"{side}_runs"].append(round(at, 2))
+                m = _RESERVED.search(r.console) if not native else None
+                if m:
+                    row["region_bytes"] = int(m.group(2), 16) - int(m.group(1), 16) + 1
+        for side in ("native", "monitor"):
+            runs = row[f"{side}_runs"]
+            row[side] = statistics.median(runs) if runs else None
+        row["ratio"] = row["monitor"] / row["native"] if row["native"] and row["monitor"] else None
+        out["rows"].append(row)
+    return out
+
+
+def render_harts(d: dict) -> str:
+    lines = [f"== bench harts: {d['firmware']} + Linux to user space on many harts of virt, wall time =="]
+    if d.get("skipped"):
+        lines.append(f"  skipped ({d['skipped']})")
+        return "\n".join(lines)
+    rows = [[num(r["harts"]), r["memory"], num(r.get("native")), num(r.get("monitor")),
+             _ratio(r.get("ratio")), num(r.get("region_bytes")), num(r.get("image_bytes"))]
+            for r in d["rows"]]
+    lines.append(table(rows, ["harts", "RAM", "native s", "monitor s", "ratio", "monitor region B",
+                              "image B"]))
+    lines.append("  (medians of the runs, interleaved; seconds from QEMU's start to the init's marker, "
+                 "so the time is mostly QEMU's vCPU threads sharing the host's cores)")
+    return "\n".join(lines)
+
+
 BENCHES: dict = {
     "csr": bench_csr,
     "boot": bench_boot,
     "micro": bench_micro,
     "pmp": bench_pmp,
+    "harts": bench_harts,
 }
-RENDER = {"csr": render_csr, "boot": render_boot, "micro": render_micro, "pmp": render_pmp}
+RENDER = {"csr": render_csr, "boot": render_boot, "micro": render_micro, "pmp": render_pmp,
+          "harts": render_harts}
 
 
 # ---------------------------------------------------------------------------
@@ -722,10 +812,12 @@ def build_parser():
                            "  micro  S-mode round trips: SBI set_timer, forwarded SBI call, "
                            "time read\n"
                            "  pmp    8 physical PMP entries: the cache's misses in a Linux boot and "
-                           "a workload\n\n"
-                           "Without a name, runs all. Exit status 0 when the benchmarks ran "
+                           "a workload\n"
+                           "  harts  Linux on 16, 32 and 64 harts: boot wall-time ratio (long; not "
+                           "in all)\n\n"
+                           "Without a name, runs all but harts. Exit status 0 when the benchmarks ran "
                            "(figures\nthat could not be measured are reported as n/a).")
-    p.add_argument("what", nargs="*", metavar="NAME", help="csr, boot, micro, pmp or all")
+    p.add_argument("what", nargs="*", metavar="NAME", help="csr, boot, micro, pmp, harts or all")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object (name -> figures) instead of tables")
     p.add_argument("--images", metavar="DIR",
@@ -739,7 +831,19 @@ def build_parser():
     p.add_argument("--toolchain", choices=sorted(TOOLCHAINS), default="gcc",
                    help="images from the GCC (build-riscv) or clang build")
     p.add_argument("--cpu", metavar="CPU", help="QEMU -cpu for every run, e.g. rv64,sstc=off")
+    p.add_argument("--harts", type=_hart_counts, default=HARTS_DEFAULT, metavar="N[,N]",
+                   help="bench harts: the hart counts (default 16,32,64; at most 64)")
     return p
+
+
+def _hart_counts(text):
+    try:
+        counts = tuple(int(t) for t in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list of numbers (e.g. 16,32,64)")
+    if not counts or any(n < 1 or n > 64 for n in counts):
+        raise argparse.ArgumentTypeError(f"'{text}': each count must be 1 to 64")
+    return counts
 
 
 def main(argv) -> int:
@@ -752,7 +856,7 @@ def main(argv) -> int:
             if w not in names:
                 names.append(w)
         else:
-            raise UsageError(f"unknown benchmark '{w}' (choose from {', '.join(ORDER)} or all)")
+            raise UsageError(f"unknown benchmark '{w}' (choose from {', '.join(ORDER)}, harts or all)")
     b = Bench(args)
     collected = {}
     for i, n in enumerate(names):

@@ -310,6 +310,7 @@ public:
 private:
     friend class machine;
     void run_monitor();
+    bool fast_trap_as_on_metal();
     void resume();
 
     machine& m_machine;
@@ -375,11 +376,36 @@ inline void cpu::run_monitor() {
             h.counters.counting = 1;
         }
         hw.tick(monitor_work, monitor_work);
-        if (counting || !fast_path || !m_machine.monitor.fast_trap(hw, h)) m_machine.monitor.handle_trap(hw, h);
+        if (counting || !fast_path || !fast_trap_as_on_metal()) m_machine.monitor.handle_trap(hw, h);
     } else {
         m_machine.stopped = true;
     }
     m_machine.m_jump = outer;
+}
+
+/// fast_trap as the metal trap vector's tier 2 runs it: only the registers of
+/// hart::fast_path_registers are in the context, the others hold what an
+/// earlier trap left there. They are poisoned here, so that a fast path that
+/// reads one computes with garbage (and the test sees a wrong result), and
+/// checked afterwards, so that one that writes one (a write metal would lose:
+/// tier 2 restores only what it saved) fails at once. The guest's own values
+/// come back whatever the outcome.
+inline bool cpu::fast_trap_as_on_metal() {
+    constexpr u64 poison = 0xbad0'f00d'dead'0000;
+    u64 kept[32] = {};
+    for (unsigned r = 1; r < 32; ++r) {
+        if (virt::hart::saved_on_fast_path(r)) continue;
+        kept[r] = h.x[r];
+        h.x[r] = poison + r;
+    }
+    const bool handled = m_machine.monitor.fast_trap(hw, h);
+    for (unsigned r = 1; r < 32; ++r) {
+        if (virt::hart::saved_on_fast_path(r)) continue;
+        INFO("x" << r << " is not saved on the fast path: metal would lose this write");
+        CHECK(h.x[r] == poison + r);
+        h.x[r] = kept[r];
+    }
+    return handled;
 }
 
 inline void cpu::resume() {

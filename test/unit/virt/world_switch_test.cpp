@@ -425,3 +425,36 @@ TEST_CASE("the fast path's world switches leave the state the general path leave
         compare_world_switches<rv64gc>(seed);
     }
 }
+
+TEST_CASE("a hart without S-mode runs the firmware with the physical mstatus.TW set", "[virt][world][wfi]") {
+    // Priv. 3.1.6.5: without S-mode, wfi in U-mode traps only when TW = 1. The
+    // firmware runs physically in U-mode, so its wfi reaches the monitor's
+    // emulation only with TW set (QEMU sifive_u's E51 slept in it otherwise);
+    // the OS, in U-mode, runs with the firmware's own TW.
+    constexpr u64 tw = u64{1} << 21;
+    machine m{mu::make()};
+    cpu& c = m.hart0();
+    c.boot_with_vector();
+    CHECK((c.hw.peek_csr(csr::mstatus).value() & tw) == tw);
+    CHECK((c.csrr(csr::mstatus) & tw) == 0);  // the firmware's view: its own TW, 0 at reset
+
+    c.enter_os(os_entry, privilege::user);
+    REQUIRE(c.mode() == privilege::user);
+    CHECK((c.hw.peek_csr(csr::mstatus).value() & tw) == 0);
+    c.exec(0x0000'000b);  // custom-0: illegal, delivered to the firmware
+    c.expect_delivered(2, 0x0000'000b, os_entry);
+    CHECK((c.hw.peek_csr(csr::mstatus).value() & tw) == tw);
+
+    c.csrs(csr::mstatus, tw);
+    CHECK((c.hw.peek_csr(csr::mstatus).value() & tw) == tw);
+    c.enter_os(os_entry, privilege::user);
+    CHECK((c.hw.peek_csr(csr::mstatus).value() & tw) == tw);
+    c.exec(0x0000'000b);
+    c.expect_delivered(2, 0x0000'000b, os_entry);
+    c.csrc(csr::mstatus, tw);
+    CHECK((c.csrr(csr::mstatus) & tw) == 0);
+    CHECK((c.hw.peek_csr(csr::mstatus).value() & tw) == tw);
+    c.enter_os(os_entry, privilege::user);
+    CHECK((c.hw.peek_csr(csr::mstatus).value() & tw) == 0);
+    CHECK(c.hw.misuses().empty());
+}

@@ -210,7 +210,7 @@ u64 reprogrammer(u64) {
             if (round % 7 == 3) set_mtimecmp(other, ~u64{0});
             t.clint_writes = t.clint_writes + 1;
         }
-        set_mtimecmp(h, round % 2 == 0 ? ~u64{0} : mtime() + platform::timebase);
+        set_mtimecmp(h, round % 2 == 0 ? ~u64{0} : mtime() + platform::timebase());
         if (round % 16 == 0) g_reprogrammer_group.add(
             atk::lower_attempt(privilege::machine, atk::lower_kind::load, probe_address(round % 3)));
     }

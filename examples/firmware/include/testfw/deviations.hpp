@@ -23,6 +23,9 @@ constexpr u64 bits(unsigned hi, unsigned lo) noexcept {
 }
 constexpr u64 vs_interrupts = bit(2) | bit(6) | bit(10);
 constexpr u64 lcof_interrupt = bit(13);
+constexpr u64 s_interrupts = bit(1) | bit(5) | bit(9);
+/// mstatus's supervisor fields: SIE, SPIE, SPP, MXR, SUM, TVM, TSR.
+constexpr u64 s_status = bit(1) | bit(5) | bit(8) | bit(18) | bit(19) | bit(20) | bit(22);
 }  // namespace deviation_detail
 
 /// What a row is about.
@@ -34,7 +37,7 @@ enum class deviation_kind : u8 {
 };
 
 /// When a row applies.
-enum class deviation_when : u8 { always, without_h, without_sscofpmf };
+enum class deviation_when : u8 { always, without_h, without_sscofpmf, without_s };
 
 struct qemu_deviation {
     deviation_kind kind;
@@ -88,16 +91,25 @@ inline constexpr qemu_deviation qemu_deviations[] = {
     {deviation_kind::behaviour, 0, 0, 0, deviation_when::always, "H 9.5", "HLV/HSV that the PMP denies, or to an address with no memory, raise a guest-page fault (G-stage Bare), not an access fault"},
     {deviation_kind::behaviour, 0, 0, 0, deviation_when::always, "H 9.5", "a VS/VU-mode load, store or fetch that the PMP denies raises a guest-page fault (20, 21, 23), not an access fault (1, 5, 7)"},
     {deviation_kind::behaviour, 0, 0, 0, deviation_when::always, "3.1.16", "a misaligned load, store or HLV/HSV that faults on an address with no memory writes the address rounded down to mtval"},
+    // A hart without S-mode (QEMU sifive_u's E51, privileged spec 1.10).
+    {deviation_kind::behaviour, 0x302, 0x303, 0, deviation_when::without_s, "3.1.8", "medeleg and mideleg exist (read and write) on a hart without S-mode"},
+    {deviation_kind::field_value, 0x300, 0x300, deviation_detail::bits(12, 11), deviation_when::without_s, "3.1.6.1", "mstatus.MPP = 1 (S) is kept on a hart without S-mode, and mret then enters an S-mode the hart does not have"},
+    {deviation_kind::field_value, 0x300, 0x300, deviation_detail::bits(35, 34), deviation_when::without_s, "3.1.6.2", "mstatus.SXL reads 2 on a hart without S-mode"},
+    {deviation_kind::field_bits, 0x300, 0x300, deviation_detail::s_status, deviation_when::without_s, "3.1.6", "mstatus's supervisor fields (SIE, SPIE, SPP, MXR, SUM, TVM, TSR) are writable on a hart without S-mode"},
+    {deviation_kind::field_bits, 0x304, 0x304, deviation_detail::s_interrupts, deviation_when::without_s, "3.1.9", "mie's S-level bits are writable on a hart without S-mode"},
+    {deviation_kind::field_bits, 0x344, 0x344, deviation_detail::s_interrupts, deviation_when::without_s, "3.1.9", "mip's S-level bits are writable on a hart without S-mode"},
+    {deviation_kind::behaviour, 0, 0, 0, deviation_when::always, "3.7.1", "a misaligned U-mode load across two PMP entries passes when each part lies inside one entry"},
 };
 
 /// The bits of `csr` where QEMU keeps what is written against the spec
 /// (the field_bits rows that apply to this hart).
-constexpr u64 qemu_deviating_bits(u16 csr, bool has_h, bool has_sscofpmf) noexcept {
+constexpr u64 qemu_deviating_bits(u16 csr, bool has_h, bool has_sscofpmf, bool has_s = true) noexcept {
     u64 out = 0;
     for (const qemu_deviation& d : qemu_deviations) {
         if (d.kind != deviation_kind::field_bits || csr < d.first_csr || csr > d.last_csr) continue;
         if (d.when == deviation_when::without_h && has_h) continue;
         if (d.when == deviation_when::without_sscofpmf && has_sscofpmf) continue;
+        if (d.when == deviation_when::without_s && has_s) continue;
         out |= d.bits;
     }
     return out;

@@ -8,6 +8,10 @@
 
 namespace testfw {
 
+/// The image header's boot hart (lib/start.S): the hart that runs the test.
+extern "C" const volatile u32 testfw_boot_hart;
+[[nodiscard]] inline u64 boot_hart() noexcept { return testfw_boot_hart; }
+
 /// This hart's id (a0 at entry).
 [[nodiscard]] inline u64 hartid() noexcept { return self().hartid; }
 

@@ -9,6 +9,12 @@
  * jumps there). */
 #define TESTFW_BASE 0x80100000
 
+/* The image header at TESTFW_BASE (lib/start.S): a 4-byte jump, the magic
+ * at +4, the boot hart's id (a 32-bit word) at +8: the hart that clears
+ * .bss and runs the test; 0 in the built image. */
+#define TESTFW_HEADER_MAGIC "vfmT"
+#define TESTFW_HEADER_BOOT_HART 8
+
 /* Harts the library supports; harts with a larger id park in wfi. */
 #define TESTFW_MAX_HARTS 8
 

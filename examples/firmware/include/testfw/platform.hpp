@@ -38,12 +38,15 @@ struct device_map {
     bool restart_active_low = false;
     /// SiFive CLINT (ACLINT MSWI + MTIMER layout).
     u64 clint = 0x200'0000;
+    /// mtime ticks per second: /cpus/timebase-frequency (10 MHz on QEMU
+    /// virt and spike, 1 MHz on sifive_u).
+    u64 timebase = 10'000'000;
 };
 extern device_map devices;
 
 /// Reads the console, the exit device and the CLINT from the device tree at
 /// `fdt`: the node /chosen/stdout-path names (a 16550 or HTIF), else the first
-/// 16550; a SiFive test finisher, else HTIF; the CLINT. Returns nullptr or
+/// 16550; a SiFive test finisher, else HTIF; the CLINT; the timebase. Returns nullptr or
 /// what it could not find (the firmware says so in a `~ [impl]` line and
 /// goes on with the devices it had: virt's, or those of an earlier entry).
 const char* discover_devices(u64 fdt) noexcept;
@@ -55,9 +58,10 @@ inline constexpr u32 finisher_fail = 0x3333;
 [[nodiscard]] inline u64 msip(u64 hart) noexcept { return devices.clint + 4 * hart; }
 [[nodiscard]] inline u64 mtimecmp(u64 hart) noexcept { return devices.clint + 0x4000 + 8 * hart; }
 [[nodiscard]] inline u64 mtime_address() noexcept { return devices.clint + 0xbff8; }
-/// mtime ticks per second: 10 MHz on QEMU virt and spike (discover_devices
-/// checks the device tree's timebase-frequency against it).
-inline constexpr u64 timebase = 10'000'000;
+/// mtime ticks per second (the device tree's timebase-frequency).
+[[nodiscard]] inline u64 timebase() noexcept { return devices.timebase; }
+/// mtime ticks per millisecond.
+[[nodiscard]] inline u64 ms_ticks() noexcept { return devices.timebase / 1000; }
 
 /// Where the firmware is loaded, and the monitor's region below it.
 inline constexpr u64 firmware_base = TESTFW_BASE;
@@ -83,7 +87,7 @@ inline void write(u64 address, T value) noexcept {
 struct deadline {
     u64 at;
     [[nodiscard]] static deadline in_ticks(u64 ticks) noexcept { return {mtime() + ticks}; }
-    [[nodiscard]] static deadline in_ms(u64 ms) noexcept { return in_ticks(ms * (platform::timebase / 1000)); }
+    [[nodiscard]] static deadline in_ms(u64 ms) noexcept { return in_ticks(ms * platform::ms_ticks()); }
     [[nodiscard]] bool passed() const noexcept { return mtime() >= at; }
 };
 

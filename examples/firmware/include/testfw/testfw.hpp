@@ -7,6 +7,7 @@
 #include "testfw/csr.hpp"
 #include "testfw/deviations.hpp"
 #include "testfw/expect.hpp"
+#include "testfw/features.hpp"
 #include "testfw/harts.hpp"
 #include "testfw/lower.hpp"
 #include "testfw/platform.hpp"

@@ -41,6 +41,7 @@ inline void engine<Arch, Platform, Hooks, MaxHarts>::start_firmware(u64 entry, u
     if (m_h.features.has_menvcfg) m_hw.template write<riscv::csr::menvcfg>(0);
     m_hw.template clear<riscv::csr::mstatus>(riscv::mstatus::mpp::mask | riscv::mstatus::mprv::mask |
                                              riscv::mstatus::mie::mask | mpv_mask());
+    if (!m_h.features.has_s) m_hw.template set<riscv::csr::mstatus>(riscv::mstatus::tw::mask);
     // Force the first write of every register the monitor may use.
     for (auto& r : m_h.physical_pmpcfg) r = ~u64{0};
     m_h.pmp_slots.dirty = ~u64{0};

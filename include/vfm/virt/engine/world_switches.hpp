@@ -149,13 +149,17 @@ template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 template <bool Inline>
 [[gnu::always_inline]] inline void engine<Arch, Platform, Hooks, MaxHarts>::switch_to_firmware() noexcept {
     namespace ms = riscv::mstatus;
-    if (m_h.features.has_s) {
+    m_hw.template clear<csr::mstatus>(ms::mpp::mask | ms::tvm::mask | ms::tw::mask | ms::tsr::mask | mpv_mask());
+    if (m_h.features.has_s) [[likely]] {
         m_h.csr.satp = m_hw.template swap<csr::satp>(0);
         m_hw.template write<csr::medeleg>(0);
         m_hw.template write<csr::mideleg>(0);
+    } else {
+        // Without S-mode, U-mode's wfi traps only when TW = 1 (priv.
+        // 3.1.6.5): the firmware's must reach emulate_wfi.
+        m_hw.template set<csr::mstatus>(ms::tw::mask);
     }
     if (m_h.features.has_u) m_hw.template write<csr::mcounteren>(0);
-    m_hw.template clear<csr::mstatus>(ms::mpp::mask | ms::tvm::mask | ms::tw::mask | ms::tsr::mask | mpv_mask());
     m_h.world = world::firmware;
     m_hw.world_switched(true, m_h.counters.armed);
     // The fast path's switch (Inline) leaves this to its end (finish_switch).
@@ -184,10 +188,14 @@ inline void engine<Arch, Platform, Hooks, MaxHarts>::switch_to_os(riscv::privile
     m_h.os_mode = mode;
     m_h.os_virtualized = virtualized;
     m_hooks.on_enter_os(*this);
-    if (m_h.features.has_s) {
+    if (m_h.features.has_s) [[likely]] {
         m_hw.template write<csr::satp>(m_h.csr.satp);
         m_hw.template write<csr::medeleg>(m_h.csr.medeleg & ~m_h.os_medeleg_withheld);
         m_hw.template write<csr::mideleg>(m_h.csr.mideleg);
+    } else {
+        // The firmware ran with TW set (switch_to_firmware): its U-mode
+        // gets the firmware's TW (set below).
+        m_hw.template clear<csr::mstatus>(ms::tw::mask);
     }
     if (m_h.features.has_u) m_hw.template write<csr::mcounteren>(m_hooks.os_mcounteren(*this, m_h.csr.mcounteren));
     constexpr u64 traps = ms::tvm::mask | ms::tw::mask | ms::tsr::mask;
