@@ -22,7 +22,6 @@
 #include <vfm/riscv/csr.hpp>
 #include <vfm/riscv/csr_fields.hpp>
 #include <vfm/riscv/instruction.hpp>
-#include <vfm/virt/code_window.hpp>
 #include <vfm/virt/csr_rules.hpp>
 #include <vfm/virt/data_access.hpp>
 #include <vfm/virt/emulated_device.hpp>

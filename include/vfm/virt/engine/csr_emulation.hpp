@@ -14,6 +14,7 @@
 #include <vfm/riscv/instruction.hpp>
 #include <vfm/riscv/pmp.hpp>
 #include <vfm/riscv/trigger.hpp>
+#include <vfm/virt/code_window.hpp>
 #include <vfm/virt/csr_rules.hpp>
 #include <vfm/virt/hart.hpp>
 #include <vfm/virt/triggers.hpp>
