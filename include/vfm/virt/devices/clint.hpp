@@ -37,7 +37,7 @@ struct clint {
     }
 
     template <class Engine>
-    [[nodiscard]] static bool write(Engine& engine, u64 address, unsigned width, u64 value) noexcept {
+    [[nodiscard, gnu::always_inline]] static bool write(Engine& engine, u64 address, unsigned width, u64 value) noexcept {
         // Loads may be misaligned (made of the words they touch); anything that
         // writes must be naturally aligned (QEMU 7.2's CLINT, checked natively).
         const bool mswi = is_mswi(engine, address, width);
