@@ -268,7 +268,7 @@ public:
     /// S-mode or the OS's world is not in place.
     bool redirect_to_os(u64 cause, u64 tval, u64 tval2 = 0, bool gva = false) noexcept;
 
-    // ---- the guarded path: every access the monitor makes for a guest ----------------------
+    // ---- the guarded path: every access the monitor makes for a guest (engine/guest_accesses.hpp)
     //
     // virt/guest_memory.hpp translates in software, refuses the monitor's memory,
     // its shared page, the bus masters and the monitor's PMP walls, and makes the
