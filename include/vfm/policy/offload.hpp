@@ -7,8 +7,11 @@
 ///   - SBI send_ipi: raises SSIP on each target hart;
 ///   - SBI remote_fence_i, remote_sfence_vma, remote_sfence_vma_asid: performed on
 ///     each target hart before the call returns;
-///   - with TrapTime, reads of `time` where they trap (the OS runs with
-///     mcounteren.TM = 0, as on boards whose cores have no `time` CSR);
+///   - reads of `time` that trap: on harts without a `time` CSR (QEMU's
+///     sifive_u, the FU540/FU740), and with TrapTime on every hart (the OS
+///     then runs with mcounteren.TM = 0, to measure that path on virt); only
+///     where the firmware's mcounteren.TM (and for U-mode the OS's
+///     scounteren.TM) lets the read through, as the firmware would;
 ///   - misaligned loads and stores from S- and U-mode (virt/misaligned.hpp);
 ///   - SBI get_mvendorid, get_marchid, get_mimpid (the firmware answers them
 ///     from the same CSRs the monitor read at boot).
@@ -49,8 +52,8 @@ public:
     }
 
     /// The hottest requests, answered before any engine is built (with only the
-    /// fast path's registers, hart::fast_path_registers): set_timer and, with
-    /// TrapTime, `csrr rd, time`. Anything else returns false.
+    /// fast path's registers, hart::fast_path_registers): set_timer and a
+    /// `csrr rd, time` that trapped. Anything else returns false.
     template <class M, class A>
     bool on_os_fast_trap(M& monitor, A& hw, virt::hart& h, u64 cause) noexcept {
         namespace sbi = riscv::sbi;
@@ -72,8 +75,9 @@ public:
             hw.template write<riscv::csr::mepc>(hw.template read<riscv::csr::mepc>() + 4);
             return true;
         }
-        if constexpr (TrapTime) {
-            if (cause != riscv::cause_value(riscv::exception::illegal_instruction)) return false;
+        if (TrapTime || !h.features.has_time_csr) {
+            if (cause != riscv::cause_value(riscv::exception::illegal_instruction) || !time_readable(hw, h))
+                return false;
             // csrrs rd, time, x0 (rdtime): the form compilers and the kernel use.
             const u64 bits = hw.template read<riscv::csr::mtval>();
             constexpr u64 rdtime_mask = 0xfff'ff07f;
@@ -282,22 +286,34 @@ private:
     /// without writing it) answered with the platform timer.
     template <class E>
     bool illegal(E& engine) noexcept {
-        if constexpr (!TrapTime) {
-            (void)engine;
+        if (!TrapTime && engine.features().has_time_csr) return false;
+        if (!time_readable(engine.hw(), engine.current())) return false;
+        // As the firmware takes it (docs/virtual-hart.md, "mtval"): mtval when
+        // the hart reports the bits there, else read on the guarded path.
+        u32 bits = static_cast<u32>(engine.trap().tval);
+        if (bits == 0 && !engine.fetch_os_instruction(engine.current().pc, bits)) return false;
+        const riscv::system_instruction si = riscv::decode_system(bits);
+        if (!riscv::is_csr_op(si.op) || si.csr != static_cast<u16>(riscv::csr::time) || riscv::writes_csr(si))
             return false;
-        } else {
-            // As the firmware takes it (docs/virtual-hart.md, "mtval"): mtval when
-            // the hart reports the bits there, else read on the guarded path.
-            u32 bits = static_cast<u32>(engine.trap().tval);
-            if (bits == 0 && !engine.fetch_os_instruction(engine.current().pc, bits)) return false;
-            const riscv::system_instruction si = riscv::decode_system(bits);
-            if (!riscv::is_csr_op(si.op) || si.csr != static_cast<u16>(riscv::csr::time) || riscv::writes_csr(si))
-                return false;
-            if (!engine.have_registers(si.rd)) return false;
-            engine.set_reg(si.rd, os_time(engine.hw(), engine.board()));
-            engine.skip_instruction(4);
-            return true;
-        }
+        if (!engine.have_registers(si.rd)) return false;
+        engine.set_reg(si.rd, os_time(engine.hw(), engine.board()));
+        engine.skip_instruction(4);
+        return true;
+    }
+
+    /// Whether the OS's read of `time` that trapped is one the firmware would
+    /// answer with the time (priv. spec 3.1.11, 4.1.5): its mcounteren.TM
+    /// set, for a guest (V = 1) hcounteren.TM too (H ext. 9.2.5), and for U- or
+    /// VU-mode the OS's scounteren.TM too.
+    template <class A>
+    [[nodiscard]] static bool time_readable(A& hw, const virt::hart& h) noexcept {
+        namespace ms = riscv::mstatus;
+        constexpr u64 tm = riscv::counteren::tm::mask;
+        if ((h.csr.mcounteren & tm) == 0) return false;
+        const u64 status = hw.template read<riscv::csr::mstatus>();
+        if (h.features.has_h && ms::mpv::test(status) && (hw.template read<riscv::csr::hcounteren>() & tm) == 0)
+            return false;
+        return ms::mpp::extract(status) != 0 || (hw.template read<riscv::csr::scounteren>() & tm) != 0;
     }
 
     /// A misaligned load or store of the OS: emulated byte by byte with the OS's

@@ -728,3 +728,44 @@ TEST_CASE("offload: a fault during misaligned emulation goes where the hardware 
         c.expect_delivered(7, 0x8040'0000, load_pc);
     }
 }
+
+// ---------------------------------------------------------------------------
+// reads of time on a hart without a time CSR (QEMU's sifive_u, the FU540/FU740)
+
+TEST_CASE("offload: a hart without a time CSR: the OS's reads of time are answered as the firmware would",
+          "[policy][offload][time]") {
+    // priv. spec 3.1.11, 4.1.5: a read of time from S-mode is the firmware's
+    // to allow (mcounteren.TM), one from U-mode the OS's too (scounteren.TM);
+    // with no time CSR every read traps into M-mode, where the firmware
+    // emulates the allowed ones from mtime and refuses the others.
+    const privilege mode = GENERATE(privilege::supervisor, privilege::user);
+    const bool firmware_allows = GENERATE(true, false);
+    const bool os_allows = GENERATE(true, false);
+    CAPTURE(static_cast<int>(mode), firmware_allows, os_allows);
+    constexpr u64 now = 0x0123'4567'89ab'cdef;
+    host::hart_config config = rv64gc::make();
+    config.time_csr = false;
+    machine m{config};
+    cpu& c = m.hart0();
+    firmware_boot(c);
+    firmware_set_mtimecmp(c, ~u64{0});
+    c.csrw(csr::medeleg, opensbi_medeleg);
+    c.csrw(csr::mideleg, opensbi_mideleg);
+    c.csrw(csr::mcounteren, firmware_allows ? 0x2 : 0x5);
+    c.enter_os(os_entry, mode);
+    REQUIRE(c.hw.poke_csr(csr::scounteren, os_allows ? 0x2 : 0x0));
+    m.board.set_time(now);
+    c.jump(os_entry + 0x100);
+    c.hw.log().clear();
+    const u32 rdtime_a0 = enc::csr_insn(2, 10, 0xC01, 0);  // csrrs a0, time, x0
+    const bool answered = firmware_allows && (mode == privilege::supervisor || os_allows);
+    if (answered) {
+        const step s = c.exec(rdtime_a0);
+        CHECK(s.advanced);
+        CHECK(c.h.x[reg::a0] == now);
+        CHECK(only_entered(c, mode));
+    } else {
+        c.exec(rdtime_a0);
+        c.expect_delivered(2, rdtime_a0, os_entry + 0x100);  // the firmware decides
+    }
+}

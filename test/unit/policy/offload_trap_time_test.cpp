@@ -129,6 +129,9 @@ TEST_CASE("offload TrapTime: a read of time in VS-mode includes htimedelta",
     cpu& c = m.hart0();
     boot_to_os(m, c);
     REQUIRE(c.hw.poke_csr(csr::htimedelta, 0x55));
+    // It lets its guest read time (hcounteren.TM, H ext. 9.2.5; with TM = 0
+    // the read would be a virtual-instruction exception to HS-mode).
+    REQUIRE(c.hw.poke_csr(csr::hcounteren, 2));
     // The hypervisor enters its guest (sret, natively) and the guest reads time.
     c.hw.set_mode(privilege::supervisor, true);
     c.jump(0x8040'0000);
