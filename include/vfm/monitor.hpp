@@ -20,6 +20,7 @@
 #include <vfm/detail/format.hpp>
 #include <vfm/platform.hpp>
 #include <vfm/policy/hooks.hpp>
+#include <vfm/virt/code_window.hpp>
 #include <vfm/virt/discovery.hpp>
 #include <vfm/virt/engine.hpp>
 #include <vfm/virt/hart.hpp>

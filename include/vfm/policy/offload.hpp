@@ -27,6 +27,7 @@
 #include <vfm/riscv/instruction.hpp>
 #include <vfm/virt/engine.hpp>
 #include <vfm/virt/misaligned.hpp>
+#include <vfm/virt/physical_timer.hpp>
 
 namespace vfm::policy {
 
