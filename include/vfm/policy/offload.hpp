@@ -76,15 +76,16 @@ public:
             return true;
         }
         if (TrapTime || !h.features.has_time_csr) {
-            if (cause != riscv::cause_value(riscv::exception::illegal_instruction) || !time_readable(hw, h))
-                return false;
+            if (cause != riscv::cause_value(riscv::exception::illegal_instruction)) return false;
             // csrrs rd, time, x0 (rdtime): the form compilers and the kernel use.
             const u64 bits = hw.template read<riscv::csr::mtval>();
             constexpr u64 rdtime_mask = 0xfff'ff07f;
             constexpr u64 rdtime_bits = (u64{static_cast<u16>(riscv::csr::time)} << 20) | (2u << 12) | riscv::opcode::system;
             const unsigned rd = (bits >> 7) & 31;
             if ((bits & rdtime_mask) != rdtime_bits || !virt::hart::saved_on_fast_path(rd)) return false;
-            h.set_reg(rd, os_time(hw, monitor.board()));
+            u64 time = 0;
+            if (!os_time(hw, h, monitor.board(), time)) return false;
+            h.set_reg(rd, time);
             hw.template write<riscv::csr::mepc>(hw.template read<riscv::csr::mepc>() + 4);
             return true;
         }
@@ -115,14 +116,31 @@ public:
 private:
     /// `time` as the OS reads it: the platform timer, plus htimedelta for a
     /// virtualized OS (H ext. 9.2.7).
+    /// The OS's read of `time` that trapped, as the firmware would answer it
+    /// (priv. spec 3.1.11, 4.1.5; H ext. 9.2.5, 9.2.7): false when the
+    /// firmware's mcounteren.TM is clear, for U- or VU-mode when the OS's
+    /// scounteren.TM is, for a guest when hcounteren.TM is (the firmware, or
+    /// the hart, decides then); else the platform's time, plus htimedelta for
+    /// a guest. mstatus is read once (this is the whole of the fast path's
+    /// answer but the decoding).
     template <class A, class B>
-    [[nodiscard, gnu::always_inline]] static u64 os_time(A& hw, B& board) noexcept {
-        u64 time = board.read_time();
+    [[nodiscard, gnu::always_inline]] static bool os_time(A& hw, const virt::hart& h, B& board, u64& time) noexcept {
+        constexpr u64 tm = riscv::counteren::tm::mask;
+        if ((h.csr.mcounteren & tm) == 0) [[unlikely]]
+            return false;
+        const u64 status = hw.template read<riscv::csr::mstatus>();
+        // A trap of the OS has MPP = S (1) or U (0): bit 11 tells them apart.
+        if ((status & (u64{1} << 11)) == 0 && (hw.template read<riscv::csr::scounteren>() & tm) == 0) [[unlikely]]
+            return false;
+        time = board.read_time();
         // mstatus.MPV is read-only zero without H (priv. 3.1.6), so no feature
-        // test, and htimedelta exists whenever it is set: read it directly.
-        if (riscv::mstatus::mpv::test(hw.template read<riscv::csr::mstatus>()))
+        // test, and hcounteren and htimedelta exist whenever it is set.
+        if (riscv::mstatus::mpv::test(status)) {
+            if ((hw.template read<riscv::csr::hcounteren>() & tm) == 0) [[unlikely]]
+                return false;
             time += hw.template read<riscv::csr::htimedelta>();
-        return time;
+        }
+        return true;
     }
 
     enum class fence_kind : u32 { fence_i, sfence_vma, sfence_vma_asid };
@@ -287,7 +305,6 @@ private:
     template <class E>
     bool illegal(E& engine) noexcept {
         if (!TrapTime && engine.features().has_time_csr) return false;
-        if (!time_readable(engine.hw(), engine.current())) return false;
         // As the firmware takes it (docs/virtual-hart.md, "mtval"): mtval when
         // the hart reports the bits there, else read on the guarded path.
         u32 bits = static_cast<u32>(engine.trap().tval);
@@ -296,24 +313,11 @@ private:
         if (!riscv::is_csr_op(si.op) || si.csr != static_cast<u16>(riscv::csr::time) || riscv::writes_csr(si))
             return false;
         if (!engine.have_registers(si.rd)) return false;
-        engine.set_reg(si.rd, os_time(engine.hw(), engine.board()));
+        u64 time = 0;
+        if (!os_time(engine.hw(), engine.current(), engine.board(), time)) return false;
+        engine.set_reg(si.rd, time);
         engine.skip_instruction(4);
         return true;
-    }
-
-    /// Whether the OS's read of `time` that trapped is one the firmware would
-    /// answer with the time (priv. spec 3.1.11, 4.1.5): its mcounteren.TM
-    /// set, for a guest (V = 1) hcounteren.TM too (H ext. 9.2.5), and for U- or
-    /// VU-mode the OS's scounteren.TM too.
-    template <class A>
-    [[nodiscard]] static bool time_readable(A& hw, const virt::hart& h) noexcept {
-        namespace ms = riscv::mstatus;
-        constexpr u64 tm = riscv::counteren::tm::mask;
-        if ((h.csr.mcounteren & tm) == 0) return false;
-        const u64 status = hw.template read<riscv::csr::mstatus>();
-        if (h.features.has_h && ms::mpv::test(status) && (hw.template read<riscv::csr::hcounteren>() & tm) == 0)
-            return false;
-        return ms::mpp::extract(status) != 0 || (hw.template read<riscv::csr::scounteren>() & tm) != 0;
     }
 
     /// A misaligned load or store of the OS: emulated byte by byte with the OS's
