@@ -145,14 +145,15 @@ enum class amo_op : u8 {
 
 /// The outcome of a load or store made on behalf of a less privileged mode.
 struct access_result {
-    u64 value = 0;   ///< loaded value, zero-extended to 64 bits
+    u64 value = 0;  ///< loaded value, zero-extended to 64 bits
     bool ok = false;
-    u64 cause = 0;   ///< the exception the hart raised when !ok
-    u64 tval = 0;    ///< its mtval (the faulting address)
-    u64 tval2 = 0;   ///< its mtval2 (guest physical address >> 2, H extension)
-    u64 tinst = 0;   ///< its mtinst
+    u64 cause = 0;  ///< the exception the hart raised when !ok
+    u64 tval = 0;   ///< its mtval (the faulting address)
+    u64 tval2 = 0;  ///< its mtval2 (guest physical address >> 2, H extension)
+    u64 tinst = 0;  ///< its mtinst
 };
 
+// clang-format off
 template <class A>
 concept arch = requires(A& hw, riscv::csr number, u64 value, u64 address, unsigned width, access_mode how,
                         const fence_operands& fence, virt::hart& context) {
@@ -186,5 +187,6 @@ concept arch = requires(A& hw, riscv::csr number, u64 value, u64 address, unsign
     { hw.resume(context) } noexcept;
     { hw.hart_id() } noexcept -> detail::same_as<u64>;
 };
+// clang-format on
 
 }  // namespace vfm

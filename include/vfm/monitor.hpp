@@ -51,6 +51,7 @@ enum class boot_error : u8 {
 
 namespace detail {
 
+// clang-format off
 // ---- the policy hooks: each signature, written once -----------------------------------------
 // `E` is the monitor's engine type, `M` the monitor and `A` its arch. A hook is
 // a member of the policy (a template over E where it takes the engine),
@@ -157,6 +158,7 @@ VFM_DETAIL_HOOK_NAME_PROBE(on_fast_trap)
 VFM_DETAIL_HOOK_NAME_PROBE(on_shutdown)
 #undef VFM_DETAIL_HOOK_NAME_PROBE
 }  // namespace hook_names
+// clang-format on
 
 /// A policy's declared `hooks` against its members, hook by hook: a declared
 /// hook must be callable as the monitor calls it (a misspelled or missing
@@ -165,13 +167,12 @@ VFM_DETAIL_HOOK_NAME_PROBE(on_shutdown)
 /// the policy does not declare either is not seen; its declaration is what
 /// makes a policy's intent checkable.) static_assert takes only a literal,
 /// hence one pair per hook, each naming it.
-#define VFM_DETAIL_CHECK_HOOK(hook_name, callable)                                                        \
-    static_assert(!P::hooks.contains(policy::hook::hook_name) || (callable),                              \
-                  "policy declares hook::" #hook_name " but has no member " #hook_name                    \
-                  " with the signature the monitor calls (monitor.hpp, detail::calls_" #hook_name ")");  \
-    static_assert(P::hooks.contains(policy::hook::hook_name) || !hook_names::has_member_##hook_name<P>,   \
-                  "policy has a member named " #hook_name " but does not declare hook::" #hook_name       \
-                  " in its `hooks`")
+#define VFM_DETAIL_CHECK_HOOK(hook_name, callable)                                                      \
+    static_assert(!P::hooks.contains(policy::hook::hook_name) || (callable),                            \
+                  "policy declares hook::" #hook_name " but has no member " #hook_name                  \
+                  " with the signature the monitor calls (monitor.hpp, detail::calls_" #hook_name ")"); \
+    static_assert(P::hooks.contains(policy::hook::hook_name) || !hook_names::has_member_##hook_name<P>, \
+                  "policy has a member named " #hook_name " but does not declare hook::" #hook_name " in its `hooks`")
 template <class P, class E, class M, class A>
 struct policy_contract {
     VFM_DETAIL_CHECK_HOOK(on_os_trap, (calls_on_os_trap<P, E>));
@@ -225,8 +226,8 @@ public:
         // (a wrong tree misleads the firmware and the OS, not the monitor).
         if constexpr (requires(const Platform& p) { p.hart_has_mmu(index); }) {
             if (m_board.hart_has_mmu(index) != h.features.has_paging)
-                print("vfm: warning: hart {}: the device tree gives it {}an MMU (mmu-type), but satp {} Sv39\n",
-                      hartid, m_board.hart_has_mmu(index) ? "" : "no ", h.features.has_paging ? "takes" : "does not take");
+                print("vfm: warning: hart {}: the device tree gives it {}an MMU (mmu-type), but satp {} Sv39\n", hartid,
+                      m_board.hart_has_mmu(index) ? "" : "no ", h.features.has_paging ? "takes" : "does not take");
         }
 
         const memory_layout& memory = m_board.layout();
@@ -334,7 +335,8 @@ public:
     }
 
     /// Whether some policy answers traps of the OS on the fast path.
-    static constexpr bool answers_os_fast_path = detail::some_policy_declares<Policies...>(policy::hook::on_os_fast_trap);
+    static constexpr bool answers_os_fast_path =
+        detail::some_policy_declares<Policies...>(policy::hook::on_os_fast_trap);
 
     /// Whether no policy needs every register in the context (the sandbox does).
     static constexpr bool engine_on_fast_path = !(detail::needs_all_registers<Policies> || ...);
@@ -351,7 +353,9 @@ public:
     bool on_os_trap([[maybe_unused]] engine_type& engine, [[maybe_unused]] u64 cause) noexcept {
         return (os_trap_of<Policies>(engine, cause) || ...);
     }
-    void on_enter_firmware([[maybe_unused]] engine_type& engine) noexcept { (enter_firmware_of<Policies>(engine), ...); }
+    void on_enter_firmware([[maybe_unused]] engine_type& engine) noexcept {
+        (enter_firmware_of<Policies>(engine), ...);
+    }
     void on_enter_os([[maybe_unused]] engine_type& engine) noexcept { (enter_os_of<Policies>(engine), ...); }
     void on_monitor_deadline([[maybe_unused]] engine_type& engine) noexcept { (deadline_of<Policies>(engine), ...); }
     void on_request([[maybe_unused]] engine_type& engine) noexcept { (request_of<Policies>(engine), ...); }
@@ -371,8 +375,7 @@ public:
         print("vfm: panic: hart {}: {} (mcause {:#x}, mepc {:#x}, mtval {:#x}, mtvec {:#x})\n", h.hartid, why, cause,
               h.csr.mepc, tval, h.csr.mtvec);
         m_board.exit(fatal_exit_code);
-        for (;;) {
-        }
+        for (;;) {}
     }
 
     /// QEMU's exit status (through the test finisher) when the monitor stops on an error.
@@ -403,8 +406,7 @@ private:
     }
     template <class P>
     void enter_os_of(engine_type& engine) noexcept {
-        if constexpr (P::hooks.contains(policy::hook::on_enter_os))
-            static_cast<P&>(*this).on_enter_os(engine);
+        if constexpr (P::hooks.contains(policy::hook::on_enter_os)) static_cast<P&>(*this).on_enter_os(engine);
     }
     template <class P>
     void deadline_of(engine_type& engine) noexcept {
@@ -413,23 +415,19 @@ private:
     }
     template <class P>
     void request_of(engine_type& engine) noexcept {
-        if constexpr (P::hooks.contains(policy::hook::on_request))
-            static_cast<P&>(*this).on_request(engine);
+        if constexpr (P::hooks.contains(policy::hook::on_request)) static_cast<P&>(*this).on_request(engine);
     }
     template <class P>
     void trap_of(engine_type& engine, u64 cause) noexcept {
-        if constexpr (P::hooks.contains(policy::hook::on_trap))
-            static_cast<P&>(*this).on_trap(engine, cause);
+        if constexpr (P::hooks.contains(policy::hook::on_trap)) static_cast<P&>(*this).on_trap(engine, cause);
     }
     template <class P>
     void shutdown_of(engine_type& engine) noexcept {
-        if constexpr (P::hooks.contains(policy::hook::on_shutdown))
-            static_cast<P&>(*this).on_shutdown(engine);
+        if constexpr (P::hooks.contains(policy::hook::on_shutdown)) static_cast<P&>(*this).on_shutdown(engine);
     }
     template <class P>
     void fast_trap_of(virt::hart& h, u64 cause) noexcept {
-        if constexpr (P::hooks.contains(policy::hook::on_fast_trap))
-            static_cast<P&>(*this).on_fast_trap(h, cause);
+        if constexpr (P::hooks.contains(policy::hook::on_fast_trap)) static_cast<P&>(*this).on_fast_trap(h, cause);
     }
     template <class P>
     bool os_fast_trap_of(Arch& hw, virt::hart& h, u64 cause) noexcept {
@@ -454,8 +452,7 @@ private:
     }
     template <class P>
     void boot_policy(engine_type& engine) noexcept {
-        if constexpr (P::hooks.contains(policy::hook::on_boot))
-            static_cast<P&>(*this).on_boot(engine);
+        if constexpr (P::hooks.contains(policy::hook::on_boot)) static_cast<P&>(*this).on_boot(engine);
     }
 
     Platform& m_board;

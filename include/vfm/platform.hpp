@@ -44,9 +44,9 @@ struct region {
 
 /// Where things are on the board, as the monitor needs them.
 struct memory_layout {
-    region monitor;             ///< the monitor's own image, stacks and data: never reachable from S/U
-    region ram;                 ///< the main memory the OS gets (first memory region)
-    u64 firmware_entry = 0;     ///< where the firmware starts, in vM-mode
+    region monitor;          ///< the monitor's own image, stacks and data: never reachable from S/U
+    region ram;              ///< the main memory the OS gets (first memory region)
+    u64 firmware_entry = 0;  ///< where the firmware starts, in vM-mode
     /// The machine software interrupt device the firmware sees (SiFive CLINT /
     /// ACLINT MSWI layout: msip of hart i at base + 4 * i).
     region mswi;
@@ -80,6 +80,7 @@ struct memory_layout {
     u32 pmp_entry_limit = 0;
 };
 
+// clang-format off
 template <class P>
 concept platform = requires(P& board, const P& cboard, u32 index, u64 value, char c, u64& out_index) {
     requires detail::same_as<decltype(P::max_harts), const u32>;
@@ -96,5 +97,6 @@ concept platform = requires(P& board, const P& cboard, u32 index, u64 value, cha
     { board.console_put(c) } noexcept;
     { board.exit(index) } noexcept;
 };
+// clang-format on
 
 }  // namespace vfm

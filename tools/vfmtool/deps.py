@@ -17,6 +17,8 @@ PACKAGES = [
     "g++",  # the native build dirs; with libasan8, libubsan1 for build-asan
     "gcc-riscv64-unknown-elf",
     "clang-14",
+    "clang-format-14",  # test style/format (docs/style.md)
+    "clang-tidy-14",  # .clang-tidy (docs/style.md; not run by ./vfm test)
     "libclang-rt-14-dev",  # build-asan-clang: clang's sanitizer runtimes (only recommended by clang-14)
     "lld-14",
     "llvm-14",

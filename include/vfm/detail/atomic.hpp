@@ -42,8 +42,7 @@ class spinlock {
 public:
     void lock() noexcept {
         while (__atomic_exchange_n(&m_locked, u32{1}, __ATOMIC_ACQUIRE) != 0) {
-            while (__atomic_load_n(&m_locked, __ATOMIC_RELAXED) != 0) {
-            }
+            while (__atomic_load_n(&m_locked, __ATOMIC_RELAXED) != 0) {}
         }
     }
     void unlock() noexcept { __atomic_store_n(&m_locked, u32{0}, __ATOMIC_RELEASE); }

@@ -10,8 +10,10 @@
 
 namespace vfm::detail {
 
+// clang-format off
 template <class S>
 concept char_sink = requires(S& sink, char c) { sink.put(c); };
+// clang-format on
 
 struct format_spec {
     bool hex = false;

@@ -71,8 +71,7 @@ public:
         while (used != block_size - 8) m_block[used++] = 0;
         for (unsigned i = 0; i != 8; ++i) m_block[used++] = static_cast<u8>(bits >> (56 - 8 * i));
         compress(m_block);
-        for (unsigned i = 0; i != digest_size; ++i)
-            digest[i] = static_cast<u8>(m_state[i / 4] >> (24 - 8 * (i % 4)));
+        for (unsigned i = 0; i != digest_size; ++i) digest[i] = static_cast<u8>(m_state[i / 4] >> (24 - 8 * (i % 4)));
         reset();
     }
 

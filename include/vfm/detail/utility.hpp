@@ -13,9 +13,18 @@ inline constexpr bool is_same = __is_same(T, U);
 template <class T, class U>
 concept same_as = is_same<T, U> && is_same<U, T>;
 
-template <class T> struct remove_reference { using type = T; };
-template <class T> struct remove_reference<T&> { using type = T; };
-template <class T> struct remove_reference<T&&> { using type = T; };
+template <class T>
+struct remove_reference {
+    using type = T;
+};
+template <class T>
+struct remove_reference<T&> {
+    using type = T;
+};
+template <class T>
+struct remove_reference<T&&> {
+    using type = T;
+};
 template <class T>
 using remove_reference_t = typename remove_reference<T>::type;
 
@@ -29,19 +38,27 @@ template <class T>
     return static_cast<remove_reference_t<T>&&>(value);
 }
 
-template <bool B, class T, class F> struct conditional { using type = T; };
-template <class T, class F> struct conditional<false, T, F> { using type = F; };
+template <bool B, class T, class F>
+struct conditional {
+    using type = T;
+};
+template <class T, class F>
+struct conditional<false, T, F> {
+    using type = F;
+};
 template <bool B, class T, class F>
 using conditional_t = typename conditional<B, T, F>::type;
 
 template <class T>
-[[nodiscard]] constexpr T min(T a, T b) noexcept { return b < a ? b : a; }
+[[nodiscard]] constexpr T min(T a, T b) noexcept {
+    return b < a ? b : a;
+}
 template <class T>
-[[nodiscard]] constexpr T max(T a, T b) noexcept { return a < b ? b : a; }
+[[nodiscard]] constexpr T max(T a, T b) noexcept {
+    return a < b ? b : a;
+}
 
 /// True when the call happens during constant evaluation.
-[[nodiscard]] constexpr bool is_constant_evaluated() noexcept {
-    return __builtin_is_constant_evaluated();
-}
+[[nodiscard]] constexpr bool is_constant_evaluated() noexcept { return __builtin_is_constant_evaluated(); }
 
 }  // namespace vfm::detail

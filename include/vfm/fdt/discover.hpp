@@ -285,7 +285,7 @@ constexpr u32 for_each_memory_region(const tree& t, F&& f) noexcept {
 /// Register region `index` of the first enabled device compatible with any of `compatibles`.
 template <usize N>
 [[nodiscard]] constexpr result<region> device_region(const tree& t, const char* const (&compatibles)[N],
-                                                      u32 index = 0) noexcept {
+                                                     u32 index = 0) noexcept {
     const node n = find_device(t, compatibles, N);
     if (!n) return error::not_found;
     return device_region(t, n, index);
@@ -354,8 +354,8 @@ template <usize N>
         "sifive,pdma0", "sifive,fu540-c000-pdma", "snps,axi-dma-1.01a", "starfive,jh7110-axi-dma",
         "microchip,mpfs-pdma",
         // Ethernet
-        "cdns,macb", "cdns,gem", "sifive,fu540-c000-gem", "sifive,fu740-c000-gem", "microchip,mpfs-macb",
-        "snps,dwmac", "snps,dwmac-5.20", "starfive,jh7110-dwmac", "sophgo,sg2042-dwmac",
+        "cdns,macb", "cdns,gem", "sifive,fu540-c000-gem", "sifive,fu740-c000-gem", "microchip,mpfs-macb", "snps,dwmac",
+        "snps,dwmac-5.20", "starfive,jh7110-dwmac", "sophgo,sg2042-dwmac",
         // SD/MMC
         "snps,dw-mshc", "starfive,jh7110-mmc", "cdns,sd4hc", "microchip,mpfs-sd4hc",
         // USB

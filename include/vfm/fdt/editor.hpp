@@ -36,7 +36,8 @@ public:
     /// Opens the blob at the start of `buffer`; the blob may grow up to
     /// `capacity` bytes (at most 4 GiB - 1, the range of totalsize).
     constexpr editor(u8* buffer, usize capacity) noexcept
-        : m_buffer(buffer), m_capacity(capacity > 0xffffffffu ? 0xffffffffu : static_cast<u32>(capacity)),
+        : m_buffer(buffer),
+          m_capacity(capacity > 0xffffffffu ? 0xffffffffu : static_cast<u32>(capacity)),
           m_tree(buffer, m_capacity) {
         m_error = m_tree.status();
         if (m_error != error::none) return;
@@ -206,7 +207,6 @@ private:
     }
 
 public:
-
     /// Sets property `name` of `n` to the `size` bytes at `value`, replacing
     /// its value if it exists and appending it after `n`'s properties if not.
     /// A new name is added to the strings block unless it is already there.
@@ -363,8 +363,6 @@ private:
         return ~u32{0};
     }
 
-
-
     u8* m_buffer;
     u32 m_capacity;
     tree m_tree;
@@ -412,7 +410,7 @@ private:
 
     // Worst case: a token for each node and property, and every name new.
     const u32 child_node = 8 + static_cast<u32>(detail::align4(detail::length(child_name) + 1));
-    u32 needed = child_node + (12 + 4 * (ac + sc) + 4) + (12 + 7);  // child, reg, no-map
+    u32 needed = child_node + (12 + 4 * (ac + sc) + 4) + (12 + 7);           // child, reg, no-map
     if (!reserved) needed += 24 + (12 + 4 + 15) + (12 + 4 + 12) + (12 + 7);  // node, cells, ranges
     if (e.free_space() < needed) return error::no_space;
 

@@ -72,9 +72,7 @@ template <class T>
     return (u32{p[0]} << 24) | (u32{p[1]} << 16) | (u32{p[2]} << 8) | u32{p[3]};
 }
 
-[[nodiscard]] constexpr u64 load_be64(const u8* p) noexcept {
-    return (u64{load_be32(p)} << 32) | load_be32(p + 4);
-}
+[[nodiscard]] constexpr u64 load_be64(const u8* p) noexcept { return (u64{load_be32(p)} << 32) | load_be32(p + 4); }
 
 constexpr void store_be32(u8* p, u32 value) noexcept {
     p[0] = static_cast<u8>(value >> 24);

@@ -360,8 +360,8 @@ public:
         if (layout.status != error::none) return layout.status;
         if (index >= layout.value.size() / layout.entry_size()) return error::not_found;
         const u8* entry = layout.value.data() + usize{index} * layout.entry_size();
-        return region{read_cells(entry, layout.address_cells), read_cells(entry + 4 * layout.address_cells,
-                                                                           layout.size_cells)};
+        return region{read_cells(entry, layout.address_cells),
+                      read_cells(entry + 4 * layout.address_cells, layout.size_cells)};
     }
 
     /// Translates `address`, in the bus address space of `n`'s parent, to a CPU
@@ -568,9 +568,7 @@ private:
             }
             case static_cast<u32>(token::end_node):
             case static_cast<u32>(token::nop):
-            case static_cast<u32>(token::end):
-                t = {static_cast<token>(tag), off + 4, 0, 0, 0};
-                return error::none;
+            case static_cast<u32>(token::end): t = {static_cast<token>(tag), off + 4, 0, 0, 0}; return error::none;
             case static_cast<u32>(token::prop): {
                 if (m_struct_size - off < 12) return error::bad_length;
                 const u32 len = detail::load_be32(s + off + 4);

@@ -19,8 +19,8 @@ template <u32 MaxHarts>
 class counters {
 public:
     static constexpr const char* name = "counters";
-    static constexpr hook_set hooks = hook::on_fast_trap | hook::on_trap | hook::on_enter_firmware |
-                                      hook::on_enter_os | hook::on_os_trap | hook::on_shutdown;
+    static constexpr hook_set hooks = hook::on_fast_trap | hook::on_trap | hook::on_enter_firmware | hook::on_enter_os |
+                                      hook::on_os_trap | hook::on_shutdown;
     static constexpr unsigned exception_causes = 24;
     static constexpr unsigned interrupt_causes = 16;
 
@@ -29,7 +29,7 @@ public:
         u64 interrupts[interrupt_causes] = {};
         u64 fast = 0;
         u64 firmware = 0;
-        u64 os = 0;             ///< every trap of the OS
+        u64 os = 0;              ///< every trap of the OS
         u64 os_to_firmware = 0;  ///< those that entered the firmware; monitor = os - os_to_firmware
         u64 to_firmware = 0;
         u64 to_os = 0;
@@ -129,14 +129,17 @@ public:
             const hart_counts& c = m_counts[hart];
             const char* paths[] = {"fast", "firmware", "monitor", "to-firmware", "to-os"};
             for (u64 p = 0; p < 5; ++p)
-                engine.print("vfm: exits hart {} path {}: {}\n", hart, paths[p], counter(hart, exception_causes + interrupt_causes + p));
+                engine.print("vfm: exits hart {} path {}: {}\n", hart, paths[p],
+                             counter(hart, exception_causes + interrupt_causes + p));
             if (const virt::hart* h = engine.shared().harts[hart]; h != nullptr && h->pmp_cached)
                 engine.print("vfm: pmp hart {} misses resolved: {} (monitor instructions: {} over {})\n", hart,
                              h->pmp_misses_resolved, h->pmp_miss_instructions, h->pmp_misses_measured);
             for (unsigned e = 0; e < exception_causes; ++e)
-                if (c.exceptions[e] != 0) engine.print("vfm: exits hart {} exception {}: {}\n", hart, e, c.exceptions[e]);
+                if (c.exceptions[e] != 0)
+                    engine.print("vfm: exits hart {} exception {}: {}\n", hart, e, c.exceptions[e]);
             for (unsigned i = 0; i < interrupt_causes; ++i)
-                if (c.interrupts[i] != 0) engine.print("vfm: exits hart {} interrupt {}: {}\n", hart, i, c.interrupts[i]);
+                if (c.interrupts[i] != 0)
+                    engine.print("vfm: exits hart {} interrupt {}: {}\n", hart, i, c.interrupts[i]);
         }
     }
 

@@ -63,10 +63,12 @@ namespace vfm {
 /// A type the monitor can take as a policy: it names itself and declares the
 /// hooks it implements. (Whether the members match the declaration depends on
 /// the monitor's engine type, so monitor<> checks that itself, hook by hook.)
+// clang-format off
 template <class P>
 concept monitor_policy = requires {
     requires detail::same_as<decltype(P::name), const char* const>;
     requires detail::same_as<decltype(P::hooks), const policy::hook_set>;
 };
+// clang-format on
 
 }  // namespace vfm

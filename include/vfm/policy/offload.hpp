@@ -35,8 +35,8 @@ template <u32 MaxHarts, bool TrapTime = false>
 class offload {
 public:
     static constexpr const char* name = "offload";
-    static constexpr hook_set hooks = hook::on_os_trap | hook::on_os_fast_trap | hook::on_monitor_deadline |
-                                      hook::on_request | hook::os_mcounteren;
+    static constexpr hook_set hooks =
+        hook::on_os_trap | hook::on_os_fast_trap | hook::on_monitor_deadline | hook::on_request | hook::os_mcounteren;
     /// A remote sfence.vma over more pages than this flushes everything (as
     /// OpenSBI's default tlb_range_flush_limit does).
     static constexpr u64 range_flush_limit = 64 * 4096;
@@ -60,7 +60,8 @@ public:
         if (cause == riscv::cause_value(riscv::exception::ecall_from_s)) {
             const u64 extension = h.x[17];
             const bool time_call = extension == sbi::eid::time && h.x[16] == sbi::time_fid::set_timer;
-            if ((!time_call && extension != sbi::eid::legacy_set_timer) || (h.csr.mideleg & riscv::mip::stip::mask) == 0)
+            if ((!time_call && extension != sbi::eid::legacy_set_timer) ||
+                (h.csr.mideleg & riscv::mip::stip::mask) == 0)
                 return false;
             const u64 deadline = h.x[10];
             if (h.features.has_sstc && riscv::menvcfg::stce::test(h.csr.menvcfg)) {
@@ -80,7 +81,8 @@ public:
             // csrrs rd, time, x0 (rdtime): the form compilers and the kernel use.
             const u64 bits = hw.template read<riscv::csr::mtval>();
             constexpr u64 rdtime_mask = 0xfff'ff07f;
-            constexpr u64 rdtime_bits = (u64{static_cast<u16>(riscv::csr::time)} << 20) | (2u << 12) | riscv::opcode::system;
+            constexpr u64 rdtime_bits =
+                (u64{static_cast<u16>(riscv::csr::time)} << 20) | (2u << 12) | riscv::opcode::system;
             const unsigned rd = (bits >> 7) & 31;
             if ((bits & rdtime_mask) != rdtime_bits || !virt::hart::saved_on_fast_path(rd)) return false;
             u64 time = 0;
@@ -178,16 +180,22 @@ private:
                 return true;
             case sbi::eid::ipi:
                 if (function != sbi::ipi_fid::send_ipi || !ipi_delegated) return false;
-                sbi_return(engine, send_ipi(engine, h.reg(10), h.reg(11)) ? sbi::error::success
-                                                                          : sbi::error::invalid_param);
+                sbi_return(engine,
+                           send_ipi(engine, h.reg(10), h.reg(11)) ? sbi::error::success : sbi::error::invalid_param);
                 return true;
             case sbi::eid::rfence: return remote_fence(engine, read_sbi_call(h));
             case sbi::eid::base:
                 // The machine's identity, which the firmware reads from the same CSRs.
                 switch (function) {
-                    case sbi::base_fid::get_mvendorid: sbi_return(engine, sbi::error::success, engine.features().mvendorid); return true;
-                    case sbi::base_fid::get_marchid: sbi_return(engine, sbi::error::success, engine.features().marchid); return true;
-                    case sbi::base_fid::get_mimpid: sbi_return(engine, sbi::error::success, engine.features().mimpid); return true;
+                    case sbi::base_fid::get_mvendorid:
+                        sbi_return(engine, sbi::error::success, engine.features().mvendorid);
+                        return true;
+                    case sbi::base_fid::get_marchid:
+                        sbi_return(engine, sbi::error::success, engine.features().marchid);
+                        return true;
+                    case sbi::base_fid::get_mimpid:
+                        sbi_return(engine, sbi::error::success, engine.features().mimpid);
+                        return true;
                     default: return false;
                 }
             default: return false;

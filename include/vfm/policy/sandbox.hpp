@@ -130,8 +130,9 @@ public:
         // Back to where the OS trapped (after the ecall, or at the interrupted
         // instruction): its state returns. Anywhere else (a hart started or
         // resumed through HSM) the OS starts afresh with what the firmware set.
-        const bool returning = saved.valid && (h.pc == saved.pc || ((saved.sbi || saved.user_call) && h.pc == saved.pc + 4) ||
-                                               (saved.kept && (h.pc == saved.pc + 2 || h.pc == saved.pc + 4)));
+        const bool returning =
+            saved.valid && (h.pc == saved.pc || ((saved.sbi || saved.user_call) && h.pc == saved.pc + 4) ||
+                            (saved.kept && (h.pc == saved.pc + 2 || h.pc == saved.pc + 4)));
         if (saved.valid && (saved.kept || saved.user_call) && !returning) {
             answer_kept_exception(engine, saved);
             return;
@@ -244,9 +245,9 @@ private:
         u64 satp = 0;
         u64 scounteren = 0;
         u64 senvcfg = 0;
-        u64 pc = 0;                 ///< where the OS trapped
-        u64 bounce_address = 0;     ///< a console read to copy back: the OS's buffer (physical)
-        u64 bounce_length = 0;      ///< and the size the OS gave (at most the bounce buffer)
+        u64 pc = 0;              ///< where the OS trapped
+        u64 bounce_address = 0;  ///< a console read to copy back: the OS's buffer (physical)
+        u64 bounce_length = 0;   ///< and the size the OS gave (at most the bounce buffer)
         bool bounce_read = false;
         bool sbi = false;
         bool valid = false;
@@ -300,11 +301,10 @@ private:
             if (engine.redirect_to_os(cause, tval)) return;
             why = "redirected it to a virtualized OS";
         }
-        engine.print("vfm: sandbox: hart {}: exception {:#x} of the OS at {:#x}: the firmware {}: stopping\n",
-                     h.hartid, saved.cause, saved.pc, why);
+        engine.print("vfm: sandbox: hart {}: exception {:#x} of the OS at {:#x}: the firmware {}: stopping\n", h.hartid,
+                     saved.cause, saved.pc, why);
         engine.board().exit(sandbox_exit_code);
-        for (;;) {
-        }
+        for (;;) {}
     }
 
     /// Causes a redirected exception may carry besides its own: the
@@ -335,8 +335,7 @@ private:
         if (!detail::atomic_compare_exchange(&m_state, expected, claimed)) {
             wait_for_range();
             wall_off(engine);
-            while (detail::atomic_load(&m_state) != handed_over) {
-            }
+            while (detail::atomic_load(&m_state) != handed_over) {}
             return;
         }
         const virt::hart& h = engine.current();
@@ -363,7 +362,8 @@ private:
             engine.request(other, virt::request::policy);
             asked[other] = true;
         }
-        const u64 timeout = engine.board().read_time() + wall_timeout_seconds * engine.board().layout().timebase_frequency;
+        const u64 timeout =
+            engine.board().read_time() + wall_timeout_seconds * engine.board().layout().timebase_frequency;
         for (u32 other = 0; other < engine.board().hart_count(); ++other) {
             if (!asked[other]) continue;
             while (detail::atomic_load(&m_walled[other]) == 0) {
@@ -371,8 +371,7 @@ private:
                     engine.print("vfm: sandbox: hart {} did not wall itself off from the OS: not starting it\n",
                                  engine.board().hart_id(other));
                     engine.board().exit(sandbox_exit_code);
-                    for (;;) {
-                    }
+                    for (;;) {}
                 }
             }
         }
@@ -390,17 +389,16 @@ private:
     template <class E>
     void refuse_overlap(E& engine, const char* what, u64 address, u64 shown) noexcept {
         if (address < m_os_base || address >= m_os_end) return;
-        engine.print("vfm: sandbox: the firmware's own memory ({} at {:#x}) lies in the OS's range [{:#x}, {:#x}), "
-                     "which the sandbox walls off from the firmware: not starting the OS\n",
-                     what, shown, m_os_base, m_os_end);
+        engine.print(
+            "vfm: sandbox: the firmware's own memory ({} at {:#x}) lies in the OS's range [{:#x}, {:#x}), "
+            "which the sandbox walls off from the firmware: not starting the OS\n",
+            what, shown, m_os_base, m_os_end);
         engine.board().exit(sandbox_exit_code);
-        for (;;) {
-        }
+        for (;;) {}
     }
 
     void wait_for_range() noexcept {
-        while (detail::atomic_load(&m_state) == claimed) {
-        }
+        while (detail::atomic_load(&m_state) == claimed) {}
     }
 
     template <class E>
@@ -427,7 +425,7 @@ private:
     struct image {
         u64 entry = 0;  ///< physical
         u64 base = 0;
-        u64 size = 0;   ///< 0: no header there
+        u64 size = 0;  ///< 0: no header there
     };
 
     template <class E>
@@ -442,7 +440,8 @@ private:
         virt::guest_fault fault;
         const bool read = engine.with_os_memory([&](auto& memory) {
             virt::physical_class klass = virt::physical_class::refused;
-            const virt::guest_translation t = memory.translate(regime, pc, 1, virt::access_kind::fetch, virt::reach::ram, klass);
+            const virt::guest_translation t =
+                memory.translate(regime, pc, 1, virt::access_kind::fetch, virt::reach::ram, klass);
             if (!t.ok) return false;
             out.entry = t.physical;
             out.base = t.physical;
@@ -478,18 +477,19 @@ private:
         if constexpr (Settings::expected_measurement != nullptr) {
             u8 expected[32];
             if (os.size == 0) {
-                engine.print("vfm: sandbox: the OS image at {:#x} has no RISC-V image header to measure: not starting it\n",
-                             os.entry);
+                engine.print(
+                    "vfm: sandbox: the OS image at {:#x} has no RISC-V image header to measure: not starting it\n",
+                    os.entry);
                 engine.board().exit(sandbox_exit_code);
-                for (;;) {
-                }
+                for (;;) {}
             }
             if (!detail::from_hex(Settings::expected_measurement, expected) || !equal(expected, m_measurement)) {
-                engine.print("vfm: sandbox: the OS image (entry {:#x}, {} bytes) measures {}, not the expected {}: not starting it\n",
-                             os.entry, os.size, static_cast<const char*>(text), Settings::expected_measurement);
+                engine.print(
+                    "vfm: sandbox: the OS image (entry {:#x}, {} bytes) measures {}, not the expected {}: not starting "
+                    "it\n",
+                    os.entry, os.size, static_cast<const char*>(text), Settings::expected_measurement);
                 engine.board().exit(sandbox_exit_code);
-                for (;;) {
-                }
+                for (;;) {}
             }
         }
         if constexpr (Settings::verbose)
@@ -569,8 +569,8 @@ private:
             const bool read = h.reg(16) == riscv::sbi::dbcn_fid::console_read;
             virt::guest_fault fault;
             const bool ok = h.reg(12) == 0 && engine.with_os_memory([&](auto& memory) {
-                return memory.check_range(regime, h.reg(11), length, read ? virt::access_kind::store : virt::access_kind::load,
-                                          fault);
+                return memory.check_range(regime, h.reg(11), length,
+                                          read ? virt::access_kind::store : virt::access_kind::load, fault);
             });
             if (ok) return false;
             sbi_return(engine, riscv::sbi::error::invalid_param);
@@ -610,8 +610,9 @@ private:
             const u64 length = saved.x[10] < buffer.size ? saved.x[10] : buffer.size;
             const u64 address = saved.x[11];  // RV64: base_addr_lo holds the whole physical address
             const virt::translation_regime regime = os_physical(os);
-            if (function == riscv::sbi::dbcn_fid::console_write &&
-                !engine.with_os_memory([&](auto& memory) { return memory.copy_from_guest(regime, address, bounce, length, fault); })) {
+            if (function == riscv::sbi::dbcn_fid::console_write && !engine.with_os_memory([&](auto& memory) {
+                    return memory.copy_from_guest(regime, address, bounce, length, fault);
+                })) {
                 h.x[10] = 0;  // the firmware writes nothing the OS could not read itself
             } else {
                 h.x[10] = length;
@@ -626,8 +627,9 @@ private:
             return;
         }
         if (legacy_mask_call(extension)) {
-            if (saved.x[10] == 0 ||
-                !engine.with_os_memory([&](auto& memory) { return memory.copy_from_guest(os, saved.x[10], bounce, 8, fault); })) {
+            if (saved.x[10] == 0 || !engine.with_os_memory([&](auto& memory) {
+                    return memory.copy_from_guest(os, saved.x[10], bounce, 8, fault);
+                })) {
                 for (unsigned i = 0; i < 8; ++i) bounce[i] = 0;
             }
             h.x[10] = saved.x[10] == 0 ? 0 : buffer.base;

@@ -48,16 +48,13 @@ enum class interrupt : u64 {
 /// The mcause value of an exception.
 [[nodiscard]] constexpr u64 cause_value(exception e) noexcept { return static_cast<u64>(e); }
 /// The mcause value of an interrupt (interrupt bit set).
-[[nodiscard]] constexpr u64 cause_value(interrupt i) noexcept {
-    return mcause::interrupt::mask | static_cast<u64>(i);
-}
+[[nodiscard]] constexpr u64 cause_value(interrupt i) noexcept { return mcause::interrupt::mask | static_cast<u64>(i); }
 
 /// Exception causes that medeleg can delegate (priv. spec 3.1.8: ecall from M
 /// cannot be delegated, its bit is read-only zero).
 inline constexpr u64 delegable_exceptions =
-    (u64{1} << 0) | (u64{1} << 1) | (u64{1} << 2) | (u64{1} << 3) | (u64{1} << 4) | (u64{1} << 5) |
-    (u64{1} << 6) | (u64{1} << 7) | (u64{1} << 8) | (u64{1} << 9) | (u64{1} << 12) | (u64{1} << 13) |
-    (u64{1} << 15);
+    (u64{1} << 0) | (u64{1} << 1) | (u64{1} << 2) | (u64{1} << 3) | (u64{1} << 4) | (u64{1} << 5) | (u64{1} << 6) |
+    (u64{1} << 7) | (u64{1} << 8) | (u64{1} << 9) | (u64{1} << 12) | (u64{1} << 13) | (u64{1} << 15);
 /// Additional delegable causes with the H extension (9.4.2: ecall from VS and guest faults).
 inline constexpr u64 delegable_exceptions_h =
     (u64{1} << 10) | (u64{1} << 20) | (u64{1} << 21) | (u64{1} << 22) | (u64{1} << 23);
@@ -65,9 +62,8 @@ inline constexpr u64 delegable_exceptions_h =
 /// The standard priority of interrupts destined for one mode, highest first
 /// (priv. spec 3.1.9: MEI, MSI, MTI, SEI, SSI, STI; H ext. 9.4.3: SGEI, VSEI, VSSI, VSTI; then LCOFI).
 inline constexpr unsigned interrupt_priority[] = {
-    irq::m_external,        irq::m_software,   irq::m_timer,    irq::s_external,
-    irq::s_software,        irq::s_timer,      irq::s_guest_external, irq::vs_external,
-    irq::vs_software,       irq::vs_timer,     irq::counter_overflow,
+    irq::m_external,       irq::m_software,  irq::m_timer,     irq::s_external, irq::s_software,       irq::s_timer,
+    irq::s_guest_external, irq::vs_external, irq::vs_software, irq::vs_timer,   irq::counter_overflow,
 };
 
 }  // namespace vfm::riscv

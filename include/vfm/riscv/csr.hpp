@@ -71,7 +71,8 @@ enum class csr_group : u8 {
 /// The spec's name of a CSR, or "unknown".
 [[nodiscard]] constexpr const char* name(csr number) noexcept {
     switch (number) {
-#define VFM_CSR_NAME(name, number, group) case csr::name: return #name;
+#define VFM_CSR_NAME(name, number, group) \
+    case csr::name: return #name;
         VFM_RISCV_CSR_LIST(VFM_CSR_NAME)
 #undef VFM_CSR_NAME
     }

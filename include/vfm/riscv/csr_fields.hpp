@@ -10,33 +10,33 @@ namespace vfm::riscv {
 
 /// mstatus on RV64 (priv. spec 3.1.6, fig. 3.7; H extension 9.4.1 adds MPV, GVA).
 namespace mstatus {
-using sie = field<1>;        ///< MSTATUS_SIE
-using mie = field<3>;        ///< MSTATUS_MIE
-using spie = field<5>;       ///< MSTATUS_SPIE
-using ube = field<6>;        ///< MSTATUS_UBE
-using mpie = field<7>;       ///< MSTATUS_MPIE
-using spp = field<8>;        ///< MSTATUS_SPP
-using vs = field<10, 9>;     ///< MSTATUS_VS
-using mpp = field<12, 11>;   ///< MSTATUS_MPP
-using fs = field<14, 13>;    ///< MSTATUS_FS
-using xs = field<16, 15>;    ///< MSTATUS_XS
-using mprv = field<17>;      ///< MSTATUS_MPRV
-using sum = field<18>;       ///< MSTATUS_SUM
-using mxr = field<19>;       ///< MSTATUS_MXR
-using tvm = field<20>;       ///< MSTATUS_TVM
-using tw = field<21>;        ///< MSTATUS_TW
-using tsr = field<22>;       ///< MSTATUS_TSR
-using uxl = field<33, 32>;   ///< MSTATUS_UXL
-using sxl = field<35, 34>;   ///< MSTATUS_SXL
-using sbe = field<36>;       ///< MSTATUS_SBE
-using mbe = field<37>;       ///< MSTATUS_MBE
-using gva = field<38>;       ///< MSTATUS_GVA
-using mpv = field<39>;       ///< MSTATUS_MPV
-using sd = field<63>;        ///< MSTATUS_SD
+using sie = field<1>;       ///< MSTATUS_SIE
+using mie = field<3>;       ///< MSTATUS_MIE
+using spie = field<5>;      ///< MSTATUS_SPIE
+using ube = field<6>;       ///< MSTATUS_UBE
+using mpie = field<7>;      ///< MSTATUS_MPIE
+using spp = field<8>;       ///< MSTATUS_SPP
+using vs = field<10, 9>;    ///< MSTATUS_VS
+using mpp = field<12, 11>;  ///< MSTATUS_MPP
+using fs = field<14, 13>;   ///< MSTATUS_FS
+using xs = field<16, 15>;   ///< MSTATUS_XS
+using mprv = field<17>;     ///< MSTATUS_MPRV
+using sum = field<18>;      ///< MSTATUS_SUM
+using mxr = field<19>;      ///< MSTATUS_MXR
+using tvm = field<20>;      ///< MSTATUS_TVM
+using tw = field<21>;       ///< MSTATUS_TW
+using tsr = field<22>;      ///< MSTATUS_TSR
+using uxl = field<33, 32>;  ///< MSTATUS_UXL
+using sxl = field<35, 34>;  ///< MSTATUS_SXL
+using sbe = field<36>;      ///< MSTATUS_SBE
+using mbe = field<37>;      ///< MSTATUS_MBE
+using gva = field<38>;      ///< MSTATUS_GVA
+using mpv = field<39>;      ///< MSTATUS_MPV
+using sd = field<63>;       ///< MSTATUS_SD
 
 /// The bits that sstatus exposes (priv. spec 4.1.1, fig. 4.2).
-inline constexpr u64 sstatus_mask = sie::mask | spie::mask | ube::mask | spp::mask | vs::mask | fs::mask |
-                                    xs::mask | sum::mask | mxr::mask | uxl::mask | sd::mask;
+inline constexpr u64 sstatus_mask = sie::mask | spie::mask | ube::mask | spp::mask | vs::mask | fs::mask | xs::mask |
+                                    sum::mask | mxr::mask | uxl::mask | sd::mask;
 }  // namespace mstatus
 
 /// Extension status values of mstatus.FS, VS and XS (priv. spec 3.1.6.6).
@@ -55,30 +55,30 @@ using mxl = field<63, 62>;
 
 /// Interrupt bits of mip / mie / mideleg (priv. spec 3.1.9, H ext. 9.4.3).
 namespace irq {
-inline constexpr unsigned s_software = 1;     ///< IRQ_S_SOFT
-inline constexpr unsigned vs_software = 2;    ///< IRQ_VS_SOFT
-inline constexpr unsigned m_software = 3;     ///< IRQ_M_SOFT
-inline constexpr unsigned s_timer = 5;        ///< IRQ_S_TIMER
-inline constexpr unsigned vs_timer = 6;       ///< IRQ_VS_TIMER
-inline constexpr unsigned m_timer = 7;        ///< IRQ_M_TIMER
-inline constexpr unsigned s_external = 9;     ///< IRQ_S_EXT
-inline constexpr unsigned vs_external = 10;   ///< IRQ_VS_EXT
-inline constexpr unsigned m_external = 11;    ///< IRQ_M_EXT
+inline constexpr unsigned s_software = 1;         ///< IRQ_S_SOFT
+inline constexpr unsigned vs_software = 2;        ///< IRQ_VS_SOFT
+inline constexpr unsigned m_software = 3;         ///< IRQ_M_SOFT
+inline constexpr unsigned s_timer = 5;            ///< IRQ_S_TIMER
+inline constexpr unsigned vs_timer = 6;           ///< IRQ_VS_TIMER
+inline constexpr unsigned m_timer = 7;            ///< IRQ_M_TIMER
+inline constexpr unsigned s_external = 9;         ///< IRQ_S_EXT
+inline constexpr unsigned vs_external = 10;       ///< IRQ_VS_EXT
+inline constexpr unsigned m_external = 11;        ///< IRQ_M_EXT
 inline constexpr unsigned s_guest_external = 12;  ///< IRQ_S_GEXT
 inline constexpr unsigned counter_overflow = 13;  ///< IRQ_PMU_OVF (Sscofpmf LCOFI)
 }  // namespace irq
 
 namespace mip {
-using ssip = field<irq::s_software>;     ///< MIP_SSIP
-using vssip = field<irq::vs_software>;   ///< MIP_VSSIP
-using msip = field<irq::m_software>;     ///< MIP_MSIP
-using stip = field<irq::s_timer>;        ///< MIP_STIP
-using vstip = field<irq::vs_timer>;      ///< MIP_VSTIP
-using mtip = field<irq::m_timer>;        ///< MIP_MTIP
-using seip = field<irq::s_external>;     ///< MIP_SEIP
-using vseip = field<irq::vs_external>;   ///< MIP_VSEIP
-using meip = field<irq::m_external>;     ///< MIP_MEIP
-using sgeip = field<irq::s_guest_external>;  ///< MIP_SGEIP
+using ssip = field<irq::s_software>;          ///< MIP_SSIP
+using vssip = field<irq::vs_software>;        ///< MIP_VSSIP
+using msip = field<irq::m_software>;          ///< MIP_MSIP
+using stip = field<irq::s_timer>;             ///< MIP_STIP
+using vstip = field<irq::vs_timer>;           ///< MIP_VSTIP
+using mtip = field<irq::m_timer>;             ///< MIP_MTIP
+using seip = field<irq::s_external>;          ///< MIP_SEIP
+using vseip = field<irq::vs_external>;        ///< MIP_VSEIP
+using meip = field<irq::m_external>;          ///< MIP_MEIP
+using sgeip = field<irq::s_guest_external>;   ///< MIP_SGEIP
 using lcofip = field<irq::counter_overflow>;  ///< MIP_LCOFIP
 
 /// Supervisor-level interrupts (delegable in mideleg).

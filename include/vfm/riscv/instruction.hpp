@@ -31,9 +31,7 @@ namespace insn {
 [[nodiscard]] constexpr u8 rs2(u32 i) noexcept { return static_cast<u8>((i >> 20) & 0x1f); }
 [[nodiscard]] constexpr u32 funct7(u32 i) noexcept { return i >> 25; }
 [[nodiscard]] constexpr u16 csr(u32 i) noexcept { return static_cast<u16>(i >> 20); }
-[[nodiscard]] constexpr i64 i_immediate(u32 i) noexcept {
-    return static_cast<i64>(bits::sign_extend(i >> 20, 12));
-}
+[[nodiscard]] constexpr i64 i_immediate(u32 i) noexcept { return static_cast<i64>(bits::sign_extend(i >> 20, 12)); }
 [[nodiscard]] constexpr i64 s_immediate(u32 i) noexcept {
     return static_cast<i64>(bits::sign_extend(((i >> 25) << 5) | ((i >> 7) & 0x1f), 12));
 }
@@ -59,11 +57,11 @@ enum class system_op : u8 {
     sfence_vma,
     hfence_vvma,
     hfence_gvma,
-    sinval_vma,       ///< Svinval
-    hinval_vvma,      ///< Svinval with H
-    hinval_gvma,      ///< Svinval with H
-    sfence_w_inval,   ///< Svinval
-    sfence_inval_ir,  ///< Svinval
+    sinval_vma,        ///< Svinval
+    hinval_vvma,       ///< Svinval with H
+    hinval_gvma,       ///< Svinval with H
+    sfence_w_inval,    ///< Svinval
+    sfence_inval_ir,   ///< Svinval
     hypervisor_load,   ///< HLV.*, HLVX.* (H extension)
     hypervisor_store,  ///< HSV.* (H extension)
 };
@@ -241,6 +239,8 @@ namespace detail_decode {
             default: return false;
         }
     }
+    // A table of the compressed encodings, one line each:
+    // clang-format off
     i &= 0xffff;
     out.length = 2;
     const u32 quadrant = i & 3;
@@ -266,7 +266,7 @@ namespace detail_decode {
                 const u32 b5 = cbits(i, 5, 5);
                 switch (sub) {
                     case 0: out.width = 1; out.offset = (b5 << 1) | b6; return true;  // c.lbu
-                    case 1: out.width = 2; out.sign_extend = b6 != 0; out.offset = b5 << 1; return true;  // c.lhu / c.lh
+                    case 1: out.width = 2; out.sign_extend = b6 != 0; out.offset = b5 << 1; return true;  // c.lh(u)
                     case 2: out.is_store = true; out.width = 1; out.offset = (b5 << 1) | b6; return true;  // c.sb
                     case 3:
                         if (b6 != 0) return false;
@@ -312,6 +312,7 @@ namespace detail_decode {
         }
     }
     return false;
+    // clang-format on
 }
 
 /// An LR, SC or AMO (unpriv. spec 8.2-8.4, RV64A).
@@ -321,8 +322,8 @@ struct atomic_access {
     u8 funct5 = 0;  ///< the AMO's operation (the values of vfm::amo_op)
     u8 width = 0;   ///< 4 (.w) or 8 (.d)
     u8 rd = 0;
-    u8 rs1 = 0;     ///< the address
-    u8 rs2 = 0;     ///< the operand (SC: the value)
+    u8 rs1 = 0;  ///< the address
+    u8 rs2 = 0;  ///< the operand (SC: the value)
     bool aq = false;
     bool rl = false;
 };
@@ -342,13 +343,17 @@ struct atomic_access {
     out.rs1 = insn::rs1(i);
     out.rs2 = insn::rs2(i);
     switch (out.funct5) {
-        case 0x02:
-            out.op = atomic_access::kind::load_reserved;
-            return out.rs2 == 0;
+        case 0x02: out.op = atomic_access::kind::load_reserved; return out.rs2 == 0;
         case 0x03: out.op = atomic_access::kind::store_conditional; return true;
-        case 0x00: case 0x01: case 0x04: case 0x08: case 0x0c: case 0x10: case 0x14: case 0x18: case 0x1c:
-            out.op = atomic_access::kind::amo;
-            return true;
+        case 0x00:
+        case 0x01:
+        case 0x04:
+        case 0x08:
+        case 0x0c:
+        case 0x10:
+        case 0x14:
+        case 0x18:
+        case 0x1c: out.op = atomic_access::kind::amo; return true;
         default: return false;
     }
 }

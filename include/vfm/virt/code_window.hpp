@@ -50,7 +50,7 @@ inline void set_firmware_code_window(hart& h, const memory_layout& layout) noexc
 /// HLV/HSV). False otherwise: the engine then reads it on the full guarded path.
 template <arch Arch>
 [[nodiscard, gnu::always_inline]] inline bool firmware_instruction_in_ram(Arch& hw, const hart& h, u64 pc,
-                                                                         u32& bits) noexcept {
+                                                                          u32& bits) noexcept {
     if (!instruction_in_code_window(h, pc)) return false;
     const u8* code = hw.physical(pc, 4);
     if (code == nullptr) return false;
@@ -67,7 +67,7 @@ template <arch Arch>
 /// as firmware_instruction_in_ram does (false where that one is false).
 template <arch Arch>
 [[nodiscard, gnu::always_inline]] inline bool firmware_instruction_is(Arch& hw, const hart& h, u64 pc,
-                                                                     u32 expected) noexcept {
+                                                                      u32 expected) noexcept {
     u32 bits = 0;
     return firmware_instruction_in_ram(hw, h, pc, bits) && bits == expected;
 }

@@ -45,16 +45,33 @@ namespace detail_constrained {
     switch (funct3) {
         case 0: out = alternate ? a - b : a + b; break;
         case 1: out = word ? static_cast<u64>(static_cast<u32>(a) << shift) : a << shift; break;
-        case 2: if (word) return false; out = static_cast<i64>(a) < static_cast<i64>(b) ? 1 : 0; break;
-        case 3: if (word) return false; out = a < b ? 1 : 0; break;
-        case 4: if (word) return false; out = a ^ b; break;
-        case 5:
-            if (word) out = alternate ? static_cast<u64>(static_cast<i64>(static_cast<i32>(a)) >> shift)
-                                      : static_cast<u64>(static_cast<u32>(a) >> shift);
-            else out = alternate ? static_cast<u64>(static_cast<i64>(a) >> shift) : a >> shift;
+        case 2:
+            if (word) return false;
+            out = static_cast<i64>(a) < static_cast<i64>(b) ? 1 : 0;
             break;
-        case 6: if (word) return false; out = a | b; break;
-        case 7: if (word) return false; out = a & b; break;
+        case 3:
+            if (word) return false;
+            out = a < b ? 1 : 0;
+            break;
+        case 4:
+            if (word) return false;
+            out = a ^ b;
+            break;
+        case 5:
+            if (word)
+                out = alternate ? static_cast<u64>(static_cast<i64>(static_cast<i32>(a)) >> shift)
+                                : static_cast<u64>(static_cast<u32>(a) >> shift);
+            else
+                out = alternate ? static_cast<u64>(static_cast<i64>(a) >> shift) : a >> shift;
+            break;
+        case 6:
+            if (word) return false;
+            out = a | b;
+            break;
+        case 7:
+            if (word) return false;
+            out = a & b;
+            break;
         default: return false;
     }
     if (word) out = sext(out & 0xffff'ffffu, 32);
@@ -112,7 +129,8 @@ namespace detail_constrained {
                     if (high != 0 && !alternate) return out;
                     if (f3 == 1 && alternate) return out;
                 }
-                if (!alu(f3, alternate && f3 == 5, h.reg(rs1), f3 == 1 || f3 == 5 ? field(bits, 25, 20) : imm, word, value))
+                if (!alu(f3, alternate && f3 == 5, h.reg(rs1), f3 == 1 || f3 == 5 ? field(bits, 25, 20) : imm, word,
+                         value))
                     return out;
                 h.set_reg(rd, value);
                 return done(pc + 4);
@@ -160,7 +178,7 @@ namespace detail_constrained {
     switch (c & 3) {
         case 0:
             if (f3 != 0 || c == 0) return out;  // loads and stores; the all-zero halfword is illegal
-            {   // C.ADDI4SPN: nzuimm[5:4|9:6|2|3] = [12:11|10:7|6|5]
+            {                                   // C.ADDI4SPN: nzuimm[5:4|9:6|2|3] = [12:11|10:7|6|5]
                 const u64 imm = (field(c, 12, 11) << 4) | (field(c, 10, 7) << 6) | (bit(c, 6) << 2) | (bit(c, 5) << 3);
                 if (imm == 0) return out;
                 h.set_reg(static_cast<u8>(8 + field(c, 4, 2)), h.reg(2) + imm);
@@ -169,7 +187,7 @@ namespace detail_constrained {
         case 1:
             switch (f3) {
                 case 0: h.set_reg(rd, h.reg(rd) + imm6); return done(pc + 2);  // C.ADDI (C.NOP)
-                case 1:                                                          // C.ADDIW
+                case 1:                                                        // C.ADDIW
                     if (rd == 0) return out;
                     h.set_reg(rd, sext((h.reg(rd) + imm6) & 0xffff'ffffu, 32));
                     return done(pc + 2);
@@ -190,9 +208,11 @@ namespace detail_constrained {
                     const u64 a = h.reg(rd_short);
                     const u64 shamt = (bit(c, 12) << 5) | field(c, 6, 2);
                     switch (field(c, 11, 10)) {
-                        case 0: h.set_reg(rd_short, a >> shamt); return done(pc + 2);                                    // C.SRLI
-                        case 1: h.set_reg(rd_short, static_cast<u64>(static_cast<i64>(a) >> shamt)); return done(pc + 2);  // C.SRAI
-                        case 2: h.set_reg(rd_short, a & imm6); return done(pc + 2);                                      // C.ANDI
+                        case 0: h.set_reg(rd_short, a >> shamt); return done(pc + 2);  // C.SRLI
+                        case 1:
+                            h.set_reg(rd_short, static_cast<u64>(static_cast<i64>(a) >> shamt));
+                            return done(pc + 2);                                     // C.SRAI
+                        case 2: h.set_reg(rd_short, a & imm6); return done(pc + 2);  // C.ANDI
                         default: {
                             const u64 b = h.reg(static_cast<u8>(8 + field(c, 4, 2)));
                             const u64 op = field(c, 6, 5);
@@ -210,10 +230,10 @@ namespace detail_constrained {
                     }
                 }
                 case 5: {  // C.J: offset[11|4|9:8|10|6|7|3:1|5] = [12|11|10:9|8|7|6|5:3|2]
-                    const u64 offset = sext((bit(c, 12) << 11) | (bit(c, 11) << 4) | (field(c, 10, 9) << 8) |
-                                                (bit(c, 8) << 10) | (bit(c, 7) << 6) | (bit(c, 6) << 7) |
-                                                (field(c, 5, 3) << 1) | (bit(c, 2) << 5),
-                                            12);
+                    const u64 offset =
+                        sext((bit(c, 12) << 11) | (bit(c, 11) << 4) | (field(c, 10, 9) << 8) | (bit(c, 8) << 10) |
+                                 (bit(c, 7) << 6) | (bit(c, 6) << 7) | (field(c, 5, 3) << 1) | (bit(c, 2) << 5),
+                             12);
                     return forward(offset, true, 2);
                 }
                 default: {  // C.BEQZ, C.BNEZ: offset[8|4:3|7:6|2:1|5] = [12|11:10|6:5|4:3|2]

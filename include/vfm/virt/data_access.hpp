@@ -18,10 +18,10 @@ struct data_access {
     bool is_float = false;
     bool sign_extend = false;
     u8 width = 0;
-    u8 length = 4;       ///< instruction length
-    u8 base_reg = 0;     ///< rs1
-    u8 data_reg = 0;     ///< a load's rd or a store's rs2 (an f register when is_float); AMO/SC: rs2
-    u8 result_reg = 0;   ///< AMO, LR, SC: rd
+    u8 length = 4;      ///< instruction length
+    u8 base_reg = 0;    ///< rs1
+    u8 data_reg = 0;    ///< a load's rd or a store's rs2 (an f register when is_float); AMO/SC: rs2
+    u8 result_reg = 0;  ///< AMO, LR, SC: rd
     amo_op amo = amo_op::swap;
     i64 offset = 0;
 

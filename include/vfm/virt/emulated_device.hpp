@@ -19,6 +19,7 @@ namespace vfm::virt {
 /// `atomics`: whether AMOs, LR and SC reach it (naturally aligned, as a read
 /// then a write, SC with a reservation on the value read); `floats`: whether
 /// FP loads and stores do. Everything else is an access fault.
+// clang-format off
 template <class D, class Engine>
 concept emulated_device = requires(Engine& engine, u64 address, unsigned width, u64& value, u64 written) {
     { D::contains(engine, address, width) } -> detail::same_as<bool>;
@@ -27,6 +28,7 @@ concept emulated_device = requires(Engine& engine, u64 address, unsigned width, 
     { D::atomics } -> detail::same_as<const bool&>;
     { D::floats } -> detail::same_as<const bool&>;
 };
+// clang-format on
 
 /// The devices an engine emulates, in the order they are asked
 /// (virt/engine/devices.hpp holds the list).

@@ -73,9 +73,11 @@ public:
     /// in the physical registers): handle_trap then returns false, having
     /// changed nothing, as soon as it needs another one, and the backend calls
     /// it again with every register saved.
+    // clang-format off
     engine(Arch& hw, Hooks& hooks, hart& h, bool all_registers = true) noexcept
         requires engine_hooks<Hooks, engine, Platform, shared_type>
         : m_hw(hw), m_hooks(hooks), m_h(h), m_all_registers(all_registers) {}
+    // clang-format on
 
     // ---- services for the monitor and its policies ----------------------------------------
 
@@ -441,8 +443,7 @@ private:
     /// What a CSR write changed that needs more than storing the value.
     enum class csr_effect : u8 { none, interrupts, pmp, interrupts_and_pmp };
     bool emulate_csr(const riscv::system_instruction& si) noexcept;
-    bool csr_access(u16 number, csr_op_kind kind, u64 operand, bool write, u64& old_value,
-                    csr_effect& effect) noexcept;
+    bool csr_access(u16 number, csr_op_kind kind, u64 operand, bool write, u64& old_value, csr_effect& effect) noexcept;
     [[nodiscard]] u64 supervisor_interrupt_view() const noexcept;
     csr_effect write_mstatus(u64 value, u64 physical) noexcept;
     bool mip_access(csr_op_kind kind, u64 operand, bool write, u64& old_value, csr_effect& effect) noexcept;
@@ -509,7 +510,9 @@ private:
     /// in U-mode: VS-level ones and SGEI are delegated to HS by hardware (H ext. 9.4.3).
     static constexpr u64 hypervisor_interrupts = riscv::mip::virtual_supervisor | riscv::mip::sgeip::mask;
 
-    [[nodiscard]] static constexpr u64 mpv_mask() noexcept { return riscv::mstatus::mpv::mask | riscv::mstatus::gva::mask; }
+    [[nodiscard]] static constexpr u64 mpv_mask() noexcept {
+        return riscv::mstatus::mpv::mask | riscv::mstatus::gva::mask;
+    }
 
     [[nodiscard, gnu::always_inline]] bool virtual_mtip() noexcept;
     [[nodiscard]] u64 virtual_mip_from(u64 physical) noexcept;

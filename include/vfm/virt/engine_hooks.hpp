@@ -16,6 +16,7 @@ namespace vfm::virt {
 /// parameter: the monitor names `engine<..., monitor, ...>` inside its own
 /// class, where the monitor is still incomplete and no member could be
 /// checked; every engine is built where the monitor is complete.
+// clang-format off
 template <class Hooks, class Engine, class Platform, class Shared>
 concept engine_hooks = requires(Hooks& hooks, Engine& engine, u64 cause, u64 value, const char* why) {
     { hooks.board() } noexcept -> detail::same_as<Platform&>;
@@ -33,5 +34,6 @@ concept engine_hooks = requires(Hooks& hooks, Engine& engine, u64 cause, u64 val
     /// [[noreturn]]: prints why and stops the machine.
     { hooks.on_fatal(engine, why, cause, value) } noexcept -> detail::same_as<void>;
 };
+// clang-format on
 
 }  // namespace vfm::virt

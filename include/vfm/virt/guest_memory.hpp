@@ -87,10 +87,10 @@ struct translation_regime {
     bool mxr = false;          ///< MXR for the first stage (mstatus.MXR; vsstatus.MXR or mstatus.MXR when virtualized)
     bool mxr_g = false;        ///< MXR for the G-stage (mstatus.MXR, H ext. 9.5)
     bool execute_for_read = false;  ///< HLVX: a read needs execute permission, not read permission (H ext. 9.3.1)
-    bool update_ad = true;     ///< the hart sets A and D itself instead of raising a page fault (Svadu vs Svade)
-    bool pbmt = false;         ///< Svpbmt for the first stage (menvcfg.PBMTE; henvcfg.PBMTE when virtualized)
-    bool pbmt_g = false;       ///< Svpbmt for the G-stage (menvcfg.PBMTE)
-    bool napot = false;        ///< Svnapot
+    bool update_ad = true;          ///< the hart sets A and D itself instead of raising a page fault (Svadu vs Svade)
+    bool pbmt = false;              ///< Svpbmt for the first stage (menvcfg.PBMTE; henvcfg.PBMTE when virtualized)
+    bool pbmt_g = false;            ///< Svpbmt for the G-stage (menvcfg.PBMTE)
+    bool napot = false;             ///< Svnapot
 };
 
 /// The exception an access raised, as the hart reports it (priv. spec 3.1.16,
@@ -122,8 +122,7 @@ enum class physical_class : u8 {
 [[nodiscard]] constexpr physical_class classify_physical(const memory_layout& m, u64 address, u64 size,
                                                          bool shutdown_emulated) noexcept {
     if (size == 0 || address + size < address) return physical_class::refused;
-    if (overlaps(m.monitor, address, size) || overlaps(m.shared_buffer, address, size))
-        return physical_class::refused;
+    if (overlaps(m.monitor, address, size) || overlaps(m.shared_buffer, address, size)) return physical_class::refused;
     for (u32 i = 0; i < m.bus_master_count && i < memory_layout::max_bus_masters; ++i)
         if (overlaps(m.bus_masters[i], address, size)) return physical_class::refused;
     if (overlaps(m.emulated_devices, address, size))
@@ -331,7 +330,9 @@ private:
     step g_stage_once(u64 gpa, access_kind kind, bool implicit, u64& out) noexcept {
         using namespace detail_walk;
         const u64 cause = guest_page_fault_cause(m_kind);
-        const u64 tinst = !implicit ? 0 : kind == access_kind::store ? pseudoinstruction_pte_write : pseudoinstruction_pte_read;
+        const u64 tinst = !implicit                    ? 0
+                          : kind == access_kind::store ? pseudoinstruction_pte_write
+                                                       : pseudoinstruction_pte_read;
         auto guest_fault = [&] {
             (void)fail(cause, gpa >> 2, tinst);
             return step::faulted;
@@ -426,7 +427,6 @@ private:
     guest_translation m_result;
 };
 
-
 /// What an access made for a guest may reach besides RAM.
 namespace reach {
 inline constexpr u8 ram = 0;
@@ -461,7 +461,10 @@ public:
     enum class side : u8 { firmware, os };
 
     guest_memory(Arch& hw, const memory_layout& layout, const hart& h, side who, bool shutdown_emulated) noexcept
-        : m_hw(hw), m_layout(layout), m_hart(h), m_firmware_side(who == side::firmware),
+        : m_hw(hw),
+          m_layout(layout),
+          m_hart(h),
+          m_firmware_side(who == side::firmware),
           m_shutdown_emulated(shutdown_emulated) {
         if (h.features.has_s) {
             m_saved_satp = m_hw.template read<riscv::csr::satp>();
@@ -531,7 +534,8 @@ public:
         const guest_translation t = translate(regime, address, width, access_kind::store, reachable, klass);
         if (!t.ok) return fault(out, t.fault);
         if (klass == physical_class::device) return device(out, t.physical);
-        if (!pmp_ready(t.physical, width, access_kind::store)) return fault(out, access_fault(regime, address, access_kind::store));
+        if (!pmp_ready(t.physical, width, access_kind::store))
+            return fault(out, access_fault(regime, address, access_kind::store));
         const access_result r = m_hw.amo(how(regime), t.physical, width, op, operand);
         if (!r.ok) return fault(out, access_fault(regime, address, access_kind::store));
         out.result = guest_access::status::done;
@@ -548,7 +552,8 @@ public:
         if (!aligned_atomic(regime, address, width, access_kind::store, out)) return out;
         const guest_translation t = translate(regime, address, width, access_kind::store, reach::ram, klass);
         if (!t.ok) return fault(out, t.fault);
-        if (!pmp_ready(t.physical, width, access_kind::store)) return fault(out, access_fault(regime, address, access_kind::store));
+        if (!pmp_ready(t.physical, width, access_kind::store))
+            return fault(out, access_fault(regime, address, access_kind::store));
         const access_result r = m_hw.compare_exchange(how(regime), t.physical, width, expected, desired);
         if (!r.ok) return fault(out, access_fault(regime, address, access_kind::store));
         out.result = guest_access::status::done;
@@ -565,7 +570,8 @@ public:
         if (!aligned_atomic(regime, address, width, access_kind::load, out)) return out;
         const guest_translation t = translate(regime, address, width, access_kind::load, reach::ram, klass);
         if (!t.ok) return fault(out, t.fault);
-        if (!pmp_ready(t.physical, width, access_kind::load)) return fault(out, access_fault(regime, address, access_kind::load));
+        if (!pmp_ready(t.physical, width, access_kind::load))
+            return fault(out, access_fault(regime, address, access_kind::load));
         const access_result r = m_hw.load(how(regime), t.physical, width);
         if (!r.ok) return fault(out, access_fault(regime, address, access_kind::load));
         out.result = guest_access::status::done;
@@ -608,13 +614,15 @@ public:
         return copy(regime, address, access_kind::load, to, nullptr, length, f);
     }
     /// Copies the monitor's `from` to the guest's memory at `address` (as copy_from_guest).
-    bool copy_to_guest(const translation_regime& regime, u64 address, const u8* from, u64 length, guest_fault& f) noexcept {
+    bool copy_to_guest(const translation_regime& regime, u64 address, const u8* from, u64 length,
+                       guest_fault& f) noexcept {
         return copy(regime, address, access_kind::store, nullptr, from, length, f);
     }
 
     /// Whether every byte of `[address, address + length)` may be accessed
     /// (`kind`) in `regime`: translation and guard only, nothing accessed.
-    bool check_range(const translation_regime& regime, u64 address, u64 length, access_kind kind, guest_fault& f) noexcept {
+    bool check_range(const translation_regime& regime, u64 address, u64 length, access_kind kind,
+                     guest_fault& f) noexcept {
         return copy(regime, address, kind, nullptr, nullptr, length, f);
     }
 
@@ -632,7 +640,8 @@ public:
             shared_fetch ? physical_class::ram : classify_physical(m_layout, physical, size, m_shutdown_emulated);
         if (klass == physical_class::refused || klass == physical_class::device) return klass;
         const u8 needed = kind == access_kind::load ? pmp_r : kind == access_kind::store ? pmp_w : pmp_x;
-        if (monitor_entries_refuse(m_hart.pmp, m_firmware_side, m_hart.features.pmp_granularity, physical, size, needed))
+        if (monitor_entries_refuse(m_hart.pmp, m_firmware_side, m_hart.features.pmp_granularity, physical, size,
+                                   needed))
             return physical_class::refused;
         return klass;
     }
@@ -643,14 +652,16 @@ private:
     struct pte_port {
         guest_memory& memory;
         bool read_pte(u64 physical, u64& value) noexcept {
-            if ((physical & 7) != 0 || memory.classify(physical, 8, access_kind::load) != physical_class::ram) return false;
+            if ((physical & 7) != 0 || memory.classify(physical, 8, access_kind::load) != physical_class::ram)
+                return false;
             if (!memory.pmp_ready(physical, 8, access_kind::load)) return false;
             const access_result r = memory.m_hw.load(supervisor(), physical, 8);
             value = r.value;
             return r.ok;
         }
         bool update_pte(u64 physical, u64 expected, u64 desired, u64& old) noexcept {
-            if ((physical & 7) != 0 || memory.classify(physical, 8, access_kind::store) != physical_class::ram) return false;
+            if ((physical & 7) != 0 || memory.classify(physical, 8, access_kind::store) != physical_class::ram)
+                return false;
             if (!memory.pmp_ready(physical, 8, access_kind::store)) return false;
             const access_result r = memory.m_hw.compare_exchange(supervisor(), physical, 8, expected, desired);
             old = r.value;
@@ -778,16 +789,17 @@ private:
         for (unsigned piece = 0; piece < 2 && sizes[piece] != 0; ++piece) {
             const u64 size = sizes[piece];
             const u64 va = address + done;
-            const bool natural = (size == 1 || size == 2 || size == 4 || size == 8) && (physical[piece] & (size - 1)) == 0;
+            const bool natural =
+                (size == 1 || size == 2 || size == 4 || size == 8) && (physical[piece] & (size - 1)) == 0;
             const unsigned step = natural ? static_cast<unsigned>(size) : 1;
             for (u64 i = 0; i < size; i += step) {
                 if (!pmp_ready(physical[piece] + i, step, kind)) return fault(out, access_fault(regime, va + i, kind));
                 const u64 shift = 8 * (done + i);
                 const u64 part = shift >= 64 ? 0 : value >> shift;
-                const access_result r =
-                    kind == access_kind::store
-                        ? m_hw.store(how(regime), physical[piece] + i, step, step == 8 ? part : part & ((u64{1} << (8 * step)) - 1))
-                        : m_hw.load(how(regime), physical[piece] + i, step);
+                const access_result r = kind == access_kind::store
+                                            ? m_hw.store(how(regime), physical[piece] + i, step,
+                                                         step == 8 ? part : part & ((u64{1} << (8 * step)) - 1))
+                                            : m_hw.load(how(regime), physical[piece] + i, step);
                 if (!r.ok) return fault(out, access_fault(regime, va + i, kind));
                 if (kind == access_kind::load) loaded |= r.value << shift;
             }

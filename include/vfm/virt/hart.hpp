@@ -29,9 +29,9 @@ struct hart_features {
     u64 mideleg_writable = 0;      ///< bits the hart lets mideleg hold (writable ones)
     u64 mideleg_forced = 0;        ///< read-only one bits of mideleg (VS interrupts with H)
     u64 mie_writable = 0;
-    u64 mip_writable = 0;          ///< bits M-mode software may write in mip
+    u64 mip_writable = 0;  ///< bits M-mode software may write in mip
     u64 menvcfg_writable = 0;
-    u64 hpm_counters = 0;          ///< bit n set when mhpmcounter n exists (3..31)
+    u64 hpm_counters = 0;  ///< bit n set when mhpmcounter n exists (3..31)
     bool has_s = false;
     bool has_paging = false;  ///< satp takes Sv39: an MMU (the device tree's mmu-type)
     bool has_u = false;
@@ -41,19 +41,19 @@ struct hart_features {
     bool has_mcountinhibit = false;
     bool has_sstc = false;
     bool has_sscofpmf = false;
-    bool has_time_csr = false;     ///< `time` readable from M-mode
-    bool has_mtval2 = false;       ///< mtval2 / mtinst (H extension)
+    bool has_time_csr = false;  ///< `time` readable from M-mode
+    bool has_mtval2 = false;    ///< mtval2 / mtinst (H extension)
     bool has_senvcfg = false;
     /// The hart sets a PTE's A and D bits itself (as QEMU does; Svadu) rather
     /// than raising a page fault (Svade): found by a translated access at boot.
     bool updates_accessed_dirty = true;
-    bool has_svnapot = false;      ///< Svnapot (the board says so; no CSR shows it)
+    bool has_svnapot = false;  ///< Svnapot (the board says so; no CSR shows it)
     /// Sdtrig (virt/triggers.hpp): the triggers the firmware may select (0:
     /// none, tselect and the tdata CSRs stay illegal), and per tdata1 type the
     /// privilege bits (riscv::trigger::mode) the hart lets a trigger hold.
     u8 trigger_count = 0;
     bool has_tinfo = false;
-    u16 trigger_types = 0;         ///< bit t: the hart's triggers take type t
+    u16 trigger_types = 0;  ///< bit t: the hart's triggers take type t
     u8 trigger_modes[16] = {};
 };
 
@@ -68,9 +68,9 @@ enum class world : u8 {
 /// (the firmware's accesses are performed on them), except `satp`, which
 /// must be Bare while the firmware runs (docs/virtual-hart.md).
 struct virtual_csrs {
-    u64 mstatus = 0;     ///< M-level fields only; S-level fields live in the physical mstatus
+    u64 mstatus = 0;  ///< M-level fields only; S-level fields live in the physical mstatus
     u64 medeleg = 0;
-    u64 mideleg = 0;     ///< writable bits only; forced bits are added on read
+    u64 mideleg = 0;  ///< writable bits only; forced bits are added on read
     u64 mie = 0;
     u64 mtvec = 0;
     u64 mscratch = 0;
@@ -81,7 +81,7 @@ struct virtual_csrs {
     u64 mtinst = 0;
     u64 mcounteren = 0;
     u64 menvcfg = 0;
-    u64 satp = 0;        ///< the OS's satp while the firmware runs
+    u64 satp = 0;  ///< the OS's satp while the firmware runs
     u8 pmpcfg[riscv::pmp::max_entries] = {};
     u64 pmpaddr[riscv::pmp::max_entries] = {};
 };
@@ -143,10 +143,10 @@ struct hart {
     /// Constants of a backend's trap vector, here so that it loads each in one
     /// instruction instead of building it in up to four (set by the backend;
     /// 0 unless it uses them).
-    u32 vector_csr_read_mask = 0;  ///< opcode, funct3, rs1 of `csrrs rd, csr, x0`
-    u32 vector_csr_read_bits = 0;  ///< and their values
-    u64 vector_mstatus_virtual = 0;             ///< rules::mstatus_virtual_fields
-    u64 vector_mstatus_physical_writable = 0;   ///< rules::mstatus_physical_writable
+    u32 vector_csr_read_mask = 0;              ///< opcode, funct3, rs1 of `csrrs rd, csr, x0`
+    u32 vector_csr_read_bits = 0;              ///< and their values
+    u64 vector_mstatus_virtual = 0;            ///< rules::mstatus_virtual_fields
+    u64 vector_mstatus_physical_writable = 0;  ///< rules::mstatus_physical_writable
 
     virtual_csrs csr;
     /// The firmware's counters (pinned for the trap vector: VFM_CTX_COUNTERS).

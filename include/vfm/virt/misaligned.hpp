@@ -88,8 +88,8 @@ template <class Memory>
     if (!riscv::decode_memory_access(instruction, m) || m.is_float) return out;
     if (h.reg(m.base_reg) + static_cast<u64>(m.offset) != address) return out;
 
-    const guest_access r = m.is_store ? memory.store(regime, address, m.width, h.reg(m.data_reg))
-                                      : memory.load(regime, address, m.width);
+    const guest_access r =
+        m.is_store ? memory.store(regime, address, m.width, h.reg(m.data_reg)) : memory.load(regime, address, m.width);
     if (r.result == guest_access::status::fault) return fault(r.fault);
     if (!r.done()) return out;
 

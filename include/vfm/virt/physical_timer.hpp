@@ -36,7 +36,7 @@ struct physical_timer_setting {
 /// when one of them counts: the monitor's deadline of all ones means none.
 template <u32 MaxHarts>
 [[nodiscard, gnu::always_inline]] inline physical_timer_setting physical_timer_for(const shared_state<MaxHarts>& shared,
-                                                                                  const hart& h) noexcept {
+                                                                                   const hart& h) noexcept {
     physical_timer_setting t{h.monitor_deadline, h.monitor_deadline != ~u64{0}};
     const bool firmware_takes = h.world == world::os || riscv::mstatus::mie::test(h.csr.mstatus);
     if ((h.csr.mie & riscv::mip::mtip::mask) != 0 && firmware_takes) {

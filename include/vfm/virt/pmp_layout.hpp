@@ -518,8 +518,8 @@ constexpr void plan_cache(const pmp_layout& layout, const pmp_cache& cache, pmp_
 /// entry matching any byte decides and must cover all of them; with no match
 /// the access fails, as it does once any entry is implemented.
 template <class CfgOf, class AddrOf>
-[[nodiscard]] constexpr bool pmp_allows_entries(CfgOf cfg_of, AddrOf addr_of, unsigned count, unsigned g,
-                                                u64 address, u64 size, u8 needed) noexcept {
+[[nodiscard]] constexpr bool pmp_allows_entries(CfgOf cfg_of, AddrOf addr_of, unsigned count, unsigned g, u64 address,
+                                                u64 size, u8 needed) noexcept {
     u64 previous = 0;
     for (unsigned i = 0; i < count; ++i) {
         const u8 cfg = cfg_of(i);
@@ -538,8 +538,8 @@ template <class CfgOf, class AddrOf>
 /// pmp_allows_entries over arrays of configuration bytes and address registers.
 [[nodiscard]] constexpr bool pmp_allows(const u8* cfg, const u64* addr, unsigned count, unsigned g, u64 address,
                                         u64 size, u8 needed) noexcept {
-    return pmp_allows_entries([cfg](unsigned i) { return cfg[i]; }, [addr](unsigned i) { return addr[i]; }, count,
-                              g, address, size, needed);
+    return pmp_allows_entries([cfg](unsigned i) { return cfg[i]; }, [addr](unsigned i) { return addr[i]; }, count, g,
+                              address, size, needed);
 }
 
 }  // namespace vfm::virt

@@ -29,7 +29,8 @@ struct clint {
     }
 
     template <class Engine>
-    [[nodiscard, gnu::always_inline]] static bool read(Engine& engine, u64 address, unsigned width, u64& value) noexcept {
+    [[nodiscard, gnu::always_inline]] static bool read(Engine& engine, u64 address, unsigned width,
+                                                       u64& value) noexcept {
         const bool mswi = is_mswi(engine, address, width);
         if (!accepts(width, mswi)) return false;
         value = clint_read(engine, address, width, mswi);
@@ -37,7 +38,8 @@ struct clint {
     }
 
     template <class Engine>
-    [[nodiscard, gnu::always_inline]] static bool write(Engine& engine, u64 address, unsigned width, u64 value) noexcept {
+    [[nodiscard, gnu::always_inline]] static bool write(Engine& engine, u64 address, unsigned width,
+                                                        u64 value) noexcept {
         // Loads may be misaligned (made of the words they touch); anything that
         // writes must be naturally aligned (QEMU 7.2's CLINT, checked natively).
         const bool mswi = is_mswi(engine, address, width);
@@ -66,8 +68,10 @@ private:
         const unsigned count = static_cast<unsigned>(((address + width - 1) & ~u64{3}) - first) / 4 + 1;
         for (unsigned w = 0; w < count; ++w) {
             const u64 word = clint_read32(engine, first + 4 * w, mswi);
-            if (w < 2) words |= word << (32 * w);
-            else high = word;
+            if (w < 2)
+                words |= word << (32 * w);
+            else
+                high = word;
         }
         const unsigned shift = static_cast<unsigned>(address - first) * 8;
         u64 value = shift == 0 ? words : (words >> shift) | (high << (64 - shift));
@@ -157,7 +161,6 @@ private:
         else
             engine.request(static_cast<u32>(index), request::timer);
     }
-
 };
 
 }  // namespace vfm::virt

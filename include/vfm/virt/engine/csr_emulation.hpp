@@ -9,6 +9,7 @@
 #pragma once
 
 #include <vfm/virt/engine.hpp>
+
 #include <vfm/riscv/csr.hpp>
 #include <vfm/riscv/csr_fields.hpp>
 #include <vfm/riscv/instruction.hpp>
@@ -37,8 +38,7 @@ inline bool engine<Arch, Platform, Hooks, MaxHarts>::emulate_csr(const riscv::sy
     m_h.pc += 4;
     // Side effects take place after the instruction, so an interrupt it
     // enables is taken with mepc at the next instruction.
-    if (effect == csr_effect::pmp || effect == csr_effect::interrupts_and_pmp)
-        apply_pmp_view(firmware_view());
+    if (effect == csr_effect::pmp || effect == csr_effect::interrupts_and_pmp) apply_pmp_view(firmware_view());
     if (effect == csr_effect::interrupts || effect == csr_effect::interrupts_and_pmp) refresh_interrupts();
     return true;
 }
@@ -87,7 +87,8 @@ inline bool engine<Arch, Platform, Hooks, MaxHarts>::csr_access(u16 number, csr_
         case csr::mcounteren:
             if (!m_h.features.has_u) return false;
             old_value = m_h.csr.mcounteren;
-            if (write) m_h.csr.mcounteren = rules::write_mcounteren(apply_csr_op(kind, old_value, operand), m_h.features);
+            if (write)
+                m_h.csr.mcounteren = rules::write_mcounteren(apply_csr_op(kind, old_value, operand), m_h.features);
             return true;
         case csr::mscratch: virtual_rw(m_h.csr.mscratch, ~u64{0}); return true;
         case csr::mepc:
@@ -191,7 +192,8 @@ inline bool engine<Arch, Platform, Hooks, MaxHarts>::csr_access(u16 number, csr_
             constexpr u64 view = riscv::mip::virtual_supervisor | riscv::mip::sgeip::mask;
             old_value = m_h.csr.mie & view;
             if (write) {
-                m_h.csr.mie = (m_h.csr.mie & ~view) | (apply_csr_op(kind, old_value, operand) & view & m_h.features.mie_writable);
+                m_h.csr.mie =
+                    (m_h.csr.mie & ~view) | (apply_csr_op(kind, old_value, operand) & view & m_h.features.mie_writable);
                 effect = csr_effect::interrupts;
             }
             return true;
@@ -476,9 +478,7 @@ template <arch Arch>
             if (write) return false;  // the engine rechecks the trap vector (check_trap_vector)
             old_value = c.mtvec;
             break;
-        case csr::misa:
-            old_value = h.features.misa;
-            break;
+        case csr::misa: old_value = h.features.misa; break;
         case csr::mhartid:
             if (write) return false;
             old_value = h.hartid;
@@ -492,7 +492,8 @@ template <arch Arch>
                 // Side effects: supervisor fields (physical), MIE (interrupts), MPRV and, under MPRV, MPP (PMP view).
                 constexpr u64 effects = ms::mie::mask | ms::mprv::mask | ms::mpp::mask;
                 const u64 watched = ms::mprv::test(fields | c.mstatus) ? effects : effects & ~ms::mpp::mask;
-                if (((value ^ physical) & rules::mstatus_physical_writable) != 0 || ((fields ^ c.mstatus) & watched) != 0)
+                if (((value ^ physical) & rules::mstatus_physical_writable) != 0 ||
+                    ((fields ^ c.mstatus) & watched) != 0)
                     return false;
                 c.mstatus = fields;
             }

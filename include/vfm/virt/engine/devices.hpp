@@ -7,6 +7,7 @@
 #pragma once
 
 #include <vfm/virt/engine.hpp>
+
 #include <vfm/virt/data_access.hpp>
 #include <vfm/virt/devices/clint.hpp>
 #include <vfm/virt/devices/shutdown.hpp>

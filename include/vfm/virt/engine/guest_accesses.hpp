@@ -9,6 +9,7 @@
 #pragma once
 
 #include <vfm/virt/engine.hpp>
+
 #include <vfm/riscv/csr_fields.hpp>
 #include <vfm/riscv/instruction.hpp>
 #include <vfm/virt/code_window.hpp>
@@ -31,8 +32,8 @@ template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 [[nodiscard]] inline translation_regime engine<Arch, Platform, Hooks, MaxHarts>::mprv_regime() noexcept {
     translation_regime r = common_regime();
-    r.privilege = riscv::mstatus::mpp::extract(m_h.csr.mstatus) == 1 ? riscv::privilege::supervisor
-                                                                       : riscv::privilege::user;
+    r.privilege =
+        riscv::mstatus::mpp::extract(m_h.csr.mstatus) == 1 ? riscv::privilege::supervisor : riscv::privilege::user;
     r.virtualized = m_h.features.has_h && riscv::mstatus::mpv::test(m_h.csr.mstatus);
     if (!m_h.features.has_s) return r;
     add_translation_csrs(r, /*satp_in_hardware=*/false);
@@ -103,7 +104,7 @@ inline bool engine<Arch, Platform, Hooks, MaxHarts>::emulate_hypervisor_access(
     const bool hlvx = load && si.rs2 == 3;
     translation_regime regime = mprv_regime();
     regime.privilege = riscv::hstatus::spvp::test(m_hw.csr_read(csr::hstatus).value) ? riscv::privilege::supervisor
-                                                                                    : riscv::privilege::user;
+                                                                                     : riscv::privilege::user;
     regime.virtualized = true;
     regime.execute_for_read = hlvx;
     add_translation_csrs(regime, /*satp_in_hardware=*/false);
@@ -115,10 +116,10 @@ inline bool engine<Arch, Platform, Hooks, MaxHarts>::emulate_hypervisor_access(
     });
     if (!out.done()) {
         // An emulated device behind a guest address: as natively, an access fault.
-        const guest_fault f = out.result == guest_access::status::fault
-                                  ? out.fault
-                                  : guest_fault{access_fault_cause(load ? access_kind::load : access_kind::store),
-                                                address, 0, 0, true};
+        const guest_fault f =
+            out.result == guest_access::status::fault
+                ? out.fault
+                : guest_fault{access_fault_cause(load ? access_kind::load : access_kind::store), address, 0, 0, true};
         deliver_exception(f.cause, f.tval, f.tval2, f.tinst, f.gva);
         return true;
     }
@@ -222,8 +223,8 @@ inline bool engine<Arch, Platform, Hooks, MaxHarts>::emulate_mprv_access() noexc
     if (!decode_guest_access(false, op)) return false;
     const u64 address = reg(op.base_reg) + static_cast<u64>(op.offset);
     const translation_regime regime = mprv_regime();
-    const u64 operand = op.op == data_access::kind::load || op.op == data_access::kind::load_reserved ? 0
-                                                                                                      : operand_of(op);
+    const u64 operand =
+        op.op == data_access::kind::load || op.op == data_access::kind::load_reserved ? 0 : operand_of(op);
     constexpr u8 reachable = reach::mmio | reach::devices;
     bool sc_succeeded = false;
     const guest_access out = with_firmware_memory([&](memory_type& memory) -> guest_access {

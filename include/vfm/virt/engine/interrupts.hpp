@@ -8,6 +8,7 @@
 #pragma once
 
 #include <vfm/virt/engine.hpp>
+
 #include <vfm/detail/atomic.hpp>
 #include <vfm/riscv/csr_fields.hpp>
 #include <vfm/virt/interrupts.hpp>
@@ -45,15 +46,15 @@ template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 
 /// Pending, enabled interrupts the virtual firmware takes right now.
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-[[nodiscard, gnu::always_inline]]
-inline u64 engine<Arch, Platform, Hooks, MaxHarts>::takeable_interrupts(bool check_timer) noexcept {
+[[nodiscard, gnu::always_inline]] inline u64 engine<Arch, Platform, Hooks, MaxHarts>::takeable_interrupts(
+    bool check_timer) noexcept {
     return takeable_interrupts_in(m_h.world, check_timer);
 }
 
 /// takeable_interrupts, as they would be with `running` running.
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-[[nodiscard, gnu::always_inline]]
-inline u64 engine<Arch, Platform, Hooks, MaxHarts>::takeable_interrupts_in(world running, bool check_timer) noexcept {
+[[nodiscard, gnu::always_inline]] inline u64 engine<Arch, Platform, Hooks, MaxHarts>::takeable_interrupts_in(
+    world running, bool check_timer) noexcept {
     const bool in_m = running == world::firmware;
     const bool mie = riscv::mstatus::mie::test(m_h.csr.mstatus);
     if (in_m && !mie) return 0;
@@ -111,8 +112,8 @@ inline void engine<Arch, Platform, Hooks, MaxHarts>::program_physical_interrupts
 
 /// program_physical_interrupts, inlined (the world switches' fast path).
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-[[gnu::always_inline]]
-inline void engine<Arch, Platform, Hooks, MaxHarts>::program_physical_interrupts_inline() noexcept {
+[[gnu::always_inline]] inline void
+engine<Arch, Platform, Hooks, MaxHarts>::program_physical_interrupts_inline() noexcept {
     u64 wanted;
     if (m_h.world == world::firmware) {
         const bool mie = riscv::mstatus::mie::test(m_h.csr.mstatus);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <vfm/virt/engine.hpp>
+
 #include <vfm/riscv/cause.hpp>
 #include <vfm/riscv/csr_fields.hpp>
 
@@ -30,7 +31,7 @@ inline bool engine<Arch, Platform, Hooks, MaxHarts>::redirect_to_os(u64 cause, u
         (void)m_hw.csr_write(csr::vstval, tval);
         (void)m_hw.csr_write(csr::vsstatus, entered(m_hw.csr_read(csr::vsstatus).value));
         m_h.pc = m_hw.csr_read(csr::vstvec).value & ~u64{3};  // exceptions: the base (priv. 4.1.2)
-        m_hw.template set<csr::mstatus>(ms::mpp::make(1));       // VS-mode: MPV stays 1
+        m_hw.template set<csr::mstatus>(ms::mpp::make(1));    // VS-mode: MPV stays 1
         m_h.os_mode = riscv::privilege::supervisor;
         return true;
     }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <vfm/virt/engine.hpp>
+
 #include <vfm/riscv/cause.hpp>
 #include <vfm/riscv/pmp.hpp>
 #include <vfm/virt/csr_rules.hpp>
@@ -70,10 +71,8 @@ inline void engine<Arch, Platform, Hooks, MaxHarts>::recompute_pmp_views() noexc
     constexpr u64 access_faults = bit(exception::instruction_access_fault) | bit(exception::load_access_fault) |
                                   bit(exception::store_access_fault);
     constexpr u64 guest_page_faults = bit(exception::instruction_guest_page_fault) |
-                                      bit(exception::load_guest_page_fault) |
-                                      bit(exception::store_guest_page_fault);
-    m_h.os_medeleg_withheld =
-        m_h.pmp_cached ? access_faults | (m_h.features.has_h ? guest_page_faults : 0) : 0;
+                                      bit(exception::load_guest_page_fault) | bit(exception::store_guest_page_fault);
+    m_h.os_medeleg_withheld = m_h.pmp_cached ? access_faults | (m_h.features.has_h ? guest_page_faults : 0) : 0;
     m_h.pmp_cfg_register_count = static_cast<u8>(m_h.pmp.cfg_registers());
     check_trap_vector();
     write_pmp_addresses(m_hw, m_h);
@@ -157,8 +156,7 @@ inline bool engine<Arch, Platform, Hooks, MaxHarts>::perform_os_access_after_mis
     const u64 address = m_trap.tval;
     if ((address & 0xfff) + op.width > 0x1000) return false;
     const access_kind kind = op.access();
-    const guest_translation t =
-        with_os_memory([&](memory_type& memory) { return memory.walk(regime, address, kind); });
+    const guest_translation t = with_os_memory([&](memory_type& memory) { return memory.walk(regime, address, kind); });
     if (!t.ok) return false;
     const u8 needed = kind == access_kind::load ? pmp_r : pmp_w;
     if (monitor_entries_refuse(m_h.pmp, false, m_h.features.pmp_granularity, t.physical, op.width, needed))
@@ -190,8 +188,8 @@ inline bool engine<Arch, Platform, Hooks, MaxHarts>::perform_os_access_after_mis
 }
 
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-[[nodiscard, gnu::always_inline]]
-inline pmp_view engine<Arch, Platform, Hooks, MaxHarts>::firmware_view() const noexcept {
+[[nodiscard, gnu::always_inline]] inline pmp_view engine<Arch, Platform, Hooks, MaxHarts>::firmware_view()
+    const noexcept {
     const u64 s = m_h.csr.mstatus;
     if (riscv::mstatus::mprv::test(s) && riscv::mstatus::mpp::extract(s) != 3) return pmp_view::firmware_mprv;
     return pmp_view::firmware;
@@ -203,8 +201,8 @@ inline void engine<Arch, Platform, Hooks, MaxHarts>::apply_pmp_view(pmp_view vie
 }
 
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-[[gnu::always_inline]]
-inline void engine<Arch, Platform, Hooks, MaxHarts>::apply_pmp_view_inline(pmp_view view) noexcept {
+[[gnu::always_inline]] inline void engine<Arch, Platform, Hooks, MaxHarts>::apply_pmp_view_inline(
+    pmp_view view) noexcept {
     const u64* wanted = m_h.pmp_slots.cfg[static_cast<unsigned>(view)];
     u64* physical = m_h.physical_pmpcfg;
     const unsigned registers = m_h.pmp_cfg_register_count;  // at least 1: the layout is usable()
@@ -223,9 +221,8 @@ inline void engine<Arch, Platform, Hooks, MaxHarts>::apply_pmp_view_inline(pmp_v
 }
 
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-[[gnu::noinline]]
-void engine<Arch, Platform, Hooks, MaxHarts>::apply_more_pmpcfg(Arch& hw, hart& h, const u64* wanted,
-                                                                unsigned registers) noexcept {
+[[gnu::noinline]] void engine<Arch, Platform, Hooks, MaxHarts>::apply_more_pmpcfg(Arch& hw, hart& h, const u64* wanted,
+                                                                                  unsigned registers) noexcept {
     for (unsigned r = 2; r < registers; ++r) {
         if (wanted[r] != h.physical_pmpcfg[r]) {
             (void)hw.csr_write(static_cast<csr>(riscv::pmpcfg_number(2 * r)), wanted[r]);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <vfm/virt/engine.hpp>
+
 #include <vfm/riscv/csr_fields.hpp>
 #include <vfm/virt/csr_rules.hpp>
 #include <vfm/virt/pmp_layout.hpp>

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <vfm/virt/engine.hpp>
+
 #include <vfm/detail/utility.hpp>
 #include <vfm/riscv/csr_fields.hpp>
 #include <vfm/virt/csr_rules.hpp>

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <vfm/virt/engine.hpp>
+
 #include <vfm/riscv/cause.hpp>
 #include <vfm/riscv/csr_fields.hpp>
 #include <vfm/riscv/instruction.hpp>
@@ -39,11 +40,10 @@ inline void engine<Arch, Platform, Hooks, MaxHarts>::enter_virtual_trap(u64 caus
 /// enter_virtual_trap when the OS runs: a world switch.
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 template <bool Inline>
-[[gnu::always_inline]]
-inline void engine<Arch, Platform, Hooks, MaxHarts>::enter_virtual_trap_from_os(u64 cause, u64 tval, u64 tval2,
-                                                                                u64 tinst, bool gva) noexcept {
-    const u64 base = record_virtual_trap(cause, tval, tval2, tinst, static_cast<u64>(m_h.os_mode),
-                                         m_h.os_virtualized, gva);
+[[gnu::always_inline]] inline void engine<Arch, Platform, Hooks, MaxHarts>::enter_virtual_trap_from_os(
+    u64 cause, u64 tval, u64 tval2, u64 tinst, bool gva) noexcept {
+    const u64 base =
+        record_virtual_trap(cause, tval, tval2, tinst, static_cast<u64>(m_h.os_mode), m_h.os_virtualized, gva);
     m_h.pc = virtual_trap_target(cause, base);
     switch_to_firmware<Inline>();
     run_trap_vector_entry();
@@ -69,8 +69,8 @@ inline void engine<Arch, Platform, Hooks, MaxHarts>::check_trap_vector() noexcep
 /// with registers the context holds; otherwise the firmware runs it itself.
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 [[gnu::always_inline]] inline void engine<Arch, Platform, Hooks, MaxHarts>::run_trap_vector_entry() noexcept {
-    constexpr u32 mask = 0xfff0707f;            // csr, funct3, opcode
-    constexpr u32 swap_mscratch = 0x34001073;   // csrrw _, mscratch (0x340), _
+    constexpr u32 mask = 0xfff0707f;           // csr, funct3, opcode
+    constexpr u32 swap_mscratch = 0x34001073;  // csrrw _, mscratch (0x340), _
     if (!m_h.trap_vector_executable) return;
     const u64 pc = m_h.pc;
     if (pc != (m_h.csr.mtvec & ~u64{3})) return;  // a vectored interrupt's entry
@@ -94,10 +94,8 @@ template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 /// (priv. spec 3.1.6.1: MPIE = MIE, MIE = 0, MPP; H ext. 9.4.1: MPV, GVA).
 /// Returns the trap vector's base.
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-[[gnu::always_inline]]
-inline u64 engine<Arch, Platform, Hooks, MaxHarts>::record_virtual_trap(u64 cause, u64 tval, u64 tval2, u64 tinst,
-                                                                        u64 previous_mode, bool previous_virtualized,
-                                                                        bool gva) noexcept {
+[[gnu::always_inline]] inline u64 engine<Arch, Platform, Hooks, MaxHarts>::record_virtual_trap(
+    u64 cause, u64 tval, u64 tval2, u64 tinst, u64 previous_mode, bool previous_virtualized, bool gva) noexcept {
     namespace ms = riscv::mstatus;
     virtual_csrs& c = m_h.csr;
     m_h.reservation_width = 0;  // a trap ends the firmware's LR reservation (as the hart's own)
@@ -120,11 +118,10 @@ inline u64 engine<Arch, Platform, Hooks, MaxHarts>::record_virtual_trap(u64 caus
 /// Where a trap enters the firmware: the base, or base + 4 * code for an
 /// interrupt in vectored mode (priv. spec 3.1.7).
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-[[nodiscard, gnu::always_inline]]
-inline u64 engine<Arch, Platform, Hooks, MaxHarts>::virtual_trap_target(u64 cause, u64 base) const noexcept {
+[[nodiscard, gnu::always_inline]] inline u64 engine<Arch, Platform, Hooks, MaxHarts>::virtual_trap_target(
+    u64 cause, u64 base) const noexcept {
     const bool vectored = riscv::mtvec::mode::extract(m_h.csr.mtvec) == riscv::mtvec::mode_vectored;
-    return (riscv::mcause::interrupt::test(cause) && vectored) ? base + 4 * riscv::mcause::code::extract(cause)
-                                                              : base;
+    return (riscv::mcause::interrupt::test(cause) && vectored) ? base + 4 * riscv::mcause::code::extract(cause) : base;
 }
 
 /// Exceptions that do not depend on what a trap changes (MPP, MPIE, MIE):
@@ -178,8 +175,8 @@ template <bool Inline>
 /// firmware → OS, at `mode` (S or U, virtualized or not).
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 template <bool Inline>
-[[gnu::always_inline]]
-inline void engine<Arch, Platform, Hooks, MaxHarts>::switch_to_os(riscv::privilege mode, bool virtualized) noexcept {
+[[gnu::always_inline]] inline void engine<Arch, Platform, Hooks, MaxHarts>::switch_to_os(riscv::privilege mode,
+                                                                                         bool virtualized) noexcept {
     namespace ms = riscv::mstatus;
     m_h.world = world::os;
     m_hw.world_switched(false, false);
@@ -199,8 +196,8 @@ inline void engine<Arch, Platform, Hooks, MaxHarts>::switch_to_os(riscv::privile
     }
     if (m_h.features.has_u) m_hw.template write<csr::mcounteren>(m_hooks.os_mcounteren(*this, m_h.csr.mcounteren));
     constexpr u64 traps = ms::tvm::mask | ms::tw::mask | ms::tsr::mask;
-    const u64 set = ms::mpp::make(static_cast<u64>(mode)) | (virtualized ? ms::mpv::mask : 0) |
-                    (m_h.csr.mstatus & traps);
+    const u64 set =
+        ms::mpp::make(static_cast<u64>(mode)) | (virtualized ? ms::mpv::mask : 0) | (m_h.csr.mstatus & traps);
     if (set != 0) m_hw.template set<csr::mstatus>(set);
     if constexpr (Inline)
         apply_pmp_view_inline(pmp_view::os);

@@ -79,7 +79,8 @@ public:
         m_restart_gpio = 0;
         if (const auto finisher = fdt::device_region(t, finishers)) {
             m_finisher = finisher.value().base;
-            m_layout.shutdown_device = napot_cover(finisher.value().base, finisher.value().base + finisher.value().size);
+            m_layout.shutdown_device =
+                napot_cover(finisher.value().base, finisher.value().base + finisher.value().size);
         } else {
             find_restart_gpio(t);
         }
@@ -167,7 +168,8 @@ public:
         if (!e.ok()) return fdt::to_string(e.status());
         const auto reserved = fdt::reserve_memory(e, "vfm", monitor.base, monitor.size);
         if (!reserved) return fdt::to_string(reserved.error());
-        const auto shared = fdt::reserve_memory(e, "vfm-shared", m_layout.shared_buffer.base, m_layout.shared_buffer.size);
+        const auto shared =
+            fdt::reserve_memory(e, "vfm-shared", m_layout.shared_buffer.base, m_layout.shared_buffer.size);
         if (!shared) return fdt::to_string(shared.error());
         return nullptr;
     }
@@ -197,7 +199,9 @@ public:
         u8 pin;
         bool active_low;
     };
-    [[nodiscard]] restart_line restart() const noexcept { return {m_restart_gpio, m_restart_pin, m_restart_active_low}; }
+    [[nodiscard]] restart_line restart() const noexcept {
+        return {m_restart_gpio, m_restart_pin, m_restart_active_low};
+    }
     [[nodiscard]] u64 test_finisher() const noexcept { return m_finisher; }
 
     [[nodiscard]] u32 hart_count() const noexcept { return m_harts.count(); }
@@ -209,7 +213,9 @@ public:
 
     [[nodiscard]] u64 read_time() const noexcept { return mmio64(m_mtime); }
     void write_time(u64 value) noexcept { mmio64(m_mtime) = value; }
-    void set_timer(u32 index, u64 deadline) noexcept { mmio64(m_layout.mtimer.base + 8 * m_harts.id(index)) = deadline; }
+    void set_timer(u32 index, u64 deadline) noexcept {
+        mmio64(m_layout.mtimer.base + 8 * m_harts.id(index)) = deadline;
+    }
     void send_ipi(u32 index) noexcept { mmio32(m_layout.mswi.base + 4 * m_harts.id(index)) = 1; }
     void clear_ipi(u32 index) noexcept { mmio32(m_layout.mswi.base + 4 * m_harts.id(index)) = 0; }
 
@@ -224,13 +230,11 @@ public:
                 mmio32(m_uart + 0x08) = mmio32(m_uart + 0x08) | 1u;
                 m_uart_enabled = true;
             }
-            while ((mmio32(m_uart) & 0x8000'0000u) != 0) {
-            }
+            while ((mmio32(m_uart) & 0x8000'0000u) != 0) {}
             mmio32(m_uart) = static_cast<u8>(c);
             return;
         }
-        while ((uart_read(5) & 0x20) == 0) {
-        }
+        while ((uart_read(5) & 0x20) == 0) {}
         uart_write(0, static_cast<u8>(c));
     }
 
@@ -255,7 +259,6 @@ public:
 
 private:
     static constexpr u32 max_given = 8;
-
 
     /// Takes node `n` as the console when the monitor can drive it: a 16550
     /// (or the DesignWare APB UART, 16550-compatible) with its register

@@ -113,8 +113,8 @@ struct trap_event {
     u64 handler = 0;  ///< where the hart fetches next (mtvec, vectored for interrupts)
 };
 
-using log_entry = std::variant<csr_read_event, csr_write_event, csr_trap_event, fence_event, wfi_event,
-                               memory_event, resume_event, trap_event>;
+using log_entry = std::variant<csr_read_event, csr_write_event, csr_trap_event, fence_event, wfi_event, memory_event,
+                               resume_event, trap_event>;
 
 /// The spec's name of a CSR number, or its number in hex when the table lacks it.
 [[nodiscard]] inline std::string csr_name(riscv::csr number) {
@@ -174,13 +174,11 @@ using log_entry = std::variant<csr_read_event, csr_write_event, csr_trap_event, 
     const std::string id = e.all_ids ? std::string("x0") : fmt::format("{:#x}", e.id);
     return fmt::format("{} {}, {}", to_string(e.kind), address, id);
 }
-[[nodiscard]] inline std::string to_string(const wfi_event& e) {
-    return fmt::format("wfi (pending {:#x})", e.pending);
-}
+[[nodiscard]] inline std::string to_string(const wfi_event& e) { return fmt::format("wfi (pending {:#x})", e.pending); }
 [[nodiscard]] inline std::string to_string(const memory_event& e) {
-    std::string text = fmt::format("{} {} {:#x} width {}{}", e.store ? "store" : "load",
-                                   mode_name(e.how.privilege, e.how.virtualized), e.address, e.width,
-                                   e.how.mxr ? " mxr" : "");
+    std::string text =
+        fmt::format("{} {} {:#x} width {}{}", e.store ? "store" : "load", mode_name(e.how.privilege, e.how.virtualized),
+                    e.address, e.width, e.how.mxr ? " mxr" : "");
     if (!e.ok) return text + fmt::format(": fault cause {} tval {:#x}", e.cause, e.tval);
     return text + fmt::format(" {} {:#x}", e.store ? "<-" : "->", e.value);
 }
@@ -318,13 +316,15 @@ private:
 
 /// fmt formatting of log entries: `fmt::format("{}", entry)` gives the same
 /// text as `vfm::host::to_string`.
+// clang-format off
 template <class E>
     requires(std::is_same_v<E, vfm::host::csr_read_event> || std::is_same_v<E, vfm::host::csr_write_event> ||
              std::is_same_v<E, vfm::host::csr_trap_event> || std::is_same_v<E, vfm::host::fence_event> ||
              std::is_same_v<E, vfm::host::wfi_event> || std::is_same_v<E, vfm::host::memory_event> ||
              std::is_same_v<E, vfm::host::resume_event> || std::is_same_v<E, vfm::host::trap_event> ||
              std::is_same_v<E, vfm::host::log_entry>)
-struct fmt::formatter<E> : fmt::formatter<std::string_view> {
+    // clang-format on
+    struct fmt::formatter<E> : fmt::formatter<std::string_view> {
     template <class Context>
     auto format(const E& entry, Context& ctx) const {
         const std::string text = vfm::host::to_string(entry);

@@ -122,8 +122,7 @@ public:
     void console_put(char c) noexcept {
         try {
             m_console.push_back(c);
-        } catch (...) {
-        }
+        } catch (...) {}
     }
 
     /// Stops the machine: records the code, then runs the exit handler, which
@@ -233,8 +232,7 @@ private:
     void note_misuse(std::string message) noexcept {
         try {
             m_misuses.push_back(std::move(message));
-        } catch (...) {
-        }
+        } catch (...) {}
     }
 
     memory_layout m_layout;

@@ -48,9 +48,9 @@ struct hart_config {
     /// and let M-mode emulate it from mtime: set false to model those.
     bool time_csr = true;
 
-    unsigned pmp_entries = 16;     ///< 0, 16 or 64 (priv. spec 3.7.1)
-    unsigned pmp_granularity = 0;  ///< G: PMP regions of 2^(G+2) bytes
-    unsigned hpm_counters = 0;     ///< mhpmcounter3 .. mhpmcounter(3+n-1) count; the rest read zero
+    unsigned pmp_entries = 16;               ///< 0, 16 or 64 (priv. spec 3.7.1)
+    unsigned pmp_granularity = 0;            ///< G: PMP regions of 2^(G+2) bytes
+    unsigned hpm_counters = 0;               ///< mhpmcounter3 .. mhpmcounter(3+n-1) count; the rest read zero
     unsigned guest_external_interrupts = 0;  ///< GEILEN (H extension 9.2.4), 0 to 63
 
     /// Sdtrig (Debug spec 1.0 ch. 5): the number of triggers (0: no tselect
@@ -100,7 +100,8 @@ struct hart_config {
         if (guest_external_interrupts > 63) return "GEILEN is at most 63 on RV64";
         if (guest_external_interrupts != 0 && !h) return "guest external interrupts require H";
         if (triggers > 16) return "at most 16 triggers are modelled";
-        if ((trigger_types & ~((1u << 2) | (1u << 3) | (1u << 6))) != 0) return "only trigger types 2, 3 and 6 are modelled";
+        if ((trigger_types & ~((1u << 2) | (1u << 3) | (1u << 6))) != 0)
+            return "only trigger types 2, 3 and 6 are modelled";
         if (ram_size == 0 || ram_base + ram_size < ram_base) return "RAM must be a non-empty range";
         return std::nullopt;
     }

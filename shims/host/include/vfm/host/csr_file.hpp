@@ -127,9 +127,7 @@ protected:
         m_hgeie_mask = c.guest_external_interrupts == 0 ? 0 : bits_below(c.guest_external_interrupts) << 1;
     }
 
-    [[nodiscard]] static constexpr u64 bits_below(unsigned n) noexcept {
-        return n >= 64 ? ~u64{0} : (u64{1} << n) - 1;
-    }
+    [[nodiscard]] static constexpr u64 bits_below(unsigned n) noexcept { return n >= 64 ? ~u64{0} : (u64{1} << n) - 1; }
     [[nodiscard]] static constexpr u64 mask_of(unsigned bit) noexcept { return u64{1} << bit; }
 
     // --------------------------------------------------------------
@@ -175,12 +173,11 @@ protected:
         if (m_config.h) {
             v |= m_hvip & mask_of(2);
             bool vstip = (m_hvip & mask_of(6)) != 0;
-            if (stce() && riscv::henvcfg::stce::test(m_henvcfg) && m_time + m_htimedelta >= m_vstimecmp)
-                vstip = true;
+            if (stce() && riscv::henvcfg::stce::test(m_henvcfg) && m_time + m_htimedelta >= m_vstimecmp) vstip = true;
             if (vstip) v |= mask_of(6);
             const u64 vgein = riscv::hstatus::vgein::extract(m_hstatus);
-            const bool vseip = (m_hvip & mask_of(10)) != 0 || (vgein != 0 && ((m_hgeip >> vgein) & 1) != 0) ||
-                               m_vseip_line;
+            const bool vseip =
+                (m_hvip & mask_of(10)) != 0 || (vgein != 0 && ((m_hgeip >> vgein) & 1) != 0) || m_vseip_line;
             if (vseip) v |= mask_of(10);
             if ((m_hgeip & m_hgeie) != 0) v |= mask_of(12);
         }
@@ -436,9 +433,8 @@ protected:
             case C::hstatus: {
                 // 9.2.1: VSXL read-only 2, VSBE read-only 0; VGEIN holds 0..GEILEN
                 // (a larger value keeps the old one, vfm's choice).
-                const u64 writable = hstatus::gva::mask | hstatus::spv::mask | hstatus::spvp::mask |
-                                     hstatus::hu::mask | hstatus::vtvm::mask | hstatus::vtw::mask |
-                                     hstatus::vtsr::mask;
+                const u64 writable = hstatus::gva::mask | hstatus::spv::mask | hstatus::spvp::mask | hstatus::hu::mask |
+                                     hstatus::vtvm::mask | hstatus::vtw::mask | hstatus::vtsr::mask;
                 u64 next = (m_hstatus & ~writable) | (v & writable);
                 if (hstatus::vgein::extract(v) <= m_config.guest_external_interrupts)
                     next = hstatus::vgein::insert(next, hstatus::vgein::extract(v));

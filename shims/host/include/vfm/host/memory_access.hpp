@@ -32,8 +32,8 @@ template <class Misuse>
 class access_on_behalf {
 public:
     access_on_behalf(const hart_config& config, const pmp_unit& pmp, ram& memory,
-                     const std::vector<injected_fault>& faults, const translation_registers& registers,
-                     access_log& log, Misuse misuse) noexcept
+                     const std::vector<injected_fault>& faults, const translation_registers& registers, access_log& log,
+                     Misuse misuse) noexcept
         : m_config(config),
           m_pmp(pmp),
           m_ram(memory),

@@ -108,7 +108,7 @@ public:
             if (!all) return {false, static_cast<int>(i)};
             const u8 c = m_cfg[i];
             if (privilege == riscv::privilege::machine && (c & pmp_bits::l) == 0) return {true, static_cast<int>(i)};
-            const u8 need = type == access_type::load ? pmp_bits::r
+            const u8 need = type == access_type::load    ? pmp_bits::r
                             : type == access_type::store ? pmp_bits::w
                                                          : pmp_bits::x;
             return {(c & need) != 0, static_cast<int>(i)};
@@ -163,9 +163,7 @@ public:
     static constexpr u64 address_bits = (u64{1} << 54) - 1;
 
 private:
-    [[nodiscard]] static constexpr u64 low_mask(unsigned n) noexcept {
-        return n >= 64 ? ~u64{0} : (u64{1} << n) - 1;
-    }
+    [[nodiscard]] static constexpr u64 low_mask(unsigned n) noexcept { return n >= 64 ? ~u64{0} : (u64{1} << n) - 1; }
 
     [[nodiscard]] u8 legalise(u8 value) const noexcept {
         value &= static_cast<u8>(pmp_bits::r | pmp_bits::w | pmp_bits::x | pmp_bits::a_mask | pmp_bits::l);

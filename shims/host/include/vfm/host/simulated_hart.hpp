@@ -238,8 +238,8 @@ public:
     /// GVA = gva (H only); the hart is then in M-mode with V = 0. Returns the
     /// address the hart fetches next: mtvec's base, plus 4 x code for an
     /// interrupt in vectored mode.
-    u64 trap(u64 cause, u64 tval, riscv::privilege from, bool from_virtualized, u64 pc, u64 tval2 = 0,
-             u64 tinst = 0, bool gva = false) noexcept {
+    u64 trap(u64 cause, u64 tval, riscv::privilege from, bool from_virtualized, u64 pc, u64 tval2 = 0, u64 tinst = 0,
+             bool gva = false) noexcept {
         using namespace riscv;
         if (!mode_exists(from)) misuse(fmt::format("trap from {}-mode, which this hart lacks", riscv::name(from)));
         if (from_virtualized && (!m_config.h || from == riscv::privilege::machine))
@@ -407,6 +407,7 @@ public:
         if (size != 0) std::memcpy(data, p, size);
     }
     /// A little-endian value in RAM.
+    // clang-format off
     template <class T>
         requires std::is_trivially_copyable_v<T>
     void poke(u64 address, T value) {
@@ -419,6 +420,7 @@ public:
         read_memory(address, &value, sizeof value);
         return value;
     }
+    // clang-format on
     /// Places one instruction: 2 bytes when its low bits are not 0b11
     /// (compressed), else 4 (unpriv. spec 1.5). Returns the next address.
     u64 place_instruction(u64 address, u32 instruction) {
@@ -488,8 +490,8 @@ private:
     }
 
     void push_fence(fence_kind kind, const fence_operands& f) noexcept {
-        m_log.push(fence_event{kind, f.all_addresses ? 0 : f.address, f.all_ids ? 0 : f.id, f.all_addresses,
-                               f.all_ids});
+        m_log.push(
+            fence_event{kind, f.all_addresses ? 0 : f.address, f.all_ids ? 0 : f.id, f.all_addresses, f.all_ids});
     }
 
     void misuse(const std::string& message) noexcept {
@@ -565,8 +567,13 @@ private:
     /// The access path (memory_access.hpp) over this hart's parts and the
     /// current translation CSRs.
     [[nodiscard]] access_on_behalf<misuse_reporter> on_behalf() noexcept {
-        return {m_config, m_pmp, m_ram, m_faults, translation_registers{m_mstatus, m_menvcfg, m_satp, m_vsatp, m_hgatp},
-                m_log, misuse_reporter{this}};
+        return {m_config,
+                m_pmp,
+                m_ram,
+                m_faults,
+                translation_registers{m_mstatus, m_menvcfg, m_satp, m_vsatp, m_hgatp},
+                m_log,
+                misuse_reporter{this}};
     }
 
     // --------------------------------------------------------------

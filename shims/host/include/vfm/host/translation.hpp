@@ -73,8 +73,7 @@ template <class Misuse>
         const u64 index = (va >> (12 + 9 * level)) & 0x1ff;
         const u64 pte_address = table + index * 8;
         const u8* p = memory.at(pte_address, 8);
-        if (p == nullptr ||
-            !pmp.check(pte_address, 8, access_type::load, riscv::privilege::supervisor).allowed)
+        if (p == nullptr || !pmp.check(pte_address, 8, access_type::load, riscv::privilege::supervisor).allowed)
             return {false, 0, access_fault};
         u64 pte = 0;
         std::memcpy(&pte, p, 8);
@@ -82,8 +81,8 @@ template <class Misuse>
         const bool u = (pte & 16) != 0, a = (pte & 64) != 0, d = (pte & 128) != 0;
         const u64 reserved = (pte >> 54) & 0x3ff;  // bits 63:54: N, PBMT, reserved
         const u64 pbmt_bits = (pte >> 61) & 3;
-        const bool reserved_set = (reserved & ~u64{0x180}) != 0 || (pte >> 63) != 0 ||
-                                  (pbmt_bits != 0 && (!pbmt || pbmt_bits == 3));
+        const bool reserved_set =
+            (reserved & ~u64{0x180}) != 0 || (pte >> 63) != 0 || (pbmt_bits != 0 && (!pbmt || pbmt_bits == 3));
         if (!v || (!r && w) || reserved_set) return {false, 0, page_fault};
         const u64 ppn = (pte >> 10) & low_bits(44);
         if (!r && !x) {
@@ -92,9 +91,7 @@ template <class Misuse>
         }
         if (how.privilege == riscv::privilege::user && !u) return {false, 0, page_fault};
         if (how.privilege == riscv::privilege::supervisor && u && !sum) return {false, 0, page_fault};
-        const bool permitted = type == access_type::store  ? w
-                               : type == access_type::load ? (r || (x && mxr))
-                                                           : x;
+        const bool permitted = type == access_type::store ? w : type == access_type::load ? (r || (x && mxr)) : x;
         if (!permitted) return {false, 0, page_fault};
         if (level > 0 && (ppn & low_bits(9 * static_cast<unsigned>(level))) != 0)
             return {false, 0, page_fault};  // misaligned superpage

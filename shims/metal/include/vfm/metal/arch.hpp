@@ -45,7 +45,6 @@ inline constexpr u32 ret_instruction = 0x00008067;  // jalr x0, 0(ra)
 /// with mhartid >= VFM_MAX_HARTS).
 class hart_backend {
 public:
-
     // ---- constant-number CSR access (hot path) ----
     // No "memory" clobber: a CSR write changes nothing the monitor's own memory
     // accesses depend on (M-mode ignores satp and unlocked PMP entries); the
@@ -99,10 +98,14 @@ public:
     // ---- fences and waiting ----
     void fence_i() noexcept { asm volatile("fence.i" ::: "memory"); }
     void sfence_vma(const fence_operands& f) noexcept {
-        if (f.all_addresses && f.all_ids) asm volatile("sfence.vma" ::: "memory");
-        else if (f.all_addresses) asm volatile("sfence.vma zero, %0" ::"r"(f.id) : "memory");
-        else if (f.all_ids) asm volatile("sfence.vma %0, zero" ::"r"(f.address) : "memory");
-        else asm volatile("sfence.vma %0, %1" ::"r"(f.address), "r"(f.id) : "memory");
+        if (f.all_addresses && f.all_ids)
+            asm volatile("sfence.vma" ::: "memory");
+        else if (f.all_addresses)
+            asm volatile("sfence.vma zero, %0" ::"r"(f.id) : "memory");
+        else if (f.all_ids)
+            asm volatile("sfence.vma %0, zero" ::"r"(f.address) : "memory");
+        else
+            asm volatile("sfence.vma %0, %1" ::"r"(f.address), "r"(f.id) : "memory");
     }
     // hfence.* are encoded by hand: the baseline -march has no H extension.
     void hfence_vvma(const fence_operands& f) noexcept { hfence(0x22000073u, f); }
@@ -199,19 +202,20 @@ private:
     /// inside the asm, next to the access, so no access of the compiler's own
     /// (a spill) can happen with MPRV set; the previous value comes back there
     /// too (a trap of the access changed MPP and MPIE).
-    [[gnu::noinline, gnu::section(".text.vfm_guarded")]] access_result
-    guarded_access(access_mode how, u64 address, unsigned width, bool is_store, u64 value) noexcept {
+    [[gnu::noinline, gnu::section(".text.vfm_guarded")]] access_result guarded_access(access_mode how, u64 address,
+                                                                                      unsigned width, bool is_store,
+                                                                                      u64 value) noexcept {
         const u64 status = mprv_status(how);
         register u64 t0 asm("t0") = detail_asm::no_trap;
         register u64 t1 asm("t1") = 0;
         u64 result = 0;
         u64 saved = 0;
         // Each access is one 4-byte instruction (norvc): the guarded-trap path skips 4 bytes.
-#define VFM_GUARDED(insn)                                                                               \
-    asm volatile(".option push\n.option norvc\ncsrrw %[saved], mstatus, %[status]\n" insn            \
-                 "\ncsrw mstatus, %[saved]\n.option pop"                                                 \
-                 : [result] "=&r"(result), [saved] "=&r"(saved), "+r"(t0), "+r"(t1)                  \
-                 : [status] "r"(status), [value] "r"(value), [address] "r"(address)                   \
+#define VFM_GUARDED(insn)                                                                 \
+    asm volatile(".option push\n.option norvc\ncsrrw %[saved], mstatus, %[status]\n" insn \
+                 "\ncsrw mstatus, %[saved]\n.option pop"                                  \
+                 : [result] "=&r"(result), [saved] "=&r"(saved), "+r"(t0), "+r"(t1)       \
+                 : [status] "r"(status), [value] "r"(value), [address] "r"(address)       \
                  : "memory")
         if (is_store) {
             switch (width) {
@@ -235,8 +239,10 @@ private:
     /// Compare-and-swap by lr/sc with MPRV set (4 or 8 bytes; `expected` as
     /// lr.w sign-extends it). Returns the old value; a fault of the lr or the
     /// sc ends the loop with t0 = mcause.
-    [[gnu::noinline, gnu::section(".text.vfm_guarded")]] access_result
-    guarded_compare_exchange(u64 status, u64 address, bool doubleword, u64 expected, u64 desired) noexcept {
+    [[gnu::noinline, gnu::section(".text.vfm_guarded")]] access_result guarded_compare_exchange(u64 status, u64 address,
+                                                                                                bool doubleword,
+                                                                                                u64 expected,
+                                                                                                u64 desired) noexcept {
         register u64 t0 asm("t0") = detail_asm::no_trap;
         register u64 t1 asm("t1") = 0;
         u64 old = 0;
@@ -245,24 +251,25 @@ private:
         u64 scratch = 0;
         // One loop for both widths (W = "d" or "w"); lr.w sign-extends, so the
         // word's old value is cut back to 32 bits below.
-#define VFM_CAS_LOOP(W)                                                                                   \
-    asm volatile(".option push\n.option norvc\n"                                                        \
-                 "csrrw %[saved], mstatus, %[status]\n"                                                  \
-                 "1: lr." W ".aqrl %[old], (%[address])\n"                                               \
-                 "addi %[scratch], t0, 1\n"                                                              \
-                 "bnez %[scratch], 2f\n" /* the lr faulted */                                            \
-                 "bne %[old], %[expected], 2f\n"                                                         \
-                 "sc." W ".aqrl %[failed], %[desired], (%[address])\n"                                   \
-                 "addi %[scratch], t0, 1\n"                                                              \
-                 "bnez %[scratch], 2f\n" /* the sc faulted */                                            \
-                 "bnez %[failed], 1b\n"                                                                  \
-                 "2: csrw mstatus, %[saved]\n"                                                           \
-                 ".option pop"                                                                           \
-                 : [old] "=&r"(old), [saved] "=&r"(saved), [failed] "=&r"(failed), [scratch] "=&r"(scratch), \
-                   "+r"(t0), "+r"(t1)                                                                    \
-                 : [status] "r"(status), [address] "r"(address), [expected] "r"(expected),                \
-                   [desired] "r"(desired)                                                                \
-                 : "memory")
+#define VFM_CAS_LOOP(W)                                                                                                \
+    asm volatile(                                                                                                      \
+        ".option push\n.option norvc\n"                                                                                \
+        "csrrw %[saved], mstatus, %[status]\n"                                                                         \
+        "1: lr." W                                                                                                     \
+        ".aqrl %[old], (%[address])\n"                                                                                 \
+        "addi %[scratch], t0, 1\n"                                                                                     \
+        "bnez %[scratch], 2f\n" /* the lr faulted */                                                                   \
+        "bne %[old], %[expected], 2f\n"                                                                                \
+        "sc." W                                                                                                        \
+        ".aqrl %[failed], %[desired], (%[address])\n"                                                                  \
+        "addi %[scratch], t0, 1\n"                                                                                     \
+        "bnez %[scratch], 2f\n" /* the sc faulted */                                                                   \
+        "bnez %[failed], 1b\n"                                                                                         \
+        "2: csrw mstatus, %[saved]\n"                                                                                  \
+        ".option pop"                                                                                                  \
+        : [old] "=&r"(old), [saved] "=&r"(saved), [failed] "=&r"(failed), [scratch] "=&r"(scratch), "+r"(t0), "+r"(t1) \
+        : [status] "r"(status), [address] "r"(address), [expected] "r"(expected), [desired] "r"(desired)               \
+        : "memory")
         if (doubleword) {
             VFM_CAS_LOOP("d");
         } else {

@@ -70,8 +70,7 @@ template <class Monitor>
 [[noreturn]] void stop(Monitor& monitor, u64 hartid, const char* why, u64 detail = 0) noexcept {
     monitor.print("vfm: panic: hart {}: {} ({:#x})\n", hartid, why, detail);
     monitor.board().exit(Monitor::fatal_exit_code);
-    for (;;) {
-    }
+    for (;;) {}
 }
 
 /// The first hart's checks after the port's main: the board is usable, the
@@ -114,7 +113,8 @@ template <class Monitor, class Main>
         for (;;) asm volatile("wfi");  // a hart the device tree does not list stays parked
     }
     virt::hart& context = construct_context(static_cast<u32>(hartid));
-    const boot_error error = monitor.boot_hart(entry_hart, context, static_cast<u32>(index), hartid, device_tree, boot_info);
+    const boot_error error =
+        monitor.boot_hart(entry_hart, context, static_cast<u32>(index), hartid, device_tree, boot_info);
     if (error != boot_error::none) stop(monitor, hartid, describe(error));
     // The other harts start once the first is about to enter the firmware, so
     // that, as natively, the first hart usually wins the firmware's boot lottery.
@@ -138,28 +138,28 @@ template <class Monitor>
 /// vfm_monitor_fault: a trap inside the monitor outside the guarded range. One line, then stop.
 template <class Monitor>
 [[noreturn]] void monitor_fault(Monitor& monitor, u64 cause, u64 epc, u64 tval) noexcept {
-    monitor.print("vfm: panic: unexpected trap in the monitor: mcause {:#x} mepc {:#x} mtval {:#x}\n", cause, epc, tval);
+    monitor.print("vfm: panic: unexpected trap in the monitor: mcause {:#x} mepc {:#x} mtval {:#x}\n", cause, epc,
+                  tval);
     monitor.board().exit(Monitor::fatal_exit_code);
-    for (;;) {
-    }
+    for (;;) {}
 }
 
 }  // namespace vfm::metal
 
 /// Defines the four C-ABI entry points of a metal image for `monitor_object`,
 /// with `port_main` run once on the first hart (see the top of this header).
-#define VFM_METAL_ENTRY_POINTS(monitor_object, port_main)                                                          \
-    extern "C" [[noreturn]] void vfm_main(::vfm::u64 hartid, ::vfm::u64 device_tree, ::vfm::u64 boot_info,        \
-                                          ::vfm::u64 primary) {                                                   \
-        ::vfm::metal::run_hart(monitor_object, port_main, hartid, device_tree, boot_info, primary);                \
-    }                                                                                                              \
-    extern "C" bool vfm_fast_trap(::vfm::virt::hart* context) {                                                    \
-        return ::vfm::metal::fast_trap(monitor_object, *context);                                                  \
-    }                                                                                                              \
-    extern "C" void vfm_handle_trap(::vfm::virt::hart* context) {                                                  \
-        monitor_object.handle_trap(::vfm::metal::entry_hart, *context);                                            \
-    }                                                                                                              \
-    extern "C" [[noreturn]] void vfm_monitor_fault(::vfm::u64 cause, ::vfm::u64 epc, ::vfm::u64 tval) {           \
-        ::vfm::metal::monitor_fault(monitor_object, cause, epc, tval);                                             \
-    }                                                                                                              \
+#define VFM_METAL_ENTRY_POINTS(monitor_object, port_main)                                                  \
+    extern "C" [[noreturn]] void vfm_main(::vfm::u64 hartid, ::vfm::u64 device_tree, ::vfm::u64 boot_info, \
+                                          ::vfm::u64 primary) {                                            \
+        ::vfm::metal::run_hart(monitor_object, port_main, hartid, device_tree, boot_info, primary);        \
+    }                                                                                                      \
+    extern "C" bool vfm_fast_trap(::vfm::virt::hart* context) {                                            \
+        return ::vfm::metal::fast_trap(monitor_object, *context);                                          \
+    }                                                                                                      \
+    extern "C" void vfm_handle_trap(::vfm::virt::hart* context) {                                          \
+        monitor_object.handle_trap(::vfm::metal::entry_hart, *context);                                    \
+    }                                                                                                      \
+    extern "C" [[noreturn]] void vfm_monitor_fault(::vfm::u64 cause, ::vfm::u64 epc, ::vfm::u64 tval) {    \
+        ::vfm::metal::monitor_fault(monitor_object, cause, epc, tval);                                     \
+    }                                                                                                      \
     static_assert(true, "VFM_METAL_ENTRY_POINTS ends with a semicolon")

@@ -26,26 +26,26 @@
 #endif
 
 /* Byte offset of general register xN in the context. */
-#define VFM_GPR_OFFSET(n) ((n) * 8)
+#define VFM_GPR_OFFSET(n) ((n)*8)
 
 /* The trap path's block of virt::hart (pinned by static_assert in runtime.hpp). */
-#define VFM_CTX_WORLD 264      /* u8: 0 = the firmware runs */
-#define VFM_CTX_FAST_CSRS 265  /* u8[16]: CSR 0x340 + i at offset 8 * entry, 0 = not fast */
-#define VFM_CTX_MEPC_MASK 288  /* u64 */
-#define VFM_CTX_MISA 296       /* u64 */
-#define VFM_CTX_MSTATUS_FAST_WRITABLE 304  /* u64 */
-#define VFM_CTX_CSR_READ_MASK 312  /* u32: VFM_CSR_READ_MASK */
-#define VFM_CTX_CSR_READ_BITS 316  /* u32: VFM_CSR_READ_BITS */
-#define VFM_CTX_MSTATUS_VIRTUAL 320  /* u64: VFM_MSTATUS_VIRTUAL */
-#define VFM_CTX_MSTATUS_PHYSICAL_WRITABLE 328  /* u64: VFM_MSTATUS_PHYSICAL_WRITABLE */
-#define VFM_CTX_MSTATUS 336    /* u64: the virtual M-level fields of mstatus */
-#define VFM_CTX_MSCRATCH 376   /* u64[4]: mscratch, mepc, mcause, mtval (CSRs 0x340-0x343), in order */
+#define VFM_CTX_WORLD 264                     /* u8: 0 = the firmware runs */
+#define VFM_CTX_FAST_CSRS 265                 /* u8[16]: CSR 0x340 + i at offset 8 * entry, 0 = not fast */
+#define VFM_CTX_MEPC_MASK 288                 /* u64 */
+#define VFM_CTX_MISA 296                      /* u64 */
+#define VFM_CTX_MSTATUS_FAST_WRITABLE 304     /* u64 */
+#define VFM_CTX_CSR_READ_MASK 312             /* u32: VFM_CSR_READ_MASK */
+#define VFM_CTX_CSR_READ_BITS 316             /* u32: VFM_CSR_READ_BITS */
+#define VFM_CTX_MSTATUS_VIRTUAL 320           /* u64: VFM_MSTATUS_VIRTUAL */
+#define VFM_CTX_MSTATUS_PHYSICAL_WRITABLE 328 /* u64: VFM_MSTATUS_PHYSICAL_WRITABLE */
+#define VFM_CTX_MSTATUS 336                   /* u64: the virtual M-level fields of mstatus */
+#define VFM_CTX_MSCRATCH 376                  /* u64[4]: mscratch, mepc, mcause, mtval (CSRs 0x340-0x343), in order */
 /* virt::hart::counters (virt::virtual_counters): at_trap[2], hidden[2], counting, retired. */
 #define VFM_CTX_COUNTERS 1024
 #define VFM_CTX_AT_TRAP (VFM_CTX_COUNTERS + 0)
 #define VFM_CTX_HIDDEN (VFM_CTX_COUNTERS + 16)
-#define VFM_CTX_COUNTING (VFM_CTX_COUNTERS + 32)  /* u8 */
-#define VFM_CTX_RETIRED (VFM_CTX_COUNTERS + 33)   /* u8 */
+#define VFM_CTX_COUNTING (VFM_CTX_COUNTERS + 32) /* u8 */
+#define VFM_CTX_RETIRED (VFM_CTX_COUNTERS + 33)  /* u8 */
 /* Instructions of vfm_firmware_counting_trap_vector that retire between the
  * firmware's trap and the read of mcycle (csrrw, beqz, sd) and of minstret
  * (three more: csrr, addi, sd); and of the way back after each read, the read

@@ -44,8 +44,10 @@ static_assert(offsetof(virt::hart, vector_csr_read_mask) == VFM_CTX_CSR_READ_MAS
                   offsetof(virt::hart, vector_mstatus_physical_writable) == VFM_CTX_MSTATUS_PHYSICAL_WRITABLE,
               "trap path block");
 static_assert(offsetof(virt::hart, csr.mstatus) == VFM_CTX_MSTATUS, "trap path block");
-static_assert(offsetof(virt::hart, csr.mscratch) == VFM_CTX_MSCRATCH && offsetof(virt::hart, csr.mepc) == VFM_CTX_MSCRATCH + 8 &&
-                  offsetof(virt::hart, csr.mcause) == VFM_CTX_MSCRATCH + 16 && offsetof(virt::hart, csr.mtval) == VFM_CTX_MSCRATCH + 24,
+static_assert(offsetof(virt::hart, csr.mscratch) == VFM_CTX_MSCRATCH &&
+                  offsetof(virt::hart, csr.mepc) == VFM_CTX_MSCRATCH + 8 &&
+                  offsetof(virt::hart, csr.mcause) == VFM_CTX_MSCRATCH + 16 &&
+                  offsetof(virt::hart, csr.mtval) == VFM_CTX_MSCRATCH + 24,
               "tier 1 reaches CSRs 0x340-0x343 at VFM_CTX_MSCRATCH + 8 * (csr - 0x340)");
 static_assert(offsetof(virt::hart, counters) == VFM_CTX_COUNTERS &&
                   offsetof(virt::hart, counters.at_trap) == VFM_CTX_AT_TRAP &&
@@ -54,7 +56,8 @@ static_assert(offsetof(virt::hart, counters) == VFM_CTX_COUNTERS &&
                   offsetof(virt::hart, counters.retired) == VFM_CTX_RETIRED,
               "the counting trap vector's block");
 static_assert(VFM_MSTATUS_PHYSICAL_WRITABLE == virt::rules::mstatus_physical_writable, "the vector's mstatus write");
-static_assert(VFM_MSTATUS_VIRTUAL == virt::rules::mstatus_virtual_fields, "the vector composes mstatus as the engine does");
+static_assert(VFM_MSTATUS_VIRTUAL == virt::rules::mstatus_virtual_fields,
+              "the vector composes mstatus as the engine does");
 
 }  // namespace vfm::metal
 
