@@ -23,8 +23,10 @@
 #include <vfm/virt/code_window.hpp>
 #include <vfm/virt/discovery.hpp>
 #include <vfm/virt/engine.hpp>
+#include <vfm/virt/fast_csrs.hpp>
 #include <vfm/virt/hart.hpp>
 #include <vfm/virt/pmp_layout.hpp>
+#include <vfm/virt/trap_entry.hpp>
 
 namespace vfm {
 
@@ -268,35 +270,45 @@ public:
     /// handles the most frequent traps (the firmware's accesses to CSRs kept in
     /// memory) without building an engine, and call handle_trap only when it
     /// returns false.
-    void handle_trap(Arch& hw, virt::hart& h) noexcept { (void)handle_trap_in_engine(hw, h, true); }
+    void handle_trap(Arch& hw, virt::hart& h) noexcept {
+        const virt::trap_entry trap = virt::read_trap_entry(hw);
+        (void)handle_trap_in_engine(hw, h, true, trap.cause, trap.epc);
+    }
 
     /// The engine, with every register in the context or only the fast path's
     /// (then false when it needed another: nothing changed, call again with all).
-    [[gnu::noinline]] bool handle_trap_in_engine(Arch& hw, virt::hart& h, bool all_registers) noexcept {
+    /// mcause and mepc come from the caller, which read them once.
+    [[gnu::noinline]] bool handle_trap_in_engine(Arch& hw, virt::hart& h, bool all_registers, u64 cause,
+                                                 u64 epc) noexcept {
         engine_type engine(hw, *this, h, all_registers);
-        return engine.handle_trap();
+        return engine.handle_trap({cause, epc});
     }
 
     /// The fast path, with only hart::fast_path_registers saved: the CSR
-    /// accesses virt::fast_path serves, then (unless a policy needs every
-    /// register) the engine itself, which gives up, changing nothing, when it
-    /// needs another register. True when the trap was handled.
+    /// accesses virt::fast_path serves (virt/fast_csrs.hpp), then (unless a
+    /// policy needs every register) the engine itself, which gives up,
+    /// changing nothing, when it needs another register. True when the trap
+    /// was handled. Each trap CSR is read once, where a path first needs it,
+    /// and passed down.
     [[nodiscard]] bool fast_trap(Arch& hw, virt::hart& h) noexcept {
-        if (virt::fast_path(hw, h)) {
-            if constexpr (watches_fast_path)
-                (fast_trap_of<Policies>(h, riscv::cause_value(riscv::exception::illegal_instruction)), ...);
-            return true;
+        const u64 cause = hw.template read<riscv::csr::mcause>();
+        if (h.world == virt::world::firmware && cause == illegal_instruction) {
+            const u64 epc = hw.template read<riscv::csr::mepc>();
+            if (virt::fast_path(hw, h, {cause, epc})) {
+                if constexpr (watches_fast_path) (fast_trap_of<Policies>(h, cause), ...);
+                return true;
+            }
+            return firmware_illegal_instruction(hw, h, epc);
         }
-        return fast_trap_beyond_csrs(hw, h);
+        return fast_trap_beyond_csrs(hw, h, cause);
     }
 
     /// What follows the CSR fast path (a backend whose trap vector serves those
-    /// accesses itself starts here): the policies' answers to the OS's traps,
-    /// then the engine with the fast path's registers.
-    [[nodiscard]] bool fast_trap_beyond_csrs(Arch& hw, virt::hart& h) noexcept {
+    /// accesses itself starts here, with mcause): the policies' answers to the
+    /// OS's traps, then the engine with the fast path's registers.
+    [[nodiscard]] bool fast_trap_beyond_csrs(Arch& hw, virt::hart& h, u64 cause) noexcept {
         if constexpr (answers_os_fast_path) {
             if (h.world == virt::world::os) {
-                const u64 cause = hw.template read<riscv::csr::mcause>();
                 if ((os_fast_trap_of<Policies>(hw, h, cause) || ...)) {
                     if constexpr (watches_fast_path) (fast_trap_of<Policies>(h, cause), ...);
                     return true;
@@ -304,32 +316,42 @@ public:
             }
         }
         if constexpr (engine_on_fast_path) {
+            const u64 epc = hw.template read<riscv::csr::mepc>();
             // The two world switches of every forwarded SBI call, specialized.
-            const u64 cause = hw.template read<riscv::csr::mcause>();
             if (h.world == virt::world::os) {
-                if (cause == riscv::cause_value(riscv::exception::ecall_from_s)) return forward_ecall(hw, h);
-            } else if (cause == riscv::cause_value(riscv::exception::illegal_instruction)) {
-                return return_to_os(hw, h);
+                if (cause == riscv::cause_value(riscv::exception::ecall_from_s)) return forward_ecall(hw, h, epc);
+            } else if (cause == illegal_instruction) {
+                return return_to_os(hw, h, epc);
             }
-            return handle_trap_in_engine(hw, h, false);
+            return handle_trap_in_engine(hw, h, false, cause, epc);
         } else {
             return false;
         }
     }
 
+    /// fast_trap_beyond_csrs for an illegal instruction of the firmware.
+    [[nodiscard]] bool firmware_illegal_instruction(Arch& hw, virt::hart& h, u64 epc) noexcept {
+        if constexpr (engine_on_fast_path)
+            return return_to_os(hw, h, epc);
+        else
+            return false;
+    }
+
+    static constexpr u64 illegal_instruction = riscv::cause_value(riscv::exception::illegal_instruction);
+
     /// The world switch of an ecall from S-mode into the firmware (fast path:
     /// engine::handle_supervisor_ecall, docs/metal.md).
-    [[gnu::noinline]] bool forward_ecall(Arch& hw, virt::hart& h) noexcept {
+    [[gnu::noinline]] bool forward_ecall(Arch& hw, virt::hart& h, u64 epc) noexcept {
         engine_type engine(hw, *this, h, false);
-        return engine.handle_supervisor_ecall();
+        return engine.handle_supervisor_ecall(epc);
     }
     /// An illegal instruction of the firmware: its mret back to the OS takes the
     /// fast path (engine::handle_firmware_mret; false, nothing changed, when the
     /// general path must do it), anything else the engine. The instruction is
     /// read from the firmware's memory (mtval may be stale).
-    [[gnu::noinline]] bool return_to_os(Arch& hw, virt::hart& h) noexcept {
-        if (!virt::firmware_instruction_is(hw, h, hw.template read<riscv::csr::mepc>(), riscv::mret_bits))
-            return handle_trap_in_engine(hw, h, false);
+    [[gnu::noinline]] bool return_to_os(Arch& hw, virt::hart& h, u64 epc) noexcept {
+        if (!virt::firmware_instruction_is(hw, h, epc, riscv::mret_bits))
+            return handle_trap_in_engine(hw, h, false, illegal_instruction, epc);
         engine_type engine(hw, *this, h, false);
         return engine.handle_firmware_mret();
     }

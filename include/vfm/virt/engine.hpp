@@ -30,6 +30,7 @@
 #include <vfm/virt/hart.hpp>
 #include <vfm/virt/pmp_layout.hpp>
 #include <vfm/virt/shared_state.hpp>
+#include <vfm/virt/trap_entry.hpp>
 #include <vfm/virt/triggers.hpp>
 
 namespace vfm::virt {
@@ -88,13 +89,13 @@ public:
     [[nodiscard]] const hart_features& features() const noexcept { return m_h.features; }
 
     /// Handles the trap the hart just took: the trap vector saved the guest's
-    /// registers into the virtual hart; this reads the trap CSRs, emulates or
-    /// reflects, and leaves mepc (and the physical state) ready for mret.
-    /// Returns false only when the engine was built without all registers and
-    /// needed one it lacks (nothing changed then).
-    [[gnu::always_inline]] bool handle_trap() noexcept {
-        const u64 cause = m_hw.template read<riscv::csr::mcause>();
-        m_h.pc = m_hw.template read<riscv::csr::mepc>();
+    /// registers into the virtual hart and read mcause and mepc (`trap`); this
+    /// emulates or reflects, and leaves mepc (and the physical state) ready for
+    /// mret. Returns false only when the engine was built without all
+    /// registers and needed one it lacks (nothing changed then).
+    [[gnu::always_inline]] bool handle_trap(trap_entry trap) noexcept {
+        const u64 cause = trap.cause;
+        m_h.pc = trap.epc;
         m_trap.cause = cause;
         m_trap.origin = m_h.world;
         if (m_h.world == world::firmware) {
@@ -128,9 +129,9 @@ public:
     /// constants (the OS ran in S-mode, not virtualized; mtval, mtval2, mtinst
     /// and GVA are zero, priv. spec 3.1.16, H ext. 9.4.6-9.4.7), inlined into
     /// the fast path. test/unit/virt/world_switch_test.cpp checks it against handle_trap.
-    [[gnu::always_inline]] bool handle_supervisor_ecall() noexcept {
+    [[gnu::always_inline]] bool handle_supervisor_ecall(u64 epc) noexcept {
         constexpr u64 cause = riscv::cause_value(riscv::exception::ecall_from_s);
-        m_h.pc = m_hw.template read<riscv::csr::mepc>();
+        m_h.pc = epc;
         m_trap.origin = world::os;
         m_trap.cause = cause;
         m_trap.tval = 0;
@@ -194,9 +195,6 @@ public:
     /// vM-mode with a0..a2 as given (priv. spec 3.4: MIE and MPRV clear,
     /// PMP entries off). The caller then resumes the hart.
     void start_firmware(u64 entry, u64 a0, u64 a1, u64 a2) noexcept;
-
-    /// Fills the hart's table of CSRs the backend may serve itself (hart::fast_csrs).
-    void set_fast_csrs() noexcept;
 
     /// Delivers a synchronous exception to the virtual firmware exactly as the
     /// hardware would (priv. spec 3.1.6.1, 3.1.15): a world switch when the OS
@@ -380,6 +378,7 @@ private:
             return;
         }
         const u64 tval = m_hw.template read<csr::mtval>();
+        m_trap.tval = tval;
         switch (static_cast<riscv::exception>(cause)) {
             case riscv::exception::ecall_from_u:
                 deliver_exception(riscv::cause_value(riscv::exception::ecall_from_m), 0);
@@ -567,7 +566,9 @@ private:
     Arch& m_hw;
     Hooks& m_hooks;
     hart& m_h;
-    trap_info m_trap;  ///< filled as the trap is read (cause always; the rest for traps of the OS)
+    /// Filled as the trap is read: cause always, tval for exceptions (but an
+    /// illegal instruction of the firmware), the rest for traps of the OS.
+    trap_info m_trap;
     bool m_all_registers;
     bool m_missing_registers = false;
     bool m_interrupts_changed = false;

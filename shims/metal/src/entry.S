@@ -75,9 +75,11 @@ _start:
     j .Lpark
 
 /* ---- the trap vectors (direct mode), in three tiers (docs/metal.md):
- *   1. the firmware's csrr/csrrw on a CSR kept in the context (mscratch,
- *      mepc, mcause, mtval; hart::fast_csrs; mstatus and misa reads): served
- *      here, with three temporaries saved (five for a write);
+ *   1. the firmware's csrr/csrrw on a CSR kept in the context, the rows of
+ *      vfm/virt/fast_csrs.hpp (mscratch, mepc, mcause, mtval; the rest of
+ *      0x340-0x34f through hart::fast_csrs; mstatus; misa reads): served
+ *      here, with three temporaries saved (five for a write); runtime.hpp
+ *      checks this code against the table (docs/fast-path.md);
  *   2. with the caller-saved registers saved, vfm_fast_trap (a C++ leaf, the
  *      monitor's fast path and its policies' fast hooks);
  *   3. with every register saved, vfm_handle_trap (the engine).

@@ -275,6 +275,11 @@ public:
     /// The guest executes an instruction that raises illegal instruction (every
     /// privileged instruction in U-mode): mtval = its bits, as QEMU reports.
     step exec(u32 insn);
+    /// The same, with the trap taken by the CSR fast path alone (virt::fast_path,
+    /// as tier 2 runs it on a backend without tier 1, registers poisoned as in
+    /// fast_trap_as_on_metal) and, where it declines, by the general path
+    /// (monitor::handle_trap). True when the fast path served it.
+    bool exec_on_csr_fast_path(u32 insn);
     /// The same on a hart that reports mtval = 0 (the spec allows it, 3.1.16).
     step exec_without_tval(u32 insn);
     /// The guest executes a load or store: natively when the physical PMP
@@ -311,9 +316,13 @@ private:
     friend class machine;
     void run_monitor();
     bool fast_trap_as_on_metal();
+    template <class Path>
+    bool with_fast_path_registers(Path path);
     void resume();
 
     machine& m_machine;
+    bool m_csr_fast_path_only = false;
+    bool m_csr_fast_path_served = false;
     u64 m_pc = 0;
     int m_settle_depth = 0;
 };
@@ -376,7 +385,15 @@ inline void cpu::run_monitor() {
             h.counters.counting = 1;
         }
         hw.tick(monitor_work, monitor_work);
-        if (counting || !fast_path || !fast_trap_as_on_metal()) m_machine.monitor.handle_trap(hw, h);
+        if (m_csr_fast_path_only && !counting) {
+            // Only virt::fast_path, then the general path (exec_on_csr_fast_path).
+            m_csr_fast_path_only = false;  // the interrupts settle() takes afterwards: as usual
+            m_csr_fast_path_served =
+                with_fast_path_registers([&] { return virt::fast_path(hw, h, virt::read_trap_entry(hw)); });
+            if (!m_csr_fast_path_served) m_machine.monitor.handle_trap(hw, h);
+        } else if (counting || !fast_path || !fast_trap_as_on_metal()) {
+            m_machine.monitor.handle_trap(hw, h);
+        }
     } else {
         m_machine.stopped = true;
     }
@@ -391,6 +408,11 @@ inline void cpu::run_monitor() {
 /// tier 2 restores only what it saved) fails at once. The guest's own values
 /// come back whatever the outcome.
 inline bool cpu::fast_trap_as_on_metal() {
+    return with_fast_path_registers([&] { return m_machine.monitor.fast_trap(hw, h); });
+}
+
+template <class Path>
+inline bool cpu::with_fast_path_registers(Path path) {
     constexpr u64 poison = 0xbad0'f00d'dead'0000;
     u64 kept[32] = {};
     for (unsigned r = 1; r < 32; ++r) {
@@ -398,7 +420,7 @@ inline bool cpu::fast_trap_as_on_metal() {
         kept[r] = h.x[r];
         h.x[r] = poison + r;
     }
-    const bool handled = m_machine.monitor.fast_trap(hw, h);
+    const bool handled = path();
     for (unsigned r = 1; r < 32; ++r) {
         if (virt::hart::saved_on_fast_path(r)) continue;
         INFO("x" << r << " is not saved on the fast path: metal would lose this write");
@@ -468,6 +490,14 @@ inline step cpu::exec(u32 insn) {
     s.mode_after = hw.privilege();
     s.advanced = s.pc_after == s.pc_before + ((insn & 3) == 3 ? 4 : 2) && s.mode_after == before;
     return s;
+}
+
+inline bool cpu::exec_on_csr_fast_path(u32 insn) {
+    m_csr_fast_path_only = true;
+    m_csr_fast_path_served = false;
+    (void)exec(insn);
+    m_csr_fast_path_only = false;
+    return m_csr_fast_path_served;
 }
 
 inline step cpu::exec_without_tval(u32 insn) {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /// The firmware's CSR instructions against the virtual hart: the virtual CSRs and
 /// their WARL rules, the physical supervisor and hypervisor CSRs, the triggers'
-/// tdata1, the virtual counters; and fast_path, the tier-2 CSR path that needs
-/// no engine.
+/// tdata1, the virtual counters (the accesses the fast path serves without an
+/// engine are defined in virt/fast_csrs.hpp).
 ///
 /// Part of the engine (virt/engine.hpp, which includes it at its end):
 /// definitions of `engine` members declared there.
@@ -15,7 +15,6 @@
 #include <vfm/riscv/instruction.hpp>
 #include <vfm/riscv/pmp.hpp>
 #include <vfm/riscv/trigger.hpp>
-#include <vfm/virt/code_window.hpp>
 #include <vfm/virt/csr_rules.hpp>
 #include <vfm/virt/hart.hpp>
 #include <vfm/virt/triggers.hpp>
@@ -418,91 +417,6 @@ inline bool engine<Arch, Platform, Hooks, MaxHarts>::counter_access(unsigned i, 
     const u64 now = m_hw.csr_read(hardware[i]).value;
     c.at_trap[i] = now - 1;
     c.hidden[i] = now - value;
-    return true;
-}
-
-/// The hot path of the trap vector: a CSR instruction of the firmware (read
-/// from its memory, not from mtval) on a CSR whose access has no effect beyond the
-/// virtual hart: mscratch, mepc, mcause, mtval, mtval2, mtinst, misa, mhartid,
-/// mtvec (reads), and mstatus when no field with a side effect changes. It needs no
-/// engine: anything else returns false before changing any state, and the
-/// general path (engine::handle_trap) takes over.
-template <arch Arch>
-[[gnu::always_inline]] inline bool fast_path(Arch& hw, hart& h) noexcept {
-    namespace ms = riscv::mstatus;
-    using csr = riscv::csr;
-    if (h.world != world::firmware) return false;
-    if (hw.template read<csr::mcause>() != riscv::cause_value(riscv::exception::illegal_instruction)) return false;
-    u32 instruction = 0;
-    if (!firmware_instruction_in_ram(hw, h, hw.template read<csr::mepc>(), instruction)) return false;
-    const u64 bits = instruction;
-    if ((bits & 0x7f) != riscv::opcode::system) return false;
-    const u32 funct3 = (bits >> 12) & 7;
-    if ((funct3 & 3) == 0) return false;  // privileged instructions, HLV/HSV
-    const unsigned rd = (bits >> 7) & 31;
-    const unsigned rs1 = (bits >> 15) & 31;
-    if (!hart::saved_on_fast_path(rd) || ((funct3 & 4) == 0 && !hart::saved_on_fast_path(rs1))) return false;
-    const u64 operand = (funct3 & 4) != 0 ? u64{rs1} : h.x[rs1];
-    const bool write = (funct3 & 3) == 1 || rs1 != 0;
-    const csr_op_kind kind = static_cast<csr_op_kind>((funct3 & 3) - 1);
-    virtual_csrs& c = h.csr;
-    u64 old_value;
-    switch (static_cast<csr>((bits >> 20) & 0xfff)) {
-        case csr::mscratch:
-            old_value = c.mscratch;
-            if (write) c.mscratch = apply_csr_op(kind, old_value, operand);
-            break;
-        case csr::mepc:
-            old_value = c.mepc;
-            if (write) c.mepc = rules::write_mepc(apply_csr_op(kind, old_value, operand), h.features);
-            break;
-        case csr::mcause:
-            old_value = c.mcause;
-            if (write) c.mcause = apply_csr_op(kind, old_value, operand);
-            break;
-        case csr::mtval:
-            old_value = c.mtval;
-            if (write) c.mtval = apply_csr_op(kind, old_value, operand);
-            break;
-        case csr::mtval2:
-            if (!h.features.has_mtval2) return false;
-            old_value = c.mtval2;
-            if (write) c.mtval2 = apply_csr_op(kind, old_value, operand);
-            break;
-        case csr::mtinst:
-            if (!h.features.has_mtval2) return false;
-            old_value = c.mtinst;
-            if (write) c.mtinst = apply_csr_op(kind, old_value, operand);
-            break;
-        case csr::mtvec:
-            if (write) return false;  // the engine rechecks the trap vector (check_trap_vector)
-            old_value = c.mtvec;
-            break;
-        case csr::misa: old_value = h.features.misa; break;
-        case csr::mhartid:
-            if (write) return false;
-            old_value = h.hartid;
-            break;
-        case csr::mstatus: {
-            const u64 physical = hw.template read<csr::mstatus>();
-            old_value = rules::compose_mstatus(physical, c.mstatus);
-            if (write) {
-                const u64 value = apply_csr_op(kind, old_value, operand);
-                const u64 fields = rules::write_mstatus(value, h.features);
-                // Side effects: supervisor fields (physical), MIE (interrupts), MPRV and, under MPRV, MPP (PMP view).
-                constexpr u64 effects = ms::mie::mask | ms::mprv::mask | ms::mpp::mask;
-                const u64 watched = ms::mprv::test(fields | c.mstatus) ? effects : effects & ~ms::mpp::mask;
-                if (((value ^ physical) & rules::mstatus_physical_writable) != 0 ||
-                    ((fields ^ c.mstatus) & watched) != 0)
-                    return false;
-                c.mstatus = fields;
-            }
-            break;
-        }
-        default: return false;
-    }
-    if (rd != 0) h.x[rd] = old_value;
-    hw.template write<csr::mepc>(hw.template read<csr::mepc>() + 4);
     return true;
 }
 

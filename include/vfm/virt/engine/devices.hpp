@@ -27,12 +27,11 @@ inline bool engine<Arch, Platform, Hooks, MaxHarts>::emulate_device_access() noe
     data_access op;
     if (!decode_guest_access(from_os, op)) return false;
     if (!from_os && op.access() == access_kind::store &&
-        m_hw.template read<csr::mcause>() == riscv::cause_value(riscv::exception::load_access_fault)) {
+        m_trap.cause == riscv::cause_value(riscv::exception::load_access_fault)) {
         // An AMO or SC the PMP denied: QEMU 7.2 reports a load access fault;
         // the spec's cause is store/AMO access fault (priv. spec 3.7.1).
-        const u64 tval = m_hw.template read<csr::mtval>();
         if (!emulate_device_op(op, from_os))
-            deliver_exception(riscv::cause_value(riscv::exception::store_access_fault), tval);
+            deliver_exception(riscv::cause_value(riscv::exception::store_access_fault), m_trap.tval);
         return true;
     }
     return emulate_device_op(op, from_os);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 /// The start of the firmware: the virtual hart's reset state, the physical
-/// state while the firmware runs, and the table of CSRs the backend serves
-/// itself (tier 1).
+/// state while the firmware runs, and the data of the CSR fast path.
 ///
 /// Part of the engine (virt/engine.hpp, which includes it at its end):
 /// definitions of `engine` members declared there.
@@ -11,6 +10,7 @@
 
 #include <vfm/riscv/csr_fields.hpp>
 #include <vfm/virt/csr_rules.hpp>
+#include <vfm/virt/fast_csrs.hpp>
 #include <vfm/virt/pmp_layout.hpp>
 #include <vfm/virt/triggers.hpp>
 
@@ -20,9 +20,7 @@ template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 inline void engine<Arch, Platform, Hooks, MaxHarts>::start_firmware(u64 entry, u64 a0, u64 a1, u64 a2) noexcept {
     m_h.csr = virtual_csrs{};
     m_h.csr.mstatus = riscv::mstatus::mpp::make(rules::least_privilege(m_h.features));
-    m_h.mepc_mask = rules::write_mepc(~u64{0}, m_h.features);
-    m_h.misa = m_h.features.misa;
-    set_fast_csrs();
+    fast_csrs::fill_hart(m_h);  // the data of the CSR fast path (virt/fast_csrs.hpp)
     m_h.world = world::firmware;
     announce_world();
     m_h.monitor_deadline = ~u64{0};
@@ -53,25 +51,6 @@ inline void engine<Arch, Platform, Hooks, MaxHarts>::start_firmware(u64 entry, u
     program_physical_interrupts();
     adopt_triggers(m_hw, m_h);
     m_hw.template write<riscv::csr::mepc>(m_h.pc);
-}
-
-template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
-inline void engine<Arch, Platform, Hooks, MaxHarts>::set_fast_csrs() noexcept {
-    auto slot = [&](const u64& field) {
-        return static_cast<u8>((reinterpret_cast<const u8*>(&field) - reinterpret_cast<const u8*>(&m_h)) / 8);
-    };
-    for (auto& entry : m_h.fast_csrs) entry = 0;
-    m_h.fast_csrs[0x0] = slot(m_h.csr.mscratch);
-    m_h.fast_csrs[0x1] = slot(m_h.csr.mepc);
-    m_h.fast_csrs[0x2] = slot(m_h.csr.mcause);
-    m_h.fast_csrs[0x3] = slot(m_h.csr.mtval);
-    if (m_h.features.has_mtval2) {
-        m_h.fast_csrs[0xa] = slot(m_h.csr.mtinst);
-        m_h.fast_csrs[0xb] = slot(m_h.csr.mtval2);
-    }
-    // Harts with S and U: every MPP value but the reserved 2 is legal as written.
-    m_h.mstatus_fast_writable =
-        m_h.features.has_s && m_h.features.has_u ? rules::mstatus_virtual_writable(m_h.features) : 0;
 }
 
 }  // namespace vfm::virt

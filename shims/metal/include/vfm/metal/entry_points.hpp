@@ -123,14 +123,16 @@ template <class Monitor, class Main>
 }
 
 /// vfm_fast_trap: the hot path, a leaf (true when it handled the trap). The
-/// vector's first tier already served the CSR accesses virt::fast_path would
-/// (unless built with VFM_METAL_CSR_FAST_PATH=0).
+/// vector's first tier already served the accesses of the CSR fast path's
+/// table (virt/fast_csrs.hpp) that virt::fast_path would (unless built with
+/// VFM_METAL_CSR_FAST_PATH=0; with VFM_METAL_CSR_FAST_PATH_CPP=0 too, no
+/// fast path serves them: layout.h).
 template <class Monitor>
 [[nodiscard, gnu::always_inline]] inline bool fast_trap(Monitor& monitor, virt::hart& context) noexcept {
     static_assert(!(VFM_METAL_CSR_FAST_PATH && Monitor::watches_fast_path),
                   "a policy watches the fast path: build with -DVFM_METAL_CSR_FAST_PATH=0");
-    if constexpr (VFM_METAL_CSR_FAST_PATH)
-        return monitor.fast_trap_beyond_csrs(entry_hart, context);
+    if constexpr (VFM_METAL_CSR_FAST_PATH || !VFM_METAL_CSR_FAST_PATH_CPP)
+        return monitor.fast_trap_beyond_csrs(entry_hart, context, entry_hart.template read<riscv::csr::mcause>());
     else
         return monitor.fast_trap(entry_hart, context);
 }

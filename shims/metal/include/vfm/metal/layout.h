@@ -19,10 +19,16 @@
 #define VFM_HART_STRIDE 8192
 #define VFM_CONTEXT_OFFSET 5376
 
-/* The trap vector serves the firmware's plain CSR accesses itself (tier 1)
- * unless an image turns it off, e.g. to count every trap in C++. */
+/* The trap vector serves the CSR fast path's accesses (vfm/virt/fast_csrs.hpp)
+ * itself, in tier 1, unless an image turns it off, e.g. to count every trap in
+ * C++; then tier 2 serves them with virt::fast_path, unless
+ * VFM_METAL_CSR_FAST_PATH_CPP is 0 too: every CSR access takes the engine
+ * (the reference the fast paths are compared with on QEMU). */
 #ifndef VFM_METAL_CSR_FAST_PATH
 #define VFM_METAL_CSR_FAST_PATH 1
+#endif
+#ifndef VFM_METAL_CSR_FAST_PATH_CPP
+#define VFM_METAL_CSR_FAST_PATH_CPP 1
 #endif
 
 /* Byte offset of general register xN in the context. */

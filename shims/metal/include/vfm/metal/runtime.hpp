@@ -9,6 +9,7 @@
 #include <vfm/detail/types.hpp>
 #include <vfm/metal/layout.h>
 #include <vfm/virt/csr_rules.hpp>
+#include <vfm/virt/fast_csrs.hpp>
 #include <vfm/virt/hart.hpp>
 
 #if defined(__has_include)
@@ -56,6 +57,43 @@ static_assert(offsetof(virt::hart, counters) == VFM_CTX_COUNTERS &&
                   offsetof(virt::hart, counters.retired) == VFM_CTX_RETIRED,
               "the counting trap vector's block");
 static_assert(VFM_MSTATUS_PHYSICAL_WRITABLE == virt::rules::mstatus_physical_writable, "the vector's mstatus write");
+static_assert(VFM_CSR_READ_MASK == virt::fast_csrs::read_mask && VFM_CSR_READ_BITS == virt::fast_csrs::read_bits,
+              "tier 1 recognizes the read form of the fast path's table");
+
+/// Whether tier 1 of entry.S serves exactly the rows of the CSR fast path's
+/// table (virt/fast_csrs.hpp), as it is written: the read form of every row;
+/// the swap form (csrrw, its only other form) of 0x340-0x343 by index, with
+/// mepc (0x341) alone masked, of the rest of 0x340-0x34f through
+/// hart::fast_csrs, and of mstatus (0x300) under mstatus_fast_writable;
+/// misa (0x301) read from hart::misa. A row tier 1 does not serve that way,
+/// or a row missing, is a build error here rather than a silent difference.
+constexpr bool tier1_serves_the_table() noexcept {
+    using namespace virt::fast_csrs;
+    // At VFM_CTX_MSCRATCH + 8 * (csr - 0x340), pinned below.
+    constexpr u64 virt::virtual_csrs::*by_index[] = {&virt::virtual_csrs::mscratch, &virt::virtual_csrs::mepc,
+                                                     &virt::virtual_csrs::mcause, &virt::virtual_csrs::mtval};
+    for (u16 n = 0x340; n <= 0x343; ++n) {
+        const entry* e = find(n);
+        if (e == nullptr || e->where != storage::context || !e->swaps || e->exists != presence::always) return false;
+        if (e->field != by_index[n - 0x340]) return false;
+        if ((e->rule == write_rule::mepc_mask) != (n == 0x341) ||
+            (e->rule != write_rule::mepc_mask && e->rule != write_rule::as_written))
+            return false;
+    }
+    const entry* status = find(0x300);
+    const entry* isa = find(0x301);
+    if (status == nullptr || status->where != storage::mstatus || !status->swaps || status->rule != write_rule::mstatus)
+        return false;
+    if (isa == nullptr || isa->where != storage::misa || isa->swaps) return false;
+    for (const entry& e : table) {
+        const u16 n = static_cast<u16>(e.number);
+        if (n == 0x300 || n == 0x301 || (n >= 0x340 && n <= 0x343)) continue;
+        // Through the map: present or not per hart, swapped as written.
+        if (e.where != storage::context || !e.swaps || e.rule != write_rule::as_written) return false;
+    }
+    return true;
+}
+static_assert(tier1_serves_the_table(), "entry.S's tier 1 and virt/fast_csrs.hpp disagree: change both");
 static_assert(VFM_MSTATUS_VIRTUAL == virt::rules::mstatus_virtual_fields,
               "the vector composes mstatus as the engine does");
 
