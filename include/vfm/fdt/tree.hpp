@@ -73,39 +73,14 @@ public:
     /// The root node, or none when the blob is invalid.
     [[nodiscard]] constexpr node root() const noexcept {
         if (!ok()) return {};
-        u32 off = 0;
-        token_view t;
-        while (read(off, t) == error::none) {
-            if (t.tag == token::begin_node) return node{off};
-            if (t.tag != token::nop) break;
-            off = t.next;
-        }
-        return {};
+        return node_from(0);
     }
 
     /// The first subnode of `n`, or none.
-    [[nodiscard]] constexpr node first_child(node n) const noexcept {
-        u32 off = content_start(n);
-        token_view t;
-        while (read(off, t) == error::none) {
-            if (t.tag == token::begin_node) return node{off};
-            if (t.tag != token::prop && t.tag != token::nop) break;
-            off = t.next;
-        }
-        return {};
-    }
+    [[nodiscard]] constexpr node first_child(node n) const noexcept { return node_from(content_start(n), true); }
 
     /// The next subnode of `n`'s parent after `n`, or none.
-    [[nodiscard]] constexpr node next_sibling(node n) const noexcept {
-        u32 off = subtree_end(n);
-        token_view t;
-        while (read(off, t) == error::none) {
-            if (t.tag == token::begin_node) return node{off};
-            if (t.tag != token::nop) break;
-            off = t.next;
-        }
-        return {};
-    }
+    [[nodiscard]] constexpr node next_sibling(node n) const noexcept { return node_from(subtree_end(n)); }
 
     /// The node that follows `n` in document order (depth first), or none.
     [[nodiscard]] constexpr node next_node(node n) const noexcept {
@@ -323,6 +298,18 @@ private:
             off = t.next;
         }
         return ~u32{0};
+    }
+
+    /// The node whose FDT_BEGIN_NODE is the first token at or after `off`
+    /// past FDT_NOPs (and FDT_PROPs when `past_properties`), or none.
+    [[nodiscard]] constexpr node node_from(u32 off, bool past_properties = false) const noexcept {
+        token_view t;
+        while (read(off, t) == error::none) {
+            if (t.tag == token::begin_node) return node{off};
+            if (t.tag != token::nop && !(past_properties && t.tag == token::prop)) break;
+            off = t.next;
+        }
+        return {};
     }
 
     [[nodiscard]] constexpr property property_from(u32 off) const noexcept {
