@@ -15,30 +15,32 @@ namespace vfm::virt {
 /// stores (they need write permission and raise store/AMO faults).
 enum class access_kind : u8 { load, store, fetch };
 
-[[nodiscard]] constexpr u64 access_fault_cause(access_kind k) noexcept {
-    using riscv::exception;
-    return riscv::cause_value(k == access_kind::load    ? exception::load_access_fault
-                              : k == access_kind::store ? exception::store_access_fault
-                                                        : exception::instruction_access_fault);
-}
-[[nodiscard]] constexpr u64 page_fault_cause(access_kind k) noexcept {
-    using riscv::exception;
-    return riscv::cause_value(k == access_kind::load    ? exception::load_page_fault
-                              : k == access_kind::store ? exception::store_page_fault
-                                                        : exception::instruction_page_fault);
-}
-[[nodiscard]] constexpr u64 guest_page_fault_cause(access_kind k) noexcept {
-    using riscv::exception;
-    return riscv::cause_value(k == access_kind::load    ? exception::load_guest_page_fault
-                              : k == access_kind::store ? exception::store_guest_page_fault
-                                                        : exception::instruction_guest_page_fault);
-}
-[[nodiscard]] constexpr u64 misaligned_cause(access_kind k) noexcept {
-    using riscv::exception;
-    return riscv::cause_value(k == access_kind::load    ? exception::load_address_misaligned
-                              : k == access_kind::store ? exception::store_address_misaligned
-                                                        : exception::instruction_address_misaligned);
-}
+/// A fault's three causes, one for each kind of access (priv. spec 3.1.15).
+/// A type, not an object: the causes stay constants in the code.
+template <riscv::exception Load, riscv::exception Store, riscv::exception Fetch>
+struct fault_causes {
+    /// The cause for an access of kind `k` (inlined: the same code as a ternary on `k`).
+    [[nodiscard, gnu::always_inline]] static constexpr u64 of(access_kind k) noexcept {
+        return riscv::cause_value(k == access_kind::load ? Load : k == access_kind::store ? Store : Fetch);
+    }
+};
+
+/// The faults an access made for a guest can raise.
+namespace faults {
+using riscv::exception;
+using misaligned = fault_causes<exception::load_address_misaligned, exception::store_address_misaligned,
+                                exception::instruction_address_misaligned>;
+using access =
+    fault_causes<exception::load_access_fault, exception::store_access_fault, exception::instruction_access_fault>;
+using page = fault_causes<exception::load_page_fault, exception::store_page_fault, exception::instruction_page_fault>;
+using guest_page = fault_causes<exception::load_guest_page_fault, exception::store_guest_page_fault,
+                                exception::instruction_guest_page_fault>;
+}  // namespace faults
+
+[[nodiscard]] constexpr u64 access_fault_cause(access_kind k) noexcept { return faults::access::of(k); }
+[[nodiscard]] constexpr u64 page_fault_cause(access_kind k) noexcept { return faults::page::of(k); }
+[[nodiscard]] constexpr u64 guest_page_fault_cause(access_kind k) noexcept { return faults::guest_page::of(k); }
+[[nodiscard]] constexpr u64 misaligned_cause(access_kind k) noexcept { return faults::misaligned::of(k); }
 
 /// How the hart would translate and check an access made for a guest: the
 /// state the hardware reads for it (mstatus.MPP/MPV and satp for MPRV,
