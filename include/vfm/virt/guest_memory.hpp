@@ -120,17 +120,9 @@ public:
     [[nodiscard]] guest_access amo(const translation_regime& regime, u64 address, unsigned width, amo_op op,
                                    u64 operand, u8 reachable = reach::ram) noexcept {
         guest_access out;
-        physical_class klass = physical_class::refused;
-        if (!aligned_atomic(regime, address, width, access_kind::store, out)) return out;
-        const guest_translation t = translate(regime, address, width, access_kind::store, reachable, klass);
-        if (!t.ok) return fault(out, t.fault);
-        if (klass == physical_class::device) return device(out, t.physical);
-        if (!pmp_ready(t.physical, width, access_kind::store))
-            return fault(out, access_fault(regime, address, access_kind::store));
-        const access_result r = m_hw.amo(how(regime), t.physical, width, op, operand);
-        if (!r.ok) return fault(out, access_fault(regime, address, access_kind::store));
-        out.result = guest_access::status::done;
-        out.value = r.value;
+        if (atomic_target(regime, address, width, access_kind::store, reachable, out))
+            atomic_done(regime, address, access_kind::store, m_hw.amo(how(regime), out.physical, width, op, operand),
+                        out);
         return out;
     }
 
@@ -139,17 +131,9 @@ public:
     [[nodiscard]] guest_access compare_exchange(const translation_regime& regime, u64 address, unsigned width,
                                                 u64 expected, u64 desired) noexcept {
         guest_access out;
-        physical_class klass = physical_class::refused;
-        if (!aligned_atomic(regime, address, width, access_kind::store, out)) return out;
-        const guest_translation t = translate(regime, address, width, access_kind::store, reach::ram, klass);
-        if (!t.ok) return fault(out, t.fault);
-        if (!pmp_ready(t.physical, width, access_kind::store))
-            return fault(out, access_fault(regime, address, access_kind::store));
-        const access_result r = m_hw.compare_exchange(how(regime), t.physical, width, expected, desired);
-        if (!r.ok) return fault(out, access_fault(regime, address, access_kind::store));
-        out.result = guest_access::status::done;
-        out.value = r.value;
-        out.physical = t.physical;
+        if (atomic_target(regime, address, width, access_kind::store, reach::ram, out))
+            atomic_done(regime, address, access_kind::store,
+                        m_hw.compare_exchange(how(regime), out.physical, width, expected, desired), out);
         return out;
     }
 
@@ -157,17 +141,8 @@ public:
     /// misaligned) from RAM; `physical` says where, for the reservation.
     [[nodiscard]] guest_access load_reserved(const translation_regime& regime, u64 address, unsigned width) noexcept {
         guest_access out;
-        physical_class klass = physical_class::refused;
-        if (!aligned_atomic(regime, address, width, access_kind::load, out)) return out;
-        const guest_translation t = translate(regime, address, width, access_kind::load, reach::ram, klass);
-        if (!t.ok) return fault(out, t.fault);
-        if (!pmp_ready(t.physical, width, access_kind::load))
-            return fault(out, access_fault(regime, address, access_kind::load));
-        const access_result r = m_hw.load(how(regime), t.physical, width);
-        if (!r.ok) return fault(out, access_fault(regime, address, access_kind::load));
-        out.result = guest_access::status::done;
-        out.value = r.value;
-        out.physical = t.physical;
+        if (atomic_target(regime, address, width, access_kind::load, reach::ram, out))
+            atomic_done(regime, address, access_kind::load, m_hw.load(how(regime), out.physical, width), out);
         return out;
     }
 
@@ -309,6 +284,43 @@ private:
         f.gva = regime.virtualized;
         fault(out, f);
         return false;
+    }
+
+    /// The steps of an AMO, SC or LR before the backend's access: natural
+    /// alignment (aligned_atomic), translation and guard in one piece, the PMP's
+    /// miss path. True with `out.physical` where to access; false with `out`
+    /// the fault, or an emulated device where `reachable` allows one
+    /// (translate refuses it otherwise: LR and SC, which never allow one, drop
+    /// the test).
+    [[gnu::always_inline]] bool atomic_target(const translation_regime& regime, u64 address, unsigned width,
+                                              access_kind kind, u8 reachable, guest_access& out) noexcept {
+        physical_class klass = physical_class::refused;
+        if (!aligned_atomic(regime, address, width, kind, out)) return false;
+        const guest_translation t = translate(regime, address, width, kind, reachable, klass);
+        if (!t.ok) {
+            fault(out, t.fault);
+            return false;
+        }
+        if ((reachable & reach::devices) != 0 && klass == physical_class::device) {
+            device(out, t.physical);
+            return false;
+        }
+        if (!pmp_ready(t.physical, width, kind)) {
+            fault(out, access_fault(regime, address, kind));
+            return false;
+        }
+        out.physical = t.physical;
+        return true;
+    }
+    /// The outcome of the backend's access `r` for atomic_target's `out`.
+    [[gnu::always_inline]] static void atomic_done(const translation_regime& regime, u64 address, access_kind kind,
+                                                   const access_result& r, guest_access& out) noexcept {
+        if (!r.ok) {
+            fault(out, access_fault(regime, address, kind));
+            return;
+        }
+        out.result = guest_access::status::done;
+        out.value = r.value;
     }
 
     /// Translates `[address, address + length)` page by page for `kind`, and
