@@ -108,14 +108,19 @@ private:
     /// satp's (or vsatp's) stage (priv. spec 4.3.2). With `guest`, the table
     /// addresses are guest physical and go through the G-stage themselves.
     bool first_stage(u64 va, u64 satp, bool guest, u64& out) noexcept {
+        const step last = restarting(&page_walker::first_stage_once, va, satp, guest, out);
+        return last == step::restart ? fail(page_fault_cause(m_kind)) : last == step::translated;
+    }
+
+    /// A stage's walk (`walk_once(args...)`) again while it restarts, at most
+    /// max_walk_restarts times: the last step (restart: the walk gives up).
+    template <class... Params, class... Args>
+    [[gnu::always_inline]] step restarting(step (page_walker::*walk_once)(Params...), Args&&... args) noexcept {
         for (unsigned attempt = 0; attempt < max_walk_restarts; ++attempt) {
-            switch (first_stage_once(va, satp, guest, out)) {
-                case step::translated: return true;
-                case step::faulted: return false;
-                case step::restart: break;
-            }
+            const step last = (this->*walk_once)(args...);
+            if (last != step::restart) return last;
         }
-        return fail(page_fault_cause(m_kind));
+        return step::restart;
     }
 
     step first_stage_once(u64 va, u64 satp, bool guest, u64& out) noexcept {
@@ -180,14 +185,8 @@ private:
     /// of the original access type with mtval2 = the guest physical address >> 2
     /// (and the pseudoinstruction in mtinst for an implicit access).
     bool g_stage(u64 gpa, access_kind kind, bool implicit, u64& out) noexcept {
-        for (unsigned attempt = 0; attempt < max_walk_restarts; ++attempt) {
-            switch (g_stage_once(gpa, kind, implicit, out)) {
-                case step::translated: return true;
-                case step::faulted: return false;
-                case step::restart: break;
-            }
-        }
-        return fail(guest_page_fault_cause(m_kind), gpa >> 2);
+        const step last = restarting(&page_walker::g_stage_once, gpa, kind, implicit, out);
+        return last == step::restart ? fail(guest_page_fault_cause(m_kind), gpa >> 2) : last == step::translated;
     }
 
     step g_stage_once(u64 gpa, access_kind kind, bool implicit, u64& out) noexcept {
