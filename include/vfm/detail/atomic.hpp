@@ -24,14 +24,6 @@ inline T atomic_fetch_or(T* object, T value) noexcept {
     return __atomic_fetch_or(object, value, __ATOMIC_ACQ_REL);
 }
 template <class T>
-inline T atomic_fetch_and(T* object, T value) noexcept {
-    return __atomic_fetch_and(object, value, __ATOMIC_ACQ_REL);
-}
-template <class T>
-inline T atomic_fetch_add(T* object, T value) noexcept {
-    return __atomic_fetch_add(object, value, __ATOMIC_ACQ_REL);
-}
-template <class T>
 inline bool atomic_compare_exchange(T* object, T& expected, T desired) noexcept {
     return __atomic_compare_exchange_n(object, &expected, desired, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }

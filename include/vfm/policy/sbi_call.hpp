@@ -39,6 +39,42 @@ struct sbi_call {
     return call;
 }
 
+/// How many argument registers (a0..) an SBI call uses (SBI spec v2.0);
+/// unknown calls keep all six.
+[[nodiscard]] constexpr unsigned sbi_argument_count(u64 extension, u64 function) noexcept {
+    namespace eid = riscv::sbi::eid;
+    switch (extension) {
+        case eid::legacy_set_timer:
+        case eid::legacy_console_putchar:
+        case eid::legacy_send_ipi:
+        case eid::legacy_remote_fence_i: return 1;
+        case eid::legacy_console_getchar:
+        case eid::legacy_clear_ipi:
+        case eid::legacy_shutdown: return 0;
+        case eid::legacy_remote_sfence_vma: return 3;
+        case eid::legacy_remote_sfence_vma_asid: return 4;
+        case eid::base: return function == riscv::sbi::base_fid::probe_extension ? 1 : 0;
+        case eid::time: return 1;
+        case eid::ipi: return 2;
+        case eid::rfence: {
+            constexpr unsigned counts[] = {2, 4, 5, 5, 4, 5, 4};
+            return function < 7 ? counts[function] : 6;
+        }
+        case eid::hsm: {
+            constexpr unsigned counts[] = {3, 0, 1, 3};
+            return function < 4 ? counts[function] : 6;
+        }
+        case eid::srst: return 2;
+        case eid::dbcn: return function == riscv::sbi::dbcn_fid::console_write_byte ? 1 : 3;
+        case eid::susp: return 3;
+        case eid::pmu: {
+            constexpr unsigned counts[] = {0, 1, 5, 4, 3, 1, 1, 3, 4};
+            return function < 9 ? counts[function] : 6;
+        }
+        default: return 6;
+    }
+}
+
 /// Completes an SBI call in the monitor: a0 = error, a1 = value, pc past the ecall.
 template <class E>
 void sbi_return(E& engine, riscv::sbi::error error, u64 value = 0) noexcept {

@@ -26,427 +26,18 @@
 #pragma once
 
 #include <vfm/arch.hpp>
-#include <vfm/detail/bits.hpp>
 #include <vfm/detail/utility.hpp>
 #include <vfm/platform.hpp>
-#include <vfm/riscv/cause.hpp>
-#include <vfm/riscv/csr_fields.hpp>
-#include <vfm/riscv/pmp.hpp>
+#include <vfm/riscv/csr.hpp>
+#include <vfm/riscv/privilege.hpp>
+#include <vfm/virt/guest_access.hpp>
 #include <vfm/virt/hart.hpp>
+#include <vfm/virt/page_walk.hpp>
+#include <vfm/virt/physical_guard.hpp>
 #include <vfm/virt/pmp_layout.hpp>
 #include <vfm/virt/pmp_physical.hpp>
 
 namespace vfm::virt {
-
-/// The kind of an access, for permissions and fault causes. AMOs and SC are
-/// stores (they need write permission and raise store/AMO faults).
-enum class access_kind : u8 { load, store, fetch };
-
-[[nodiscard]] constexpr u64 access_fault_cause(access_kind k) noexcept {
-    using riscv::exception;
-    return riscv::cause_value(k == access_kind::load    ? exception::load_access_fault
-                              : k == access_kind::store ? exception::store_access_fault
-                                                        : exception::instruction_access_fault);
-}
-[[nodiscard]] constexpr u64 page_fault_cause(access_kind k) noexcept {
-    using riscv::exception;
-    return riscv::cause_value(k == access_kind::load    ? exception::load_page_fault
-                              : k == access_kind::store ? exception::store_page_fault
-                                                        : exception::instruction_page_fault);
-}
-[[nodiscard]] constexpr u64 guest_page_fault_cause(access_kind k) noexcept {
-    using riscv::exception;
-    return riscv::cause_value(k == access_kind::load    ? exception::load_guest_page_fault
-                              : k == access_kind::store ? exception::store_guest_page_fault
-                                                        : exception::instruction_guest_page_fault);
-}
-[[nodiscard]] constexpr u64 misaligned_cause(access_kind k) noexcept {
-    using riscv::exception;
-    return riscv::cause_value(k == access_kind::load    ? exception::load_address_misaligned
-                              : k == access_kind::store ? exception::store_address_misaligned
-                                                        : exception::instruction_address_misaligned);
-}
-
-/// mtinst for a guest-page fault of an implicit access of the VS-stage walk
-/// (H ext. 9.6.3, the RV64 pseudoinstructions): a 64-bit PTE read, or the
-/// write of its A/D bits.
-inline constexpr u64 pseudoinstruction_pte_read = 0x3000;
-inline constexpr u64 pseudoinstruction_pte_write = 0x3020;
-
-/// How the hart would translate and check an access made for a guest: the
-/// state the hardware reads for it (mstatus.MPP/MPV and satp for MPRV,
-/// hstatus.SPVP, vsatp and hgatp for HLV, the OS's own state for its traps).
-struct translation_regime {
-    /// The effective privilege of the access: supervisor or user (VS or VU when
-    /// virtualized); machine means a physical access (no translation).
-    riscv::privilege privilege = riscv::privilege::supervisor;
-    bool virtualized = false;  ///< two-stage translation (VS-stage by vsatp, G-stage by hgatp)
-    u64 satp = 0;              ///< satp, or vsatp when virtualized
-    u64 hgatp = 0;             ///< the G-stage, when virtualized
-    bool sum = false;          ///< SUM of the first stage (mstatus.SUM; vsstatus.SUM when virtualized)
-    bool mxr = false;          ///< MXR for the first stage (mstatus.MXR; vsstatus.MXR or mstatus.MXR when virtualized)
-    bool mxr_g = false;        ///< MXR for the G-stage (mstatus.MXR, H ext. 9.5)
-    bool execute_for_read = false;  ///< HLVX: a read needs execute permission, not read permission (H ext. 9.3.1)
-    bool update_ad = true;          ///< the hart sets A and D itself instead of raising a page fault (Svadu vs Svade)
-    bool pbmt = false;              ///< Svpbmt for the first stage (menvcfg.PBMTE; henvcfg.PBMTE when virtualized)
-    bool pbmt_g = false;            ///< Svpbmt for the G-stage (menvcfg.PBMTE)
-    bool napot = false;             ///< Svnapot
-};
-
-/// The exception an access raised, as the hart reports it (priv. spec 3.1.16,
-/// H ext. 9.4.6-9.4.7).
-struct guest_fault {
-    u64 cause = 0;
-    u64 tval = 0;   ///< the faulting virtual address (guest virtual when virtualized)
-    u64 tval2 = 0;  ///< guest-page faults: the guest physical address >> 2
-    u64 tinst = 0;
-    bool gva = false;  ///< tval holds a guest virtual address
-};
-
-/// What the guard makes of a physical range (see classify_physical).
-enum class physical_class : u8 {
-    ram,      ///< the board's RAM: always reachable (if the PMP agrees)
-    mmio,     ///< a device the guest may reach itself: only when the caller asks for it
-    device,   ///< a device the monitor emulates (the CLINT, an intercepted shutdown device)
-    refused,  ///< the monitor, its shared page, a bus master, a wall: never
-};
-
-/// Whether `[address, address + size)` overlaps `r` (a zero-size region overlaps nothing).
-[[nodiscard]] constexpr bool overlaps(const region& r, u64 address, u64 size) noexcept {
-    return r.overlaps(address, size);
-}
-
-/// Classifies `[address, address + size)` for an access made for a guest. A
-/// range that wraps, or that only partly lies in RAM or in an emulated
-/// device, is refused: the access is either all of one kind or none.
-[[nodiscard]] constexpr physical_class classify_physical(const memory_layout& m, u64 address, u64 size,
-                                                         bool shutdown_emulated) noexcept {
-    if (size == 0 || address + size < address) return physical_class::refused;
-    if (overlaps(m.monitor, address, size) || overlaps(m.shared_buffer, address, size)) return physical_class::refused;
-    for (u32 i = 0; i < m.bus_master_count && i < memory_layout::max_bus_masters; ++i)
-        if (overlaps(m.bus_masters[i], address, size)) return physical_class::refused;
-    if (overlaps(m.emulated_devices, address, size))
-        return m.emulated_devices.contains(address, size) ? physical_class::device : physical_class::refused;
-    if (shutdown_emulated && overlaps(m.shutdown_device, address, size))
-        return m.shutdown_device.contains(address, size) ? physical_class::device : physical_class::refused;
-    if (m.ram.contains(address, size)) return physical_class::ram;
-    if (overlaps(m.ram, address, size)) return physical_class::refused;
-    return physical_class::mmio;
-}
-
-/// Whether the monitor's own PMP entries of `layout` (index 0 .. reserved_count-1,
-/// with their configuration for `firmware_side` or the OS) refuse an S/U
-/// access to `[address, address + size)` needing `needed` (pmp_r/w/x): the
-/// lowest entry that matches any byte decides (priv. spec 3.7.1); an entry
-/// that matches only part of the range refuses; no match leaves the decision
-/// to the entries below them (the firmware's).
-[[nodiscard]] constexpr bool monitor_entries_refuse(const pmp_layout& layout, bool firmware_side, unsigned g,
-                                                    u64 address, u64 size, u8 needed) noexcept {
-    u64 previous = 0;
-    for (unsigned i = 0; i < layout.reserved_count; ++i) {
-        const u8 cfg = firmware_side ? layout.reserved_cfg_firmware[i] : layout.reserved_cfg_os[i];
-        const u64 addr = layout.reserved_addr[i];
-        const riscv::pmp::range r = riscv::pmp::decode(cfg, addr, previous, g);
-        previous = addr;
-        if (r.empty) continue;
-        if (!(address < r.end && r.base < address + size)) continue;
-        if (address < r.base || address + size > r.end) return true;
-        return (cfg & needed) != needed;
-    }
-    return false;
-}
-
-namespace detail_walk {
-
-/// The PTE bits (priv. spec 4.3.1, 4.4.1; Svnapot, Svpbmt).
-inline constexpr u64 pte_v = 1u << 0;
-inline constexpr u64 pte_r = 1u << 1;
-inline constexpr u64 pte_w = 1u << 2;
-inline constexpr u64 pte_x = 1u << 3;
-inline constexpr u64 pte_u = 1u << 4;
-inline constexpr u64 pte_a = 1u << 6;
-inline constexpr u64 pte_d = 1u << 7;
-inline constexpr u64 pte_reserved = u64{0x7f} << 54;  ///< bits 60:54
-inline constexpr u64 pte_pbmt = u64{3} << 61;
-inline constexpr u64 pte_n = u64{1} << 63;
-inline constexpr u64 ppn_mask = (u64{1} << 44) - 1;
-
-/// Levels of a satp / hgatp mode (0 for Bare, ~0u for a mode the walk does not know).
-[[nodiscard]] constexpr unsigned levels_of(u64 mode) noexcept {
-    switch (mode) {
-        case riscv::satp::mode_bare: return 0;
-        case riscv::satp::mode_sv39: return 3;
-        case riscv::satp::mode_sv48: return 4;
-        case riscv::satp::mode_sv57: return 5;
-        default: return ~0u;
-    }
-}
-
-}  // namespace detail_walk
-
-/// The outcome of a translation (and of the guard on its result).
-struct guest_translation {
-    bool ok = false;
-    u64 physical = 0;
-    guest_fault fault;
-};
-
-/// The page-table walks of `regime`, reading and updating PTEs through `port`:
-///   port.read_pte(physical, value&) -> bool        false: an access fault (guard or PMP)
-///   port.update_pte(physical, expected, desired, old&) -> bool
-///                                                   compare-and-swap; false: an access fault
-/// Both may only touch RAM the guard allows (the port's business).
-template <class Port>
-class page_walker {
-public:
-    page_walker(Port& port, const translation_regime& regime) noexcept : m_port(port), m_regime(regime) {}
-
-    /// The physical address of `address` for an access of `kind`, or the fault.
-    [[nodiscard]] guest_translation translate(u64 address, access_kind kind) noexcept {
-        m_address = address;
-        m_kind = kind;
-        if (m_regime.privilege == riscv::privilege::machine) return done(address);
-        if (!m_regime.virtualized) {
-            u64 physical = 0;
-            if (!first_stage(address, m_regime.satp, false, physical)) return m_result;
-            return done(physical);
-        }
-        u64 guest_physical = 0;
-        if (!first_stage(address, m_regime.satp, true, guest_physical)) return m_result;
-        u64 physical = 0;
-        if (!g_stage(guest_physical, kind, false, physical)) return m_result;
-        return done(physical);
-    }
-
-private:
-    guest_translation done(u64 physical) noexcept {
-        m_result.ok = true;
-        m_result.physical = physical;
-        return m_result;
-    }
-
-    bool fail(u64 cause, u64 tval2 = 0, u64 tinst = 0) noexcept {
-        m_result.ok = false;
-        m_result.fault.cause = cause;
-        m_result.fault.tval = m_address;
-        m_result.fault.tval2 = tval2;
-        m_result.fault.tinst = tinst;
-        m_result.fault.gva = m_regime.virtualized;
-        return false;
-    }
-
-    /// How often a walk starts again when a PTE changed under its A/D update
-    /// before it gives up with a page fault (another hart rewriting the table
-    /// for ever must not hold this hart in the monitor).
-    static constexpr unsigned max_walk_restarts = 64;
-
-    enum class step : u8 { translated, faulted, restart };
-
-    /// satp's (or vsatp's) stage (priv. spec 4.3.2). With `guest`, the table
-    /// addresses are guest physical and go through the G-stage themselves.
-    bool first_stage(u64 va, u64 satp, bool guest, u64& out) noexcept {
-        for (unsigned attempt = 0; attempt < max_walk_restarts; ++attempt) {
-            switch (first_stage_once(va, satp, guest, out)) {
-                case step::translated: return true;
-                case step::faulted: return false;
-                case step::restart: break;
-            }
-        }
-        return fail(page_fault_cause(m_kind));
-    }
-
-    step first_stage_once(u64 va, u64 satp, bool guest, u64& out) noexcept {
-        using namespace detail_walk;
-        const unsigned levels = levels_of(riscv::satp::mode::extract(satp));
-        if (levels == 0) {
-            out = va;
-            return step::translated;
-        }
-        if (levels == ~0u) return failed(page_fault_cause(m_kind));  // satp never holds a mode the hart rejected
-        const unsigned va_bits = 12 + 9 * levels;
-        // The address must be sign-extended from its top bit (4.3.2 step 0, 4.4.1).
-        const u64 upper = va >> (va_bits - 1);
-        if (upper != 0 && upper != (~u64{0} >> (va_bits - 1))) return failed(page_fault_cause(m_kind));
-        u64 table = riscv::satp::ppn::extract(satp) << 12;
-        for (unsigned level = levels; level-- != 0;) {
-            const u64 entry_guest = table + 8 * ((va >> (12 + 9 * level)) & 0x1ff);
-            u64 entry = entry_guest;
-            if (guest && !g_stage(entry_guest, access_kind::load, true, entry)) return step::faulted;
-            u64 pte = 0;
-            if (!m_port.read_pte(entry, pte)) return failed(access_fault_cause(m_kind));
-            if ((pte & pte_v) == 0 || ((pte & pte_r) == 0 && (pte & pte_w) != 0) || (pte & pte_reserved) != 0)
-                return failed(page_fault_cause(m_kind));
-            if ((pte & pte_pbmt) != 0 && (!m_regime.pbmt || (pte & pte_pbmt) == pte_pbmt))
-                return failed(page_fault_cause(m_kind));
-            if ((pte & (pte_r | pte_x)) == 0) {
-                // A pointer to the next level: N, PBMT, A, D and U are reserved there.
-                if (level == 0 || (pte & (pte_n | pte_pbmt | pte_a | pte_d | pte_u)) != 0)
-                    return failed(page_fault_cause(m_kind));
-                table = ((pte >> 10) & ppn_mask) << 12;
-                continue;
-            }
-            // A leaf (4.3.2 steps 5-8).
-            if (!leaf_allows(pte)) return failed(page_fault_cause(m_kind));
-            u64 ppn = (pte >> 10) & ppn_mask;
-            if (level > 0 && (ppn & ((u64{1} << (9 * level)) - 1)) != 0) return failed(page_fault_cause(m_kind));
-            if (!napot_ppn(pte, level, va, ppn)) return failed(page_fault_cause(m_kind));
-            const bool write = m_kind == access_kind::store;
-            if ((pte & pte_a) == 0 || (write && (pte & pte_d) == 0)) {
-                if (!m_regime.update_ad) return failed(page_fault_cause(m_kind));
-                u64 target = entry;
-                if (guest && !g_stage(entry_guest, access_kind::store, true, target)) return step::faulted;
-                u64 old = 0;
-                if (!m_port.update_pte(target, pte, pte | pte_a | (write ? pte_d : 0), old))
-                    return failed(access_fault_cause(m_kind));
-                if (old != pte) return step::restart;  // the PTE changed: walk again (step 7)
-            }
-            const u64 offset_mask = (u64{1} << (12 + 9 * level)) - 1;
-            out = ((ppn << 12) & ~offset_mask) | (va & offset_mask);
-            return step::translated;
-        }
-        return failed(page_fault_cause(m_kind));
-    }
-
-    step failed(u64 cause) noexcept {
-        (void)fail(cause);
-        return step::faulted;
-    }
-
-    /// The G-stage (H ext. 9.5.1): `gpa` for an access of `kind`; `implicit`
-    /// for the VS-stage walk's own PTE accesses. Faults are guest-page faults
-    /// of the original access type with mtval2 = the guest physical address >> 2
-    /// (and the pseudoinstruction in mtinst for an implicit access).
-    bool g_stage(u64 gpa, access_kind kind, bool implicit, u64& out) noexcept {
-        for (unsigned attempt = 0; attempt < max_walk_restarts; ++attempt) {
-            switch (g_stage_once(gpa, kind, implicit, out)) {
-                case step::translated: return true;
-                case step::faulted: return false;
-                case step::restart: break;
-            }
-        }
-        return fail(guest_page_fault_cause(m_kind), gpa >> 2);
-    }
-
-    step g_stage_once(u64 gpa, access_kind kind, bool implicit, u64& out) noexcept {
-        using namespace detail_walk;
-        const u64 cause = guest_page_fault_cause(m_kind);
-        const u64 tinst = !implicit                    ? 0
-                          : kind == access_kind::store ? pseudoinstruction_pte_write
-                                                       : pseudoinstruction_pte_read;
-        auto guest_fault = [&] {
-            (void)fail(cause, gpa >> 2, tinst);
-            return step::faulted;
-        };
-        const unsigned levels = levels_of(riscv::hgatp::mode::extract(m_regime.hgatp));
-        if (levels == 0) {
-            out = gpa;
-            return step::translated;
-        }
-        if (levels == ~0u) return guest_fault();
-        const unsigned gpa_bits = 12 + 9 * levels + 2;  // Sv39x4, Sv48x4, Sv57x4: two more bits
-        if ((gpa >> gpa_bits) != 0) return guest_fault();
-        u64 table = (riscv::hgatp::ppn::extract(m_regime.hgatp) & ~u64{3}) << 12;  // a 16 KiB root
-        for (unsigned level = levels; level-- != 0;) {
-            const u64 index_mask = level == levels - 1 ? 0x7ff : 0x1ff;  // the root's index has two more bits
-            const u64 entry = table + 8 * ((gpa >> (12 + 9 * level)) & index_mask);
-            u64 pte = 0;
-            if (!m_port.read_pte(entry, pte)) return failed(access_fault_cause(m_kind));
-            if ((pte & pte_v) == 0 || ((pte & pte_r) == 0 && (pte & pte_w) != 0) || (pte & pte_reserved) != 0)
-                return guest_fault();
-            if ((pte & pte_pbmt) != 0 && (!m_regime.pbmt_g || (pte & pte_pbmt) == pte_pbmt)) return guest_fault();
-            if ((pte & (pte_r | pte_x)) == 0) {
-                if (level == 0 || (pte & (pte_n | pte_pbmt | pte_a | pte_d | pte_u)) != 0) return guest_fault();
-                table = ((pte >> 10) & ppn_mask) << 12;
-                continue;
-            }
-            if (!g_leaf_allows(pte, kind, implicit)) return guest_fault();
-            u64 ppn = (pte >> 10) & ppn_mask;
-            if (level > 0 && (ppn & ((u64{1} << (9 * level)) - 1)) != 0) return guest_fault();
-            if (!napot_ppn(pte, level, gpa, ppn)) return guest_fault();
-            const bool write = kind == access_kind::store;
-            if ((pte & pte_a) == 0 || (write && (pte & pte_d) == 0)) {
-                if (!m_regime.update_ad) return guest_fault();
-                u64 old = 0;
-                if (!m_port.update_pte(entry, pte, pte | pte_a | (write ? pte_d : 0), old))
-                    return failed(access_fault_cause(m_kind));
-                if (old != pte) return step::restart;
-            }
-            const u64 offset_mask = (u64{1} << (12 + 9 * level)) - 1;
-            out = ((ppn << 12) & ~offset_mask) | (gpa & offset_mask);
-            return step::translated;
-        }
-        return guest_fault();
-    }
-
-    /// A first-stage leaf's permissions for the access (4.3.2 step 5; MXR, SUM; HLVX).
-    [[nodiscard]] bool leaf_allows(u64 pte) const noexcept {
-        using namespace detail_walk;
-        const bool user = m_regime.privilege == riscv::privilege::user;
-        const bool sum = m_regime.sum;
-        const bool mxr = m_regime.mxr;
-        const bool u = (pte & pte_u) != 0;
-        if (user && !u) return false;
-        if (!user && u && (!sum || m_kind == access_kind::fetch)) return false;
-        switch (m_kind) {
-            case access_kind::fetch: return (pte & pte_x) != 0;
-            case access_kind::store: return (pte & pte_w) != 0;
-            case access_kind::load:
-                if (m_regime.execute_for_read) return (pte & pte_x) != 0;
-                return (pte & pte_r) != 0 || (mxr && (pte & pte_x) != 0);
-        }
-        return false;
-    }
-
-    /// A G-stage leaf: every access is a U-mode access (U must be set).
-    [[nodiscard]] bool g_leaf_allows(u64 pte, access_kind kind, bool implicit) const noexcept {
-        using namespace detail_walk;
-        if ((pte & pte_u) == 0) return false;
-        switch (kind) {
-            case access_kind::fetch: return (pte & pte_x) != 0;
-            case access_kind::store: return (pte & pte_w) != 0;
-            case access_kind::load:
-                if (!implicit && m_regime.execute_for_read) return (pte & pte_x) != 0;
-                return (pte & pte_r) != 0 || (m_regime.mxr_g && (pte & pte_x) != 0);
-        }
-        return false;
-    }
-
-    /// Svnapot: a leaf with N at level 0 and PPN[3:0] = 1000 maps 64 KiB; any
-    /// other use of N is reserved (page fault).
-    [[nodiscard]] bool napot_ppn(u64 pte, unsigned level, u64 address, u64& ppn) const noexcept {
-        if ((pte & detail_walk::pte_n) == 0) return true;
-        if (!m_regime.napot || level != 0 || (ppn & 0xf) != 0x8) return false;
-        ppn = (ppn & ~u64{0xf}) | ((address >> 12) & 0xf);
-        return true;
-    }
-
-    Port& m_port;
-    const translation_regime& m_regime;
-    u64 m_address = 0;
-    access_kind m_kind = access_kind::load;
-    guest_translation m_result;
-};
-
-/// What an access made for a guest may reach besides RAM.
-namespace reach {
-inline constexpr u8 ram = 0;
-inline constexpr u8 mmio = 1;     ///< devices the guest may reach itself (not a bus master, not the monitor's)
-inline constexpr u8 devices = 2;  ///< the devices the monitor emulates: reported back, not accessed
-}  // namespace reach
-
-/// The outcome of an access made for a guest.
-struct guest_access {
-    enum class status : u8 {
-        done,    ///< performed; `value` holds a load's (or an AMO's old) value, zero-extended
-        fault,   ///< `fault` is the exception the guest takes
-        device,  ///< an emulated device at `physical`: the caller emulates the access
-    };
-    status result = status::fault;
-    u64 value = 0;
-    u64 physical = 0;
-    guest_fault fault;
-    [[nodiscard]] constexpr bool done() const noexcept { return result == status::done; }
-};
 
 /// The guarded path (see the file comment) for one hart: translation,
 /// guard and access. `side` says whose rights the monitor's own PMP entries
@@ -529,17 +120,9 @@ public:
     [[nodiscard]] guest_access amo(const translation_regime& regime, u64 address, unsigned width, amo_op op,
                                    u64 operand, u8 reachable = reach::ram) noexcept {
         guest_access out;
-        physical_class klass = physical_class::refused;
-        if (!aligned_atomic(regime, address, width, access_kind::store, out)) return out;
-        const guest_translation t = translate(regime, address, width, access_kind::store, reachable, klass);
-        if (!t.ok) return fault(out, t.fault);
-        if (klass == physical_class::device) return device(out, t.physical);
-        if (!pmp_ready(t.physical, width, access_kind::store))
-            return fault(out, access_fault(regime, address, access_kind::store));
-        const access_result r = m_hw.amo(how(regime), t.physical, width, op, operand);
-        if (!r.ok) return fault(out, access_fault(regime, address, access_kind::store));
-        out.result = guest_access::status::done;
-        out.value = r.value;
+        if (atomic_target(regime, address, width, access_kind::store, reachable, out))
+            atomic_done(regime, address, access_kind::store, m_hw.amo(how(regime), out.physical, width, op, operand),
+                        out);
         return out;
     }
 
@@ -548,17 +131,9 @@ public:
     [[nodiscard]] guest_access compare_exchange(const translation_regime& regime, u64 address, unsigned width,
                                                 u64 expected, u64 desired) noexcept {
         guest_access out;
-        physical_class klass = physical_class::refused;
-        if (!aligned_atomic(regime, address, width, access_kind::store, out)) return out;
-        const guest_translation t = translate(regime, address, width, access_kind::store, reach::ram, klass);
-        if (!t.ok) return fault(out, t.fault);
-        if (!pmp_ready(t.physical, width, access_kind::store))
-            return fault(out, access_fault(regime, address, access_kind::store));
-        const access_result r = m_hw.compare_exchange(how(regime), t.physical, width, expected, desired);
-        if (!r.ok) return fault(out, access_fault(regime, address, access_kind::store));
-        out.result = guest_access::status::done;
-        out.value = r.value;
-        out.physical = t.physical;
+        if (atomic_target(regime, address, width, access_kind::store, reach::ram, out))
+            atomic_done(regime, address, access_kind::store,
+                        m_hw.compare_exchange(how(regime), out.physical, width, expected, desired), out);
         return out;
     }
 
@@ -566,17 +141,8 @@ public:
     /// misaligned) from RAM; `physical` says where, for the reservation.
     [[nodiscard]] guest_access load_reserved(const translation_regime& regime, u64 address, unsigned width) noexcept {
         guest_access out;
-        physical_class klass = physical_class::refused;
-        if (!aligned_atomic(regime, address, width, access_kind::load, out)) return out;
-        const guest_translation t = translate(regime, address, width, access_kind::load, reach::ram, klass);
-        if (!t.ok) return fault(out, t.fault);
-        if (!pmp_ready(t.physical, width, access_kind::load))
-            return fault(out, access_fault(regime, address, access_kind::load));
-        const access_result r = m_hw.load(how(regime), t.physical, width);
-        if (!r.ok) return fault(out, access_fault(regime, address, access_kind::load));
-        out.result = guest_access::status::done;
-        out.value = r.value;
-        out.physical = t.physical;
+        if (atomic_target(regime, address, width, access_kind::load, reach::ram, out))
+            atomic_done(regime, address, access_kind::load, m_hw.load(how(regime), out.physical, width), out);
         return out;
     }
 
@@ -718,6 +284,43 @@ private:
         f.gva = regime.virtualized;
         fault(out, f);
         return false;
+    }
+
+    /// The steps of an AMO, SC or LR before the backend's access: natural
+    /// alignment (aligned_atomic), translation and guard in one piece, the PMP's
+    /// miss path. True with `out.physical` where to access; false with `out`
+    /// the fault, or an emulated device where `reachable` allows one
+    /// (translate refuses it otherwise: LR and SC, which never allow one, drop
+    /// the test).
+    [[gnu::always_inline]] bool atomic_target(const translation_regime& regime, u64 address, unsigned width,
+                                              access_kind kind, u8 reachable, guest_access& out) noexcept {
+        physical_class klass = physical_class::refused;
+        if (!aligned_atomic(regime, address, width, kind, out)) return false;
+        const guest_translation t = translate(regime, address, width, kind, reachable, klass);
+        if (!t.ok) {
+            fault(out, t.fault);
+            return false;
+        }
+        if ((reachable & reach::devices) != 0 && klass == physical_class::device) {
+            device(out, t.physical);
+            return false;
+        }
+        if (!pmp_ready(t.physical, width, kind)) {
+            fault(out, access_fault(regime, address, kind));
+            return false;
+        }
+        out.physical = t.physical;
+        return true;
+    }
+    /// The outcome of the backend's access `r` for atomic_target's `out`.
+    [[gnu::always_inline]] static void atomic_done(const translation_regime& regime, u64 address, access_kind kind,
+                                                   const access_result& r, guest_access& out) noexcept {
+        if (!r.ok) {
+            fault(out, access_fault(regime, address, kind));
+            return;
+        }
+        out.result = guest_access::status::done;
+        out.value = r.value;
     }
 
     /// Translates `[address, address + length)` page by page for `kind`, and

@@ -134,13 +134,10 @@ struct hart_config {
         return c;
     }
 
-    /// M-mode only, no PMP, no FP: the smallest legal hart.
+    /// M-mode only, no PMP, no FP: the smallest legal hart (mu() without U and PMP).
     [[nodiscard]] static hart_config m_only() {
-        hart_config c;
-        c.s = false;
+        hart_config c = mu();
         c.u = false;
-        c.f = false;
-        c.d = false;
         c.pmp_entries = 0;
         return c;
     }
