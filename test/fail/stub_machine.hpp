@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// A hart backend and a board that satisfy vfm::arch and vfm::platform with
-// stubs, for the compile-fail cases that need a whole monitor or engine type
+// A hart backend, a board and an emulated device that satisfy vfm::arch,
+// vfm::platform and vfm::virt::emulated_device with stubs, for the compile-fail cases that need a whole monitor or engine type
 // (the policy and hooks contracts), and for the cases that break one member of
 // the arch or platform contract. Nothing here runs: the cases compile with
 // -fsyntax-only.
@@ -11,12 +11,14 @@
 //   STUB_HART_CSR_READ_MAY_THROW   the hart's csr_read is not noexcept
 //   STUB_BOARD_WITHOUT_MAX_HARTS   the board has no max_harts
 //   STUB_BOARD_MAX_HARTS n         the board's max_harts is n (1 otherwise)
+//   STUB_DEVICE_WITHOUT_WRITE      the device has no write
 // The stub then checks the concept only where no switch breaks it: the case
 // itself names the type where the concept must reject it.
 #pragma once
 
 #include <vfm/arch.hpp>
 #include <vfm/platform.hpp>
+#include <vfm/virt/emulated_device.hpp>
 
 namespace stub {
 
@@ -112,6 +114,28 @@ struct board {
 #if !defined(STUB_BOARD_WITHOUT_MAX_HARTS) && !defined(STUB_BOARD_MAX_HARTS)
 static_assert(vfm::platform<board>);
 #endif
+
+/// A device of one 8-byte register at 0x2000000: every member of the
+/// emulated_device concept, over any engine.
+struct device {
+    static constexpr bool atomics = false;
+    static constexpr bool floats = false;
+    template <class Engine>
+    static bool contains(Engine&, vfm::u64 address, unsigned width) noexcept {
+        return address >= 0x200'0000 && address + width <= 0x200'0008;
+    }
+    template <class Engine>
+    static bool read(Engine&, vfm::u64, unsigned, vfm::u64& value) noexcept {
+        value = 0;
+        return true;
+    }
+#ifndef STUB_DEVICE_WITHOUT_WRITE
+    template <class Engine>
+    static bool write(Engine&, vfm::u64, unsigned, vfm::u64) noexcept {
+        return true;
+    }
+#endif
+};
 
 /// Constrained on the concepts: a call with a stub that a switch breaks does not
 /// compile, where the stub is named, and the diagnostics name the member.
