@@ -20,39 +20,6 @@ u64 g_allowed = 0x1122'3344'5566'7788;
 
 [[nodiscard]] u64 denied() { return reinterpret_cast<u64>(g_denied); }
 
-/// A load with MPRV set for exactly that instruction (MPP must be set).
-probe mprv_load(u64 address) {
-    u64 out = 0, site = 0;
-    expect_arm();
-    asm volatile(
-        "li t0, %[mprv]\n"
-        "mv a0, %[s]\n"
-        "la %[site], 1f\n"
-        "csrs mstatus, t0\n"
-        "1: ld a0, 0(%[a])\n"
-        "csrc mstatus, t0\n"
-        "mv %[out], a0"
-        : [out] "=r"(out), [site] "=&r"(site)
-        : [s] "r"(probe_sentinel), [a] "r"(address), [mprv] "i"(ms::mprv::mask)
-        : "t0", "a0", "memory");
-    return expect_result(site, out);
-}
-
-probe mprv_store(u64 address, u64 value) {
-    u64 site = 0;
-    expect_arm();
-    asm volatile(
-        "li t0, %[mprv]\n"
-        "la %[site], 1f\n"
-        "csrs mstatus, t0\n"
-        "1: sd %[v], 0(%[a])\n"
-        "csrc mstatus, t0\n"
-        : [site] "=&r"(site)
-        : [v] "r"(value), [a] "r"(address), [mprv] "i"(ms::mprv::mask)
-        : "t0", "memory");
-    return expect_result(site, 0);
-}
-
 /// Calls code in the denied page with MPRV set: fetches are not affected.
 u64 mprv_call(u64 address) {
     u64 out;
@@ -75,7 +42,7 @@ void with_mpp(privilege p, bool restricted) {
     const char* m = name(p);
     char what[96];
     set_mpp(p);
-    probe r = mprv_load(denied() + 8);
+    probe r = mprv_load_probe(denied() + 8);
     format(what, sizeof what, "MPRV = 1, MPP = %s: load from the page PMP denies to S and U", m);
     if (restricted) {
         expect_exception(r, exception::load_access_fault, denied() + 8, 3, what);
@@ -83,7 +50,7 @@ void with_mpp(privilege p, bool restricted) {
         check(!r.trapped && r.value == 0x0101'0101'0101'0101, "%s: no trap, value %x", what, r.value);
     }
     set_mpp(p);
-    r = mprv_store(denied() + 16, 0x2222);
+    r = mprv_store_probe(denied() + 16, 0x2222);
     format(what, sizeof what, "MPRV = 1, MPP = %s: store to that page", m);
     if (restricted) {
         expect_exception(r, exception::store_access_fault, denied() + 16, 3, what);
@@ -91,11 +58,11 @@ void with_mpp(privilege p, bool restricted) {
         expect_no_trap(r, what);
     }
     set_mpp(p);
-    r = mprv_load(reinterpret_cast<u64>(&g_allowed));
+    r = mprv_load_probe(reinterpret_cast<u64>(&g_allowed));
     format(what, sizeof what, "MPRV = 1, MPP = %s: load from memory PMP allows", m);
     check(!r.trapped && r.value == g_allowed, "%s: no trap, value %x", what, r.value);
     set_mpp(p);
-    r = mprv_store(reinterpret_cast<u64>(&g_allowed), g_allowed);
+    r = mprv_store_probe(reinterpret_cast<u64>(&g_allowed), g_allowed);
     format(what, sizeof what, "MPRV = 1, MPP = %s: store to memory PMP allows", m);
     expect_no_trap(r, what);
 }

@@ -18,10 +18,9 @@ const char* const testfw::firmware_purpose = "the firmware's PMP entries restric
 
 namespace {
 
-constexpr u64 area_size = 0x4000;
-alignas(area_size) u8 g_area[area_size];
+pmp::area<4> g_area;
 
-[[nodiscard]] u64 area() { return reinterpret_cast<u64>(g_area); }
+[[nodiscard]] u64 area() { return g_area.base(); }
 
 // Layout of the area and the entries guarding it.
 //   +0x0000  4 bytes, entry 0 NA4, no permission (the rest of the page: entry 6)
@@ -46,69 +45,11 @@ void program_entries() {
     pmp::open_all(6);
 }
 
-/// Puts `li a0, 42; ret` at the start of each page so that fetches can be tested.
-void plant_code() {
-    for (u64 page = 0; page < area_size; page += 0x1000) {
-        // addi a0, x0, 42 ; jalr x0, 0(ra)
-        mmio::write<u32>(area() + page + 0x10, 0x02a0'0513);
-        mmio::write<u32>(area() + page + 0x14, 0x0000'8067);
-    }
-    asm volatile("fence.i" ::: "memory");
-}
+using access = pmp::access_kind;
 
-enum class access : u8 { load, store, fetch };
-
-struct request {
-    access kind;
-    u64 address;
-    unsigned size;
-};
-request g_request;
-probe g_result;
-
-probe do_access(const request& r) {
-    switch (r.kind) {
-        case access::load: return load_probe(r.address, r.size);
-        case access::store: return store_probe(r.address, 0x1234'5678'9abc'def0, r.size);
-        case access::fetch: return call_probe(r.address);
-    }
-    return {};
-}
-
-u64 lower_access(u64) {
-    g_result = do_access(g_request);
-    return 1;
-}
-
-const char* kind_name(access k) { return k == access::load ? "load" : k == access::store ? "store" : "fetch"; }
-
-exception fault_of(access k) {
-    return k == access::load    ? exception::load_access_fault
-           : k == access::store ? exception::store_access_fault
-                                : exception::instruction_access_fault;
-}
-
-/// One access from `mode`; `allowed` says whether the spec lets it through.
+/// One access from `mode` at area+`offset`; `allowed` is what the spec says.
 void try_access(privilege mode, access kind, u64 offset, unsigned size, bool allowed, const char* where) {
-    g_request = {kind, area() + offset, size};
-    g_result = {};
-    if (mode == privilege::machine) {
-        g_result = do_access(g_request);
-    } else {
-        run_in(mode, lower_access);
-    }
-    char what[96];
-    format(what, sizeof what, "%s-mode %s of %u bytes at area+%h (%s)", name(mode), kind_name(kind), size, offset,
-           where);
-    if (allowed) {
-        if (kind == access::fetch) {
-            check(!g_result.trapped && g_result.value == 42, "%s: ran, returned %u", what, g_result.value);
-        } else {
-            expect_no_trap(g_result, what);
-        }
-    } else {
-        expect_exception(g_result, fault_of(kind), g_request.address, 3, what);
-    }
+    pmp::try_access(area(), mode, kind, area() + offset, size, allowed, where);
 }
 
 void restricted(privilege mode) {
@@ -145,7 +86,7 @@ u64 lower_nothing(u64) { return 1; }
 
 void testfw::firmware_main() {
     program_entries();
-    plant_code();
+    pmp::plant_code(area(), g_area.pages);
 
     section("S-mode");
     if (has_s_mode()) {

@@ -19,76 +19,19 @@ const char* const testfw::firmware_purpose = "all 16 PMP entries: priority, TOR 
 
 namespace {
 
-constexpr u64 page = 0x1000;
+using pmp::cfg_of;
+using pmp::page;
+using access = pmp::access_kind;
+
 constexpr unsigned pages = 16;
-constexpr u64 area_size = pages * page;
-alignas(area_size) u8 g_area[area_size];
+pmp::area<pages> g_area;
 
-[[nodiscard]] u64 area() { return reinterpret_cast<u64>(g_area); }
-[[nodiscard]] u64 page_at(unsigned i) { return area() + i * page; }
-
-/// Puts `li a0, 42; ret` at +0x10 of every page (fetches are tested there).
-void plant_code() {
-    for (unsigned i = 0; i < pages; ++i) {
-        mmio::write<u32>(page_at(i) + 0x10, 0x02a0'0513);  // addi a0, x0, 42
-        mmio::write<u32>(page_at(i) + 0x14, 0x0000'8067);  // jalr x0, 0(ra)
-    }
-    asm volatile("fence.i" ::: "memory");
-}
-
-enum class access : u8 { load, store, fetch };
-
-struct request {
-    access kind;
-    u64 address;
-    unsigned size;
-};
-request g_request;
-probe g_result;
-
-probe do_access(const request& r) {
-    switch (r.kind) {
-        case access::load: return load_probe(r.address, r.size);
-        case access::store: return store_probe(r.address, 0x1234'5678'9abc'def0, r.size);
-        case access::fetch: return call_probe(r.address);
-    }
-    return {};
-}
-
-u64 lower_access(u64) {
-    g_result = do_access(g_request);
-    return 1;
-}
-
-const char* kind_name(access k) { return k == access::load ? "load" : k == access::store ? "store" : "fetch"; }
-
-exception fault_of(access k) {
-    return k == access::load    ? exception::load_access_fault
-           : k == access::store ? exception::store_access_fault
-                                : exception::instruction_access_fault;
-}
+[[nodiscard]] u64 area() { return g_area.base(); }
+[[nodiscard]] u64 page_at(unsigned i) { return g_area.page_at(i); }
 
 /// One access from `mode` at `address`; `allowed` is what the spec says.
 void try_at(privilege mode, access kind, u64 address, unsigned size, bool allowed, const char* where) {
-    g_request = {kind, address, size};
-    g_result = {};
-    if (mode == privilege::machine) {
-        g_result = do_access(g_request);
-    } else {
-        run_in(mode, lower_access);
-    }
-    char what[112];
-    format(what, sizeof what, "%s-mode %s of %u bytes at area+%h (%s)", name(mode), kind_name(kind), size,
-           address - area(), where);
-    if (allowed) {
-        if (kind == access::fetch) {
-            check(!g_result.trapped && g_result.value == 42, "%s: ran, returned %u", what, g_result.value);
-        } else {
-            expect_no_trap(g_result, what);
-        }
-    } else {
-        expect_exception(g_result, fault_of(kind), g_request.address, 3, what);
-    }
+    pmp::try_access(area(), mode, kind, address, size, allowed, where);
 }
 
 /// Loads, stores and fetches at +0x10 of page `i`, from `mode`, against permissions `rwx`.
@@ -117,42 +60,6 @@ constexpr u8 perms_of(unsigned i) {
     constexpr u8 legal[6] = {0b000, 0b001, 0b011, 0b100, 0b101, 0b111};
     return legal[i % 6];
 }
-/// A load or store with mstatus.MPRV set for that one instruction (MPP set by the caller).
-probe mprv_load(u64 address) {
-    u64 out = 0, site = 0;
-    expect_arm();
-    asm volatile(
-        "li t0, %[mprv]\n"
-        "mv a0, %[s]\n"
-        "la %[site], 1f\n"
-        "csrs mstatus, t0\n"
-        "1: ld a0, 0(%[a])\n"
-        "csrc mstatus, t0\n"
-        "mv %[out], a0"
-        : [out] "=r"(out), [site] "=&r"(site)
-        : [s] "r"(probe_sentinel), [a] "r"(address), [mprv] "i"(riscv::mstatus::mprv::mask)
-        : "t0", "a0", "memory");
-    return expect_result(site, out);
-}
-probe mprv_store(u64 address, u64 value) {
-    u64 site = 0;
-    expect_arm();
-    asm volatile(
-        "li t0, %[mprv]\n"
-        "la %[site], 1f\n"
-        "csrs mstatus, t0\n"
-        "1: sd %[v], 0(%[a])\n"
-        "csrc mstatus, t0\n"
-        : [site] "=&r"(site)
-        : [v] "r"(value), [a] "r"(address), [mprv] "i"(riscv::mstatus::mprv::mask)
-        : "t0", "memory");
-    return expect_result(site, 0);
-}
-
-u8 cfg_of(u64 mode, u8 rwx, bool locked = false) {
-    return pmp::make_cfg(mode, (rwx & 1) != 0, (rwx & 2) != 0, (rwx & 4) != 0, locked);
-}
-
 void every_entry_holds_its_value() {
     section("every entry 0-15 holds its address and configuration (priv. 3.7.1)");
     pmp::reset();
@@ -214,7 +121,7 @@ void background_in_entry_15() {
     // (TOR [0, area) and TOR [end of the area, top)): entry 15 decides pages 11-15.
     pmp::set(11, 0, pmp::tor_encode(0));
     pmp::set(12, cfg_of(pmp::tor, 0b111), pmp::tor_encode(area()));
-    pmp::set(13, 0, pmp::tor_encode(area() + area_size));
+    pmp::set(13, 0, pmp::tor_encode(area() + g_area.size));
     pmp::set(14, cfg_of(pmp::tor, 0b111), pmp::tor_encode(u64{0x00ff'ffff'ffff'fffc}));
     pmp::write_cfg(15, cfg_of(pmp::napot, 0b101));
     try_page(s_or_u(), 15, 0b101, "the background, R X");
@@ -230,7 +137,7 @@ void tor_chain_through_the_top() {
     // Entry 0: TOR [0, area), R W X; entries 8 (OFF, the base) and 9: TOR
     // from the end of the area up, R W X: the firmware's code, data and stacks.
     pmp::set(0, cfg_of(pmp::tor, 0b111), pmp::tor_encode(area()));
-    pmp::write_addr(8, pmp::tor_encode(area() + area_size));
+    pmp::write_addr(8, pmp::tor_encode(area() + g_area.size));
     pmp::set(9, cfg_of(pmp::tor, 0b111), pmp::tor_encode(u64{0x00ff'ffff'ffff'fffc}));
     // Entries 10-15: 10 OFF holds the base (page 0); 11-15 TOR up to pages 1,
     // 3, 6, 10 and the end of the area; then nothing above the area.
@@ -248,7 +155,7 @@ void tor_chain_through_the_top() {
         bottom = tops[k];
     }
     try_at(privilege::machine, access::load, page_at(6) - 4, 8, false, "M-mode across entries 13 and 14");
-    try_across_in_s(area() + area_size - 4, 8, false, "across entry 15 and entry 9");
+    try_across_in_s(area() + g_area.size - 4, 8, false, "across entry 15 and entry 9");
     try_across_in_s(area() - 4, 8, false, "across entry 0 and entry 11");
     try_at(privilege::machine, access::load, area() - 4, 8, false, "M-mode across entry 0 and entry 11");
     pmp::reset();
@@ -265,8 +172,8 @@ void mprv_with_sixteen_entries() {
     write<csr::mstatus>(riscv::mstatus::mpp::insert(status, static_cast<u64>(lower)));
     constexpr unsigned probed[6] = {0, 1, 3, 8, 13, 14};
     for (const unsigned i : probed) {
-        const probe load = mprv_load(page_at(i) + 0x18);
-        const probe store = mprv_store(page_at(i) + 0x20, 0x55);
+        const probe load = mprv_load_probe(page_at(i) + 0x18);
+        const probe store = mprv_store_probe(page_at(i) + 0x20, 0x55);
         char what[64];
         format(what, sizeof what, "MPRV load as %s from entry %u's page", name(lower), i);
         if ((perms_of(i) & 1) != 0)
@@ -316,7 +223,7 @@ void locked_entries_at_the_top() {
 }  // namespace
 
 void testfw::firmware_main() {
-    plant_code();
+    pmp::plant_code(area(), pages);
     every_entry_holds_its_value();
     priority_across_all_entries();
     background_in_entry_15();

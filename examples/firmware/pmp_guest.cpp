@@ -79,13 +79,14 @@ pmp_guest_vs_vector:
 
 namespace {
 
-constexpr u64 page = 0x1000;
-constexpr unsigned pages = 16;
-constexpr u64 area_size = pages * page;
-alignas(area_size) u8 g_area[area_size];
+using pmp::access_kind;
+using pmp::kind_name;
+using pmp::page;
 
-[[nodiscard]] u64 area() { return reinterpret_cast<u64>(g_area); }
-[[nodiscard]] u64 page_at(unsigned i) { return area() + i * page; }
+pmp::area<16> g_area;
+
+[[nodiscard]] u64 area() { return g_area.base(); }
+[[nodiscard]] u64 page_at(unsigned i) { return g_area.page_at(i); }
 
 constexpr u64 hstatus_gva = u64{1} << 6;  // H ext. 9.2.1
 constexpr u64 hstatus_spv = u64{1} << 7;
@@ -101,8 +102,6 @@ constexpr u8 perms_of(unsigned i) {
     constexpr u8 cycle[4] = {0b000, 0b001, 0b101, 0b011};  // none, R, R X, R W
     return cycle[i % 4];
 }
-
-enum class access_kind : u8 { load, store, fetch };
 
 struct request {
     access_kind kind;
@@ -125,7 +124,7 @@ seen g_seen;
 
 [[nodiscard]] bool from_guest_code(u64 epc) {
     return epc == reinterpret_cast<u64>(pmp_guest_load) || epc == reinterpret_cast<u64>(pmp_guest_store) ||
-           epc == reinterpret_cast<u64>(pmp_guest_fetch) || (epc >= area() && epc < area() + area_size);
+           epc == reinterpret_cast<u64>(pmp_guest_fetch) || (epc >= area() && epc < area() + g_area.size);
 }
 
 bool m_handler(trap_frame& f) noexcept {
@@ -179,23 +178,19 @@ u64 disarm(u64) {
     return 0;
 }
 
-const char* kind_name(access_kind k) { return k == access_kind::load ? "load" : k == access_kind::store ? "store" : "fetch"; }
-
 /// The fault of an access of kind `k`: an access fault, or a guest-page fault.
 u64 fault_of(access_kind k, bool guest_page) {
     if (guest_page)
         return static_cast<u64>(k == access_kind::load    ? exception::load_guest_page_fault
                                 : k == access_kind::store ? exception::store_guest_page_fault
                                                           : exception::instruction_guest_page_fault);
-    return static_cast<u64>(k == access_kind::load    ? exception::load_access_fault
-                            : k == access_kind::store ? exception::store_access_fault
-                                                      : exception::instruction_access_fault);
+    return static_cast<u64>(pmp::fault_of(k));
 }
 
 /// One access of the guest; checks where it went against the spec.
 void attempt(bool to_user, u64 medeleg, u64 hedeleg, access_kind kind, unsigned page_index, unsigned offset) {
     const u8 rwx = perms_of(page_index);
-    const bool allowed = kind == access_kind::load ? (rwx & 1) != 0 : kind == access_kind::store ? (rwx & 2) != 0 : (rwx & 4) != 0;
+    const bool allowed = pmp::permits(rwx, kind);
     const u64 address = page_at(page_index) + offset;
     write<csr::medeleg>(medeleg);
     g_request = {kind, address, to_user, hedeleg};
@@ -272,11 +267,7 @@ void testfw::firmware_main() {
         return;
     }
     // Every page of the area: `li a0, 42` then `ecall` at +0x10 (the fetches' target).
-    for (unsigned i = 0; i < pages; ++i) {
-        mmio::write<u32>(page_at(i) + 0x10, 0x02a0'0513);  // addi a0, x0, 42
-        mmio::write<u32>(page_at(i) + 0x14, 0x0000'0073);  // ecall
-    }
-    asm volatile("fence.i" ::: "memory");
+    pmp::plant_code(area(), g_area.pages, encoding::ecall);
     write<csr::mideleg>(0);
     write<csr::mie>(0);
     write<csr::stvec>(s_trap_entry());  // HS-mode's handler: s_handler
@@ -294,9 +285,7 @@ void testfw::firmware_main() {
     }
     check(entries >= 8, "the hart has at least 8 PMP entries: %b", entries >= 8);
     for (unsigned i = 0; i + 1 < entries; ++i) {
-        const u8 rwx = perms_of(i);
-        pmp::set(i, pmp::make_cfg(pmp::napot, (rwx & 1) != 0, (rwx & 2) != 0, (rwx & 4) != 0),
-                 pmp::napot_encode(page_at(i), page));
+        pmp::set(i, pmp::cfg_of(pmp::napot, perms_of(i)), pmp::napot_encode(page_at(i), page));
     }
     pmp::open_all(entries - 1);  // the background: everything else R W X for S and U
     set_m_handler(m_handler);

@@ -326,25 +326,6 @@ kept_exceptions g_kept;
 seen_call g_seen;
 os_report g_report;
 
-/// A load with MPRV = 1 (MPP is S: the trap from S set it).
-probe mprv_load_probe(u64 address) noexcept {
-    u64 out = 0;
-    u64 site = 0;
-    expect_arm();
-    asm volatile(
-        "li t0, 1 << 17\n"
-        "mv a0, %[s]\n"
-        "la %[site], 1f\n"
-        "csrs mstatus, t0\n"
-        "1: ld a0, 0(%[a])\n"
-        "csrc mstatus, t0\n"
-        "mv %[out], a0"
-        : [out] "=r"(out), [site] "=&r"(site)
-        : [s] "r"(probe_sentinel), [a] "r"(address)
-        : "t0", "a0", "memory");
-    return expect_result(site, out);
-}
-
 constexpr u32 csrr_a5_5c0 = 0x5c00'27f3;  // csrrs a5, 0x5c0, x0 (no such CSR on virt)
 constexpr u64 emulated_value = 0x5c0'5c0'5c0;
 constexpr u32 custom0 = 0x0000'000b;

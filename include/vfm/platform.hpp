@@ -19,6 +19,11 @@
 ///   console_put(c)                      one character of the monitor's own output
 ///   exit(code)                          [[noreturn]] stop the machine (0 = success);
 ///                  on QEMU the test finisher, on a board a reset or a halt
+/// Optional:
+///   using devices = vfm::virt::device_list<...>   devices of the board's own that
+///                  the monitor emulates after its own (virt/emulated_device.hpp:
+///                  each has that file's members, a static_assert in the engine
+///                  names a missing one); they lie in layout().emulated_devices
 #pragma once
 
 #include <vfm/detail/types.hpp>
@@ -56,7 +61,8 @@ struct memory_layout {
     u64 mtime_offset = 0x7ff8;
     /// What the monitor's PMP entries deny to the firmware and the OS so that
     /// their accesses to the emulated devices trap (one NAPOT region, e.g. the
-    /// whole CLINT).
+    /// whole CLINT). The devices the engine emulates, the board's own
+    /// (`Platform::devices`) too, lie in it: it asks them for nothing else.
     region emulated_devices;
     /// The device the firmware (or the OS) writes to power the machine off or
     /// reset it (QEMU's SiFive test finisher); a monitor with policies that act

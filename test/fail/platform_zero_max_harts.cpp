@@ -1,42 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Must not compile: a board whose max_harts is 0 supports no hart; the
 // platform concept asks for at least one.
-#include <vfm/platform.hpp>
-
-namespace {
-
-template <vfm::platform P>
-constexpr bool accepts(P&) noexcept {
-    return true;
-}
-
-struct board {
 #ifdef VFM_COMPILE_FAIL
-    static constexpr vfm::u32 max_harts = 0;
-#else
-    static constexpr vfm::u32 max_harts = 1;
+#define STUB_BOARD_MAX_HARTS 0
 #endif
-    [[nodiscard]] const vfm::memory_layout& layout() const noexcept { return m_layout; }
-    [[nodiscard]] vfm::u32 hart_count() const noexcept { return 1; }
-    [[nodiscard]] vfm::u64 hart_id(vfm::u32) const noexcept { return 0; }
-    [[nodiscard]] bool hart_index(vfm::u64, vfm::u64& index) const noexcept {
-        index = 0;
-        return true;
-    }
-    [[nodiscard]] vfm::u64 read_time() const noexcept { return 0; }
-    void write_time(vfm::u64) noexcept {}
-    void set_timer(vfm::u32, vfm::u64) noexcept {}
-    void send_ipi(vfm::u32) noexcept {}
-    void clear_ipi(vfm::u32) noexcept {}
-    void console_put(char) noexcept {}
-    void exit(vfm::u32) noexcept {}
-
-    vfm::memory_layout m_layout{};
-};
-
-}  // namespace
+#include "stub_machine.hpp"
 
 bool use_board() noexcept {
-    board b;
-    return accepts(b);
+    stub::board b;
+    return stub::accepts_platform(b);
 }

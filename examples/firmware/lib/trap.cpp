@@ -147,4 +147,37 @@ probe call_probe(u64 address, u64 argument) noexcept {
     return expect_result(address, out);
 }
 
+probe mprv_load_probe(u64 address) noexcept {
+    u64 out = 0;
+    u64 site = 0;
+    expect_arm();
+    asm volatile(
+        "li t0, %[mprv]\n"
+        "mv a0, %[s]\n"
+        "la %[site], 1f\n"
+        "csrs mstatus, t0\n"
+        "1: ld a0, 0(%[a])\n"
+        "csrc mstatus, t0\n"
+        "mv %[out], a0"
+        : [out] "=r"(out), [site] "=&r"(site)
+        : [s] "r"(probe_sentinel), [a] "r"(address), [mprv] "i"(riscv::mstatus::mprv::mask)
+        : "t0", "a0", "memory");
+    return expect_result(site, out);
+}
+
+probe mprv_store_probe(u64 address, u64 value) noexcept {
+    u64 site = 0;
+    expect_arm();
+    asm volatile(
+        "li t0, %[mprv]\n"
+        "la %[site], 1f\n"
+        "csrs mstatus, t0\n"
+        "1: sd %[v], 0(%[a])\n"
+        "csrc mstatus, t0\n"
+        : [site] "=&r"(site)
+        : [v] "r"(value), [a] "r"(address), [mprv] "i"(riscv::mstatus::mprv::mask)
+        : "t0", "memory");
+    return expect_result(site, 0);
+}
+
 }  // namespace testfw

@@ -35,4 +35,47 @@ concept emulated_device = requires(Engine& engine, u64 address, unsigned width, 
 template <class... Devices>
 struct device_list {};
 
+/// A board's own devices (docs/engine.md, "A board's own devices"): a
+/// Platform may declare `using devices = vfm::virt::device_list<...>;`, and
+/// the engine asks them after its own (the shutdown device, the CLINT). The
+/// engine asks only for accesses inside the board's
+/// `layout().emulated_devices` (the region its PMP entries deny to the
+/// firmware and the OS, so that their accesses trap: virt/guest_memory.hpp,
+/// classify_physical): a board device must lie in that region, and outside
+/// the CLINT's registers (the CLINT is asked first). A device outside it is
+/// never asked. `type` is the board's list, or no devices.
+template <class Platform>
+struct board_devices {
+    using type = device_list<>;
+};
+// clang-format off
+template <class Platform>
+    requires requires { typename Platform::devices; }
+struct board_devices<Platform> {
+    using type = typename Platform::devices;
+};
+// clang-format on
+
+namespace detail_devices {
+template <class>
+inline constexpr bool is_device_list = false;
+template <class... Devices>
+inline constexpr bool is_device_list<device_list<Devices...>> = true;
+
+template <class Builtin, class Board>
+struct join {
+    static_assert(is_device_list<Board>,
+                  "Platform::devices must be a vfm::virt::device_list<...> of the board's emulated devices");
+};
+template <class... Builtin, class... Board>
+struct join<device_list<Builtin...>, device_list<Board...>> {
+    using type = device_list<Builtin..., Board...>;
+};
+}  // namespace detail_devices
+
+/// The devices an engine for `Platform` asks, in order: `Builtin` (a
+/// device_list), then the board's own.
+template <class Builtin, class Platform>
+using devices_with_board = typename detail_devices::join<Builtin, typename board_devices<Platform>::type>::type;
+
 }  // namespace vfm::virt

@@ -232,7 +232,7 @@ inline constexpr u64 os_entry = 0x8020'0000;
 
 [[nodiscard]] inline std::string hex(u64 v) { return fmt::format("{:#x}", v); }
 
-class machine;
+class machine_base;
 
 /// The outcome of one guest instruction.
 struct step {
@@ -246,7 +246,7 @@ struct step {
 /// virtual hart for it, and the guest's program counter.
 class cpu {
 public:
-    cpu(machine& m, u32 index, host::hart_config config);
+    cpu(machine_base& m, u32 index, host::hart_config config);
 
     host::simulated_hart hw;
     virt::hart h{};
@@ -313,25 +313,52 @@ public:
     u64 monitor_work = 0;
 
 private:
-    friend class machine;
     void run_monitor();
     bool fast_trap_as_on_metal();
     template <class Path>
     bool with_fast_path_registers(Path path);
     void resume();
 
-    machine& m_machine;
+    machine_base& m_machine;
     bool m_csr_fast_path_only = false;
     bool m_csr_fast_path_served = false;
     u64 m_pc = 0;
     int m_settle_depth = 0;
 };
 
-/// A board with `harts` harts of one configuration and a monitor over them;
-/// `layout` is the board's memory map (host::with_bus_masters adds bus masters).
-class machine {
+/// What a cpu needs of its machine, whatever the board's type: the monitor's
+/// entry points, the board's console, and the way back from board.exit.
+class machine_base {
 public:
-    explicit machine(host::hart_config config, u32 harts = 1, const memory_layout& layout = host::qemu_virt_layout())
+    machine_base() = default;
+    machine_base(const machine_base&) = delete;
+    machine_base& operator=(const machine_base&) = delete;
+
+    /// Set when the monitor stopped the machine (on_fatal → board.exit).
+    bool stopped = false;
+
+protected:
+    ~machine_base() = default;
+    /// Where board.exit returns to: the trap in progress (cpu::run_monitor).
+    std::jmp_buf* m_jump = nullptr;
+
+private:
+    friend class cpu;
+    virtual boot_error boot_hart(cpu& c, u64 hartid) = 0;
+    virtual void handle_trap(cpu& c) = 0;
+    virtual bool fast_trap(cpu& c) = 0;
+    [[nodiscard]] virtual const std::string& console() const = 0;
+};
+
+/// A board of type `Board` (host::simulated_board<4> unless a test needs a
+/// board of its own, e.g. one with devices) with `harts` harts of one
+/// configuration and a monitor over them; `layout` is the board's memory map
+/// (host::with_bus_masters adds bus masters).
+template <class Board>
+class basic_machine final : public machine_base {
+public:
+    explicit basic_machine(host::hart_config config, u32 harts = 1,
+                           const memory_layout& layout = host::qemu_virt_layout())
         : board(harts, layout), monitor(board) {
         for (u32 i = 0; i < harts; ++i) {
             host::hart_config c = config;
@@ -345,21 +372,26 @@ public:
     [[nodiscard]] cpu& operator[](u32 i) { return *cpus.at(i); }
     [[nodiscard]] cpu& hart0() { return *cpus.at(0); }
 
-    board_type board;
-    monitor_type monitor;
+    Board board;
+    vfm::monitor<host::simulated_hart, Board> monitor;
     std::vector<std::unique_ptr<cpu>> cpus;
-    /// Set when the monitor stopped the machine (on_fatal → board.exit).
-    bool stopped = false;
 
 private:
-    friend class cpu;
-    std::jmp_buf* m_jump = nullptr;
+    boot_error boot_hart(cpu& c, u64 hartid) override {
+        return monitor.boot_hart(c.hw, c.h, c.index, hartid, device_tree, boot_info);
+    }
+    void handle_trap(cpu& c) override { monitor.handle_trap(c.hw, c.h); }
+    bool fast_trap(cpu& c) override { return monitor.fast_trap(c.hw, c.h); }
+    [[nodiscard]] const std::string& console() const override { return board.console(); }
 };
 
-inline cpu::cpu(machine& m, u32 i, host::hart_config config) : hw(config), index(i), m_machine(m) {}
+/// The machine of most tests: QEMU virt's board.
+using machine = basic_machine<board_type>;
+
+inline cpu::cpu(machine_base& m, u32 i, host::hart_config config) : hw(config), index(i), m_machine(m) {}
 
 inline boot_error cpu::boot() {
-    const boot_error e = m_machine.monitor.boot_hart(hw, h, index, hw.config().mhartid, device_tree, boot_info);
+    const boot_error e = m_machine.boot_hart(*this, hw.config().mhartid);
     if (e == boot_error::none) resume();
     return e;
 }
@@ -390,9 +422,9 @@ inline void cpu::run_monitor() {
             m_csr_fast_path_only = false;  // the interrupts settle() takes afterwards: as usual
             m_csr_fast_path_served =
                 with_fast_path_registers([&] { return virt::fast_path(hw, h, virt::read_trap_entry(hw)); });
-            if (!m_csr_fast_path_served) m_machine.monitor.handle_trap(hw, h);
+            if (!m_csr_fast_path_served) m_machine.handle_trap(*this);
         } else if (counting || !fast_path || !fast_trap_as_on_metal()) {
-            m_machine.monitor.handle_trap(hw, h);
+            m_machine.handle_trap(*this);
         }
     } else {
         m_machine.stopped = true;
@@ -408,7 +440,7 @@ inline void cpu::run_monitor() {
 /// tier 2 restores only what it saved) fails at once. The guest's own values
 /// come back whatever the outcome.
 inline bool cpu::fast_trap_as_on_metal() {
-    return with_fast_path_registers([&] { return m_machine.monitor.fast_trap(hw, h); });
+    return with_fast_path_registers([&] { return m_machine.fast_trap(*this); });
 }
 
 template <class Path>
@@ -451,7 +483,7 @@ inline bool cpu::trap_stops(u64 cause, u64 tval) {
 inline void cpu::trap_h(u64 cause, u64 tval, u64 tval2, u64 tinst, bool gva) {
     hw.trap(cause, tval, hw.privilege(), hw.virtualized(), m_pc, tval2, tinst, gva);
     run_monitor();
-    INFO("the monitor stopped the machine: " << m_machine.board.console());
+    INFO("the monitor stopped the machine: " << m_machine.console());
     REQUIRE_FALSE(m_machine.stopped);
     resume();
     settle();
@@ -460,7 +492,7 @@ inline void cpu::trap_h(u64 cause, u64 tval, u64 tval2, u64 tinst, bool gva) {
 inline void cpu::trap(u64 cause, u64 tval) {
     hw.trap(cause, tval, hw.privilege(), hw.virtualized(), m_pc);
     run_monitor();
-    INFO("the monitor stopped the machine: " << m_machine.board.console());
+    INFO("the monitor stopped the machine: " << m_machine.console());
     REQUIRE_FALSE(m_machine.stopped);
     resume();
     settle();

@@ -301,6 +301,7 @@ inline constexpr u32 mret = 0x3020'0073;
 inline constexpr u32 sret = 0x1020'0073;
 inline constexpr u32 wfi = 0x1050'0073;
 inline constexpr u32 sfence_vma = 0x1200'0073;  ///< sfence.vma x0, x0
+inline constexpr u32 ret = 0x0000'8067;         ///< jalr x0, 0(ra)
 }  // namespace encoding
 
 /// Loads and stores as probes (lb/lh/lw/ld, sb/sh/sw/sd by size 1/2/4/8).
@@ -309,5 +310,10 @@ inline constexpr u32 sfence_vma = 0x1200'0073;  ///< sfence.vma x0, x0
 /// Calls `address` with jalr ra; an instruction access fault there returns to
 /// the caller (value = the code's a0, or the sentinel).
 [[nodiscard]] probe call_probe(u64 address, u64 argument = 0) noexcept;
+/// An M-mode ld and sd with mstatus.MPRV set for that one instruction, so
+/// that it is checked with the privilege in mstatus.MPP, which the caller
+/// sets (priv. spec 3.1.6.3).
+[[nodiscard]] probe mprv_load_probe(u64 address) noexcept;
+[[nodiscard]] probe mprv_store_probe(u64 address, u64 value) noexcept;
 
 }  // namespace testfw

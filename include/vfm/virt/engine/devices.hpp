@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /// The devices the monitor emulates for its guests (the CLINT, the shutdown
-/// device), behind one small interface the engine iterates over.
+/// device, the board's own), behind one small interface the engine iterates
+/// over.
 ///
 /// Part of the engine (virt/engine.hpp, which includes it at its end):
 /// definitions of `engine` members declared there.
@@ -18,7 +19,8 @@
 namespace vfm::virt {
 
 /// A load or store to a device the monitor emulates: the CLINT the
-/// firmware sees, and the shutdown device when a policy acts at shutdown.
+/// firmware sees, the shutdown device when a policy acts at shutdown, and
+/// the board's own devices.
 /// The firmware always reaches them; the OS only where the firmware's PMP
 /// lets it (the access would otherwise have faulted natively).
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
@@ -84,16 +86,19 @@ inline bool engine<Arch, Platform, Hooks, MaxHarts>::finish_device_access(const 
     return true;
 }
 
-/// The devices the engine emulates, asked in this order. A new one is a type
-/// with the members of virt/emulated_device.hpp, added here.
-using emulated_devices = device_list<shutdown_device, clint>;
+/// The devices the engine emulates, asked in this order: its own, then the
+/// board's (`Platform::devices`, virt/emulated_device.hpp: board_devices). A
+/// new one is a type with the members of virt/emulated_device.hpp, added
+/// here or, for one board, to that board's list.
+template <class Platform>
+using emulated_devices = devices_with_board<device_list<shutdown_device, clint>, Platform>;
 
 /// One access to an emulated device: the first of the list that contains it
 /// performs it. False for an access fault (no device, or the device refuses).
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 inline bool engine<Arch, Platform, Hooks, MaxHarts>::device_access(const data_access& op, u64 physical,
                                                                    u64& value) noexcept {
-    return access_devices(emulated_devices{}, op, physical, value);
+    return access_devices(emulated_devices<Platform>{}, op, physical, value);
 }
 
 template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
@@ -113,7 +118,9 @@ template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
 template <class Device>
 inline bool engine<Arch, Platform, Hooks, MaxHarts>::access_device(const data_access& op, u64 physical, u64& value,
                                                                    bool& ok) noexcept {
-    static_assert(emulated_device<Device, engine>);
+    static_assert(emulated_device<Device, engine>,
+                  "an emulated device (the engine's, or one of the board's Platform::devices) lacks a member of "
+                  "vfm::virt::emulated_device: the notes name it");
     if (!Device::contains(*this, physical, op.width)) return false;
     ok = false;
     if (op.is_float && !Device::floats) return true;
