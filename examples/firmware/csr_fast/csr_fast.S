@@ -141,7 +141,9 @@ csr_fast_sweep:
     sweep   rw, mtval, CSR_FAST_ROW_MTVAL
     rw_sp   mtval, CSR_FAST_ROW_MTVAL
     ld      t0, 120(sp)
-    beqz    t0, 1f
+    bnez    t0, 2f                    // (clang's assembler does not widen a beqz past the H rows)
+    j       1f
+2:
     sweep   rw, 0x34a, CSR_FAST_ROW_MTINST
     rw_sp   0x34a, CSR_FAST_ROW_MTINST
     sweep   rw, 0x34b, CSR_FAST_ROW_MTVAL2

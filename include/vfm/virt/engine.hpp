@@ -411,20 +411,20 @@ private:
             case riscv::system_op::sret: return emulate_sret();
             case riscv::system_op::wfi: emulate_wfi(); return true;
             case riscv::system_op::sfence_vma:
-                if (!m_h.features.has_s || !have_registers(si.rs1, si.rs2)) return false;
-                m_hw.sfence_vma(fence_of(si));
-                m_h.pc += 4;
-                return true;
             case riscv::system_op::hfence_vvma:
-                if (!m_h.features.has_h || !have_registers(si.rs1, si.rs2)) return false;
-                m_hw.hfence_vvma(fence_of(si));
+            case riscv::system_op::hfence_gvma: {
+                const bool exists = si.op == riscv::system_op::sfence_vma ? m_h.features.has_s : m_h.features.has_h;
+                if (!exists || !have_registers(si.rs1, si.rs2)) return false;
+                const auto fence = fence_of(si);
+                if (si.op == riscv::system_op::sfence_vma)
+                    m_hw.sfence_vma(fence);
+                else if (si.op == riscv::system_op::hfence_vvma)
+                    m_hw.hfence_vvma(fence);
+                else
+                    m_hw.hfence_gvma(fence);
                 m_h.pc += 4;
                 return true;
-            case riscv::system_op::hfence_gvma:
-                if (!m_h.features.has_h || !have_registers(si.rs1, si.rs2)) return false;
-                m_hw.hfence_gvma(fence_of(si));
-                m_h.pc += 4;
-                return true;
+            }
             case riscv::system_op::hypervisor_load:
             case riscv::system_op::hypervisor_store: return m_h.features.has_h && emulate_hypervisor_access(bits, si);
             default: return false;
@@ -561,6 +561,7 @@ private:
     bool access_devices(device_list<Devices...>, const data_access& op, u64 physical, u64& value) noexcept;
     template <class Device>
     bool access_device(const data_access& op, u64 physical, u64& value, bool& ok) noexcept;
+    bool device_write_of(const data_access& op, u64 physical, u64 old, u64& value, u64& written) noexcept;
     bool emulate_mprv_access() noexcept;
 
     Arch& m_hw;

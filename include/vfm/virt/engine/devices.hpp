@@ -132,37 +132,40 @@ inline bool engine<Arch, Platform, Hooks, MaxHarts>::access_device(const data_ac
     // function has one call site.
     u64 old = 0;
     if (op.op != data_access::kind::store && !Device::read(*this, physical, op.width, old)) return true;
-    bool writes = true;
     u64 written = 0;
+    ok = !device_write_of(op, physical, old, value, written) || Device::write(*this, physical, op.width, written);
+    return true;
+}
+
+/// What `op` does with the value `old` a device read (any device, once for
+/// all of them): the guest's result in `value` and, when it returns true, the
+/// value to write back in `written`.
+template <arch Arch, platform Platform, class Hooks, u32 MaxHarts>
+inline bool engine<Arch, Platform, Hooks, MaxHarts>::device_write_of(const data_access& op, u64 physical, u64 old,
+                                                                     u64& value, u64& written) noexcept {
     switch (op.op) {
-        case data_access::kind::load:
-            writes = false;
-            value = old;
-            break;
-        case data_access::kind::store: written = operand_of(op); break;
+        case data_access::kind::load: value = old; return false;
+        case data_access::kind::store: written = operand_of(op); return true;
         case data_access::kind::amo:
             written = amo_result(op.amo, old, operand_of(op), op.width);
             value = old;
-            break;
+            return true;
         case data_access::kind::load_reserved:
             m_h.reservation_address = physical;
             m_h.reservation_value = old;
             m_h.reservation_width = op.width;
-            writes = false;
             value = old;
-            break;
+            return false;
         case data_access::kind::store_conditional: {
             const bool holds = m_h.reservation_width == op.width && m_h.reservation_address == physical &&
                                m_h.reservation_value == old;
             m_h.reservation_width = 0;
-            writes = holds;
             if (holds) written = operand_of(op);
             value = holds ? 0 : 1;
-            break;
+            return holds;
         }
     }
-    ok = !writes || Device::write(*this, physical, op.width, written);
-    return true;
+    return false;
 }
 
 }  // namespace vfm::virt
