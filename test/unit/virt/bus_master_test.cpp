@@ -432,3 +432,65 @@ TEST_CASE("bus masters: boot fails only when the tail cannot hold them (16 entri
     CHECK(std::string(describe(boot_error::too_many_bus_masters)) ==
           "the hart has too few PMP entries to deny the bus masters (DMA) to the firmware");
 }
+
+/// An instruction at `code` that accesses `data` (an AMO, LR/SC or FP
+/// access: the monitor never performs those, docs/pmp.md "Progress"), run
+/// as the hart runs it until it completes: the fetch first, then the
+/// access, each fault taken by the monitor's miss path and the instruction
+/// run again. Returns the faults it took, or -1 when one was delivered (a
+/// real fault) or it did not settle within `bound`.
+int faults_until_it_runs(cpu& c, u64 code, u64 data, access_type type, int bound) {
+    const privilege mode = c.mode();
+    for (int faults = 0; faults <= bound; ++faults) {
+        u64 address = 0;
+        riscv::exception cause = riscv::exception::instruction_access_fault;
+        if (!c.hw.check_access(code, 4, X, mode).allowed) {
+            address = code;
+        } else if (!c.hw.check_access(data, 8, type, mode).allowed) {
+            address = data;
+            cause = type == W ? riscv::exception::store_access_fault : riscv::exception::load_access_fault;
+        } else {
+            return faults;
+        }
+        c.jump(code);
+        c.trap(cause, address);
+        if (c.pc() != code || c.mode() != mode) return -1;
+    }
+    return -1;
+}
+
+TEST_CASE("cache mode: an OS AMO, LR/SC or FP access settles with its fetch and data blocks resident",
+          "[virt][pmp][cache]") {
+    // Eight physical entries (the U74's, as -Dpmp_entries=8) and OpenSBI
+    // 1.6's eight: the slots are a small cache. Before each instruction the
+    // other ranges the OS may touch fill it (the data's own among them, so
+    // that it is resident but the least recently used: the hart's hits do
+    // not count), so that the installs evict. The instruction must complete
+    // after at most one fault for its fetch and one for its access.
+    memory_layout layout = host::qemu_virt_layout();
+    layout.pmp_entry_limit = 8;
+    machine m{qemu_h::make(), 1, layout};
+    cpu& c = m.hart0();
+    c.boot_with_vector();
+    program_opensbi_like(c);
+    REQUIRE(c.h.pmp_cached);
+    c.enter_os(os_entry);
+    const u64 code = c.pc();
+    // One address per decider the OS is allowed: entries 3, 4, 6 and pieces of 7.
+    const u64 others[] = {0x1000'0000, 0x1000'1000, 0xc00'0000, 0x300'0000, 0x3000'0000, 0x4'0000'0000};
+    const unsigned capacity = c.h.pmp.physical_count - c.h.pmp.reserved_count;
+    unsigned both_missed = 0;
+    for (const u64 data : {u64{0x1000'1000}, u64{0xc00'0000}, u64{0x1000'0010}, u64{0x8040'0000}}) {
+        for (const access_type type : {W, R}) {  // an AMO, SC or FP store; an LR or FP load
+            INFO(access_name(type) << " of " << hex(data) << ", " << capacity << " slots");
+            c.jump(code + 0x100);
+            for (const u64 other : others) REQUIRE(allowed_after_misses(c, other, 8, R));
+            REQUIRE(c.h.pmp_cache_state.slots_used() + 1 >= capacity);  // full: what follows evicts
+            const int faults = faults_until_it_runs(c, code, data, type, 4);
+            CHECK(faults >= 0);  // -1: delivered, or no progress in 4 faults
+            CHECK(faults <= 2);
+            if (faults == 2) ++both_missed;
+        }
+    }
+    CHECK(both_missed >= 4);  // the fetch and the access each evicted, in most runs
+}
