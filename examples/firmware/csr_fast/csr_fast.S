@@ -66,6 +66,15 @@
     .endr
 .endm
 
+// sp back from t0, and the three values (t1, t2, t3) to slot (row, sp).
+.macro sp_results row
+    mv      sp, t0
+    slot    27, \row, 2
+    sd      t1, 0(s11)
+    sd      t2, 8(s11)
+    sd      t3, 16(s11)
+.endm
+
 // The same three values through sp (x2), kept in t0 meanwhile.
 .macro rw_sp csr, row
     mv      t0, sp
@@ -79,11 +88,7 @@
     mv      t2, sp
     csrr    sp, \csr
     mv      t3, sp
-    mv      sp, t0
-    slot    27, \row, 2
-    sd      t1, 0(s11)
-    sd      t2, 8(s11)
-    sd      t3, 16(s11)
+    sp_results \row
 .endm
 .macro status_sp csr, row
     mv      t0, sp
@@ -93,11 +98,7 @@
     mv      t2, sp
     csrr    sp, \csr
     mv      t3, sp
-    mv      sp, t0
-    slot    27, \row, 2
-    sd      t1, 0(s11)
-    sd      t2, 8(s11)
-    sd      t3, 16(s11)
+    sp_results \row
 .endm
 .macro read_sp csr, row
     mv      t0, sp
@@ -107,11 +108,7 @@
     mv      t2, sp
     csrr    sp, \csr
     mv      t3, sp
-    mv      sp, t0
-    slot    27, \row, 2
-    sd      t1, 0(s11)
-    sd      t2, 8(s11)
-    sd      t3, 16(s11)
+    sp_results \row
 .endm
 
     .text

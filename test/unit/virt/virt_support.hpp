@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -632,6 +633,75 @@ inline void cpu::expect_delivered(u64 cause, u64 tval, u64 epc, u64 handler) {
     CHECK(csrr(csr::mcause) == cause);
     CHECK(csrr(csr::mtval) == tval);
     CHECK(csrr(csr::mepc) == epc);
+}
+
+/// Checks that two virtual harts hold the same state, field by field (the
+/// fields any trap path writes; padding is not compared): the differential
+/// tests of a fast path against the general path (fast_csrs_test,
+/// world_switch_test).
+inline void check_same_virtual_hart(const virt::hart& a, const virt::hart& b) {
+    for (unsigned r = 0; r < 32; ++r) {
+        INFO("x" << r);
+        CHECK(hex(a.x[r]) == hex(b.x[r]));
+    }
+    CHECK(a.world == b.world);
+    const virt::virtual_csrs& p = a.csr;
+    const virt::virtual_csrs& q = b.csr;
+    const std::pair<const char*, std::pair<u64, u64>> fields[] = {
+        {"mstatus", {p.mstatus, q.mstatus}}, {"medeleg", {p.medeleg, q.medeleg}},
+        {"mideleg", {p.mideleg, q.mideleg}}, {"mie", {p.mie, q.mie}},
+        {"mtvec", {p.mtvec, q.mtvec}},       {"mscratch", {p.mscratch, q.mscratch}},
+        {"mepc", {p.mepc, q.mepc}},          {"mcause", {p.mcause, q.mcause}},
+        {"mtval", {p.mtval, q.mtval}},       {"mtval2", {p.mtval2, q.mtval2}},
+        {"mtinst", {p.mtinst, q.mtinst}},    {"mcounteren", {p.mcounteren, q.mcounteren}},
+        {"menvcfg", {p.menvcfg, q.menvcfg}}, {"satp", {p.satp, q.satp}},
+    };
+    for (const auto& [name, values] : fields) {
+        INFO("virtual " << name);
+        CHECK(hex(values.first) == hex(values.second));
+    }
+    for (unsigned i = 0; i < riscv::pmp::max_entries; ++i) {
+        CHECK(p.pmpcfg[i] == q.pmpcfg[i]);
+        CHECK(p.pmpaddr[i] == q.pmpaddr[i]);
+    }
+    for (unsigned i = 0; i < 16; ++i) CHECK(a.fast_csrs[i] == b.fast_csrs[i]);
+    CHECK(a.mepc_mask == b.mepc_mask);
+    CHECK(a.misa == b.misa);
+    CHECK(a.mstatus_fast_writable == b.mstatus_fast_writable);
+    CHECK(a.counters.at_trap[0] == b.counters.at_trap[0]);
+    CHECK(a.counters.at_trap[1] == b.counters.at_trap[1]);
+    CHECK(a.counters.hidden[0] == b.counters.hidden[0]);
+    CHECK(a.counters.hidden[1] == b.counters.hidden[1]);
+    CHECK(a.counters.armed == b.counters.armed);
+    for (unsigned i = 0; i < 16; ++i) CHECK(a.trigger_modes[i] == b.trigger_modes[i]);
+    CHECK(a.triggers_active == b.triggers_active);
+    CHECK(a.os_mode == b.os_mode);
+    CHECK(a.os_virtualized == b.os_virtualized);
+    CHECK(a.trap_vector_executable == b.trap_vector_executable);
+    CHECK(a.reservation_width == b.reservation_width);
+    CHECK(a.monitor_deadline == b.monitor_deadline);
+    CHECK(a.physical_mie == b.physical_mie);
+    CHECK(a.physical_timer == b.physical_timer);
+    for (unsigned i = 0; i < virt::pmp_cfg_registers; ++i) CHECK(a.physical_pmpcfg[i] == b.physical_pmpcfg[i]);
+    CHECK(a.physical_view == b.physical_view);
+    CHECK(a.pmp_cached == b.pmp_cached);
+    CHECK(a.os_medeleg_withheld == b.os_medeleg_withheld);
+}
+
+/// The same for two cpus: pc, mode, the virtual hart, the physical CSRs of
+/// `numbers` (absent on both, or equal).
+inline void check_same_state(cpu& a, cpu& b, const std::vector<u16>& numbers) {
+    CHECK(hex(a.pc()) == hex(b.pc()));
+    CHECK(a.mode() == b.mode());
+    CHECK(a.hw.virtualized() == b.hw.virtualized());
+    check_same_virtual_hart(a.h, b.h);
+    for (u16 n : numbers) {
+        const auto x = a.hw.peek_csr(static_cast<csr>(n));
+        const auto y = b.hw.peek_csr(static_cast<csr>(n));
+        if (x == y) continue;
+        INFO("physical CSR " << hex(n) << ": " << (x ? hex(*x) : "absent") << " vs " << (y ? hex(*y) : "absent"));
+        CHECK(false);
+    }
 }
 
 /// The access types of PMP probes, short, as the spec's R/W/X permissions.

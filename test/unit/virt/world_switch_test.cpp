@@ -300,40 +300,12 @@ struct lcg {
 void check_same(machine& a, machine& b) {
     cpu& x = a.hart0();
     cpu& y = b.hart0();
-    CHECK(x.pc() == y.pc());
-    CHECK(x.mode() == y.mode());
-    for (unsigned i = 0; i < 32; ++i) {
-        INFO("x" << i);
-        CHECK(x.h.x[i] == y.h.x[i]);
-    }
     CHECK(x.h.pc == y.h.pc);
-    CHECK(x.h.world == y.h.world);
-    const virt::virtual_csrs& p = x.h.csr;
-    const virt::virtual_csrs& q = y.h.csr;
-    CHECK(hex(p.mstatus) == hex(q.mstatus));
-    CHECK(p.medeleg == q.medeleg);
-    CHECK(p.mideleg == q.mideleg);
-    CHECK(hex(p.mie) == hex(q.mie));
-    CHECK(p.mtvec == q.mtvec);
-    CHECK(p.mscratch == q.mscratch);
-    CHECK(p.mepc == q.mepc);
-    CHECK(p.mcause == q.mcause);
-    CHECK(p.mtval == q.mtval);
-    CHECK(p.mtval2 == q.mtval2);
-    CHECK(p.mtinst == q.mtinst);
-    CHECK(p.satp == q.satp);
-    CHECK(x.h.os_mode == y.h.os_mode);
-    CHECK(x.h.os_virtualized == y.h.os_virtualized);
-    CHECK(x.h.physical_mie == y.h.physical_mie);
-    CHECK(x.h.physical_timer == y.h.physical_timer);
-    CHECK(x.h.physical_view == y.h.physical_view);
-    CHECK(x.h.physical_pmpcfg[0] == y.h.physical_pmpcfg[0]);
-    CHECK(x.h.physical_pmpcfg[1] == y.h.physical_pmpcfg[1]);
-    for (const csr n : {csr::mstatus, csr::mie, csr::mip, csr::mepc, csr::satp, csr::medeleg, csr::mideleg,
-                        csr::mcounteren, csr::pmpcfg0, csr::pmpcfg2, csr::sstatus, csr::sepc}) {
-        INFO("physical CSR " << hex(static_cast<u16>(n)));
-        CHECK(hex(x.hw.peek_csr(n).value_or(0)) == hex(y.hw.peek_csr(n).value_or(0)));
-    }
+    check_same_state(x, y, {static_cast<u16>(csr::mstatus), static_cast<u16>(csr::mie), static_cast<u16>(csr::mip),
+                            static_cast<u16>(csr::mepc), static_cast<u16>(csr::satp), static_cast<u16>(csr::medeleg),
+                            static_cast<u16>(csr::mideleg), static_cast<u16>(csr::mcounteren),
+                            static_cast<u16>(csr::pmpcfg0), static_cast<u16>(csr::pmpcfg2),
+                            static_cast<u16>(csr::sstatus), static_cast<u16>(csr::sepc)});
     CHECK(a.board.mtimecmp(0) == b.board.mtimecmp(0));
     CHECK(a.board.msip(0) == b.board.msip(0));
 }
