@@ -89,13 +89,7 @@ TEST_CASE("a board's device: not reachable directly, its accesses trap", "[virt]
     regfile_machine m{qemu_h::make()};
     cpu& c = m.hart0();
     c.boot_with_vector();
-    for (const u64 address : {regfile_base, regfile_end - 8}) {
-        for (const auto type : {host::access_type::load, host::access_type::store}) {
-            INFO("address " << hex(address));
-            CHECK_FALSE(c.hw.check_access(address, 8, type, privilege::user).allowed);
-            CHECK_FALSE(c.hw.check_access(address, 8, type, privilege::supervisor).allowed);
-        }
-    }
+    check_not_reachable(c, {regfile_base, regfile_end - 8}, 8);
 }
 
 TEST_CASE("a board's device gets the firmware's stores and loads", "[virt][board-device]") {

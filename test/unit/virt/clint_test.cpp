@@ -45,13 +45,7 @@ TEST_CASE("the CLINT is not reachable directly: its accesses trap and are emulat
     machine m{qemu_h::make()};
     cpu& c = m.hart0();
     c.boot_with_vector();
-    for (const u64 address : {msip_base, mtimecmp_base, mtime_address, u64{0x200'fff8}}) {
-        for (const auto type : {host::access_type::load, host::access_type::store}) {
-            INFO("address " << hex(address));
-            CHECK_FALSE(c.hw.check_access(address, 4, type, privilege::user).allowed);
-            CHECK_FALSE(c.hw.check_access(address, 4, type, privilege::supervisor).allowed);
-        }
-    }
+    check_not_reachable(c, {msip_base, mtimecmp_base, mtime_address, u64{0x200'fff8}}, 4);
 }
 
 TEST_CASE("mtime: 8- and 4-byte loads, sign extension, compressed forms", "[virt][clint]") {

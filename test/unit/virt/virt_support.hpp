@@ -704,6 +704,19 @@ inline void check_same_state(cpu& a, cpu& b, const std::vector<u16>& numbers) {
     }
 }
 
+/// Checks that neither the firmware (U-mode) nor the OS (S-mode) reaches
+/// the `width` bytes at each address directly: a device the monitor
+/// emulates, whose accesses must trap (the CLINT, a board's device).
+inline void check_not_reachable(cpu& c, std::initializer_list<u64> addresses, unsigned width) {
+    for (const u64 address : addresses) {
+        for (const auto type : {host::access_type::load, host::access_type::store}) {
+            INFO("address " << hex(address));
+            CHECK_FALSE(c.hw.check_access(address, width, type, privilege::user).allowed);
+            CHECK_FALSE(c.hw.check_access(address, width, type, privilege::supervisor).allowed);
+        }
+    }
+}
+
 /// The access types of PMP probes, short, as the spec's R/W/X permissions.
 namespace pmp_access {
 inline constexpr host::access_type R = host::access_type::load;
